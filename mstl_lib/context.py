@@ -1,0 +1,141 @@
+"""A notebook's run context: the profile, the data and the weights actually used.
+
+Every chapter starts with :func:`start_run` and shows :meth:`RunContext.banner`,
+so each page states which profile, data and weights produced its numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__, datasets, phantoms
+from .paths import build_dir
+from .profiles import Profile, chapter_settings, get_profile
+
+REAL, PHANTOM, STANDIN, MISSING = "real", "phantom", "stand-in", "missing"
+
+
+@dataclass
+class DatasetUse:
+    """How one dataset was obtained for this run."""
+
+    name: str
+    kind: str
+    root: str | None
+    n_images: int = 0
+    note: str = ""
+
+
+@dataclass
+class RunContext:
+    """What a notebook runs with; filled in as the notebook loads data and builds models."""
+
+    chapter: str
+    profile: Profile
+    seed: int
+    data_dir_request: str
+    data_root: Path | None
+    data_root_reason: str
+    weights_request: object
+    datasets: dict[str, DatasetUse] = field(default_factory=dict)
+    weights_used: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def settings(self):
+        """The chapter's settings under this profile."""
+        return chapter_settings(self.chapter, self.profile.name)
+
+    @property
+    def uses_phantoms(self) -> bool:
+        return any(use.kind == PHANTOM for use in self.datasets.values())
+
+    def phantom_root(self) -> Path:
+        """The synthetic data folder of this profile (written on first use)."""
+        out = build_dir() / "phantom_data" / f"{self.profile.phantom_scale}-seed{self.seed}"
+        return phantoms.write_phantom_data_dir(out, seed=self.seed, scale=self.profile.phantom_scale)
+
+    def load(self, name: str, **kwargs) -> pd.DataFrame:
+        """Load dataset ``name`` from the data folder, or from phantoms when ``data_dir="auto"``.
+
+        Raises
+        ------
+        datasets.DatasetNotFoundError
+            If the dataset is missing and no phantom stands in for it.
+        """
+        table = self.try_load(name, **kwargs)
+        if table is None:
+            root = self.data_root / name if self.data_root else Path(f"<no data folder>/{name}")
+            raise datasets.DatasetNotFoundError(name, root)
+        return table
+
+    def try_load(self, name: str, **kwargs) -> pd.DataFrame | None:
+        """Like :meth:`load`, but record the dataset as missing and return ``None``."""
+        if self.data_root is not None and (self.data_root / name).is_dir():
+            table = datasets.load_dataset(name, self.data_root, **kwargs)
+            self._record(name, REAL, self.data_root / name, table)
+            return table
+        if self.data_dir_request == "auto" and (self.phantom_root() / name).is_dir():
+            table = datasets.load_dataset(name, self.phantom_root(), **kwargs)
+            table["source"] = PHANTOM
+            self._record(name, PHANTOM, self.phantom_root() / name, table,
+                         note="synthetic phantoms from mstl_lib.phantoms; not the real dataset")
+            return table
+        self.datasets[name] = DatasetUse(name, MISSING, None, 0, "not found")
+        return None
+
+    def record_dataset(self, name: str, kind: str, root, table: pd.DataFrame, note: str = "") -> None:
+        """Record a dataset obtained some other way (for example a stand-in)."""
+        self._record(name, kind, root, table, note)
+
+    def _record(self, name, kind, root, table, note=""):
+        if "source" not in table.columns:
+            table["source"] = kind
+        self.datasets[name] = DatasetUse(name, kind, str(root), len(table), note)
+
+    def record_weights(self, model_name: str, description: str) -> None:
+        """Record which weights a model actually started from."""
+        self.weights_used[model_name] = description
+
+    def datasets_table(self) -> pd.DataFrame:
+        """One row per dataset touched by the notebook, with how it was obtained."""
+        rows = [vars(use) for use in self.datasets.values()]
+        return pd.DataFrame(rows, columns=["name", "kind", "root", "n_images", "note"])
+
+    def as_dict(self) -> dict:
+        """Plain-data summary, stored in run records."""
+        return {
+            "chapter": self.chapter,
+            "profile": self.profile.name,
+            "seed": self.seed,
+            "data_dir": str(self.data_root) if self.data_root else None,
+            "datasets": {k: vars(v) for k, v in self.datasets.items()},
+            "weights_request": None if self.weights_request is None else str(self.weights_request),
+            "weights_used": dict(self.weights_used),
+            "mstl_lib": __version__,
+        }
+
+    def banner(self):
+        """The provenance banner shown at the top of every chapter page."""
+        from .report import provenance_banner  # noqa: PLC0415
+
+        return provenance_banner(self)
+
+
+def start_run(chapter: str, profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0) -> RunContext:
+    """Resolve a notebook's parameters into a :class:`RunContext`.
+
+    ``data_dir="auto"`` looks at ``MSTL_DATA_DIR``, ``../shared/data`` and
+    ``~/mstl_data`` in that order; when none exists the datasets fall back to
+    synthetic phantoms, and the banner says so. The choice is printed.
+    """
+    prof = get_profile(profile)
+    chapter_settings(chapter, prof.name)  # fail early on an unknown chapter
+    request = "auto" if data_dir in (None, "auto") else str(data_dir)
+    root, reason = datasets.locate_data_dir(request)
+    ctx = RunContext(chapter, prof, int(seed), request, root, reason, weights)
+    where = f"{root} ({reason})" if root else f"none ({reason}); synthetic phantoms stand in"
+    print(f"profile={prof.name}  data folder: {where}  weights={weights!r}  seed={seed}")
+    return ctx

@@ -1,0 +1,66 @@
+"""The three run profiles and what each expands to, in one place.
+
+``smoke``  seconds per notebook, tiny subsets; for tests.
+``cpu``    the default of ``make book``: real data, a scaled-down protocol,
+           the whole book in at most an hour on 2 CPU cores.
+``full``   the papers' exact protocols, meant for a GPU and the original data.
+
+Notebooks never hard-code these numbers: they call :func:`chapter_settings`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named run profile."""
+
+    name: str
+    summary: str
+    phantom_scale: str
+    """Size of the synthetic data folder used when no real data is found."""
+
+
+PROFILES = MappingProxyType(
+    {
+        "smoke": Profile("smoke", "seconds per notebook, tiny subsets; for tests", "small"),
+        "cpu": Profile("cpu", "real data, scaled-down protocol for 2 CPU cores", "cpu"),
+        "full": Profile("full", "the paper's exact protocol; meant for a GPU", "cpu"),
+    }
+)
+
+CHAPTER_SETTINGS = {
+    "datasets": {
+        "smoke": {"duplicate_scan_limit": 120, "samples_per_class": 2, "duplicate_examples": 2},
+        "cpu": {"duplicate_scan_limit": None, "samples_per_class": 4, "duplicate_examples": 6},
+        "full": {"duplicate_scan_limit": None, "samples_per_class": 4, "duplicate_examples": 6},
+    },
+}
+
+
+def get_profile(name: str) -> Profile:
+    """Return the :class:`Profile` called ``name``; raise ``ValueError`` for an unknown one."""
+    try:
+        return PROFILES[str(name).lower()]
+    except KeyError:
+        raise ValueError(
+            f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}"
+        ) from None
+
+
+def chapter_settings(chapter: str, profile: str) -> MappingProxyType:
+    """The concrete settings of ``chapter`` under ``profile`` (read-only mapping)."""
+    profile = get_profile(profile).name
+    if chapter not in CHAPTER_SETTINGS:
+        raise ValueError(f"no settings for chapter {chapter!r}; known: {', '.join(CHAPTER_SETTINGS)}")
+    return MappingProxyType(dict(CHAPTER_SETTINGS[chapter][profile]))
+
+
+def settings_table(chapter: str) -> pd.DataFrame:
+    """All profiles' settings of ``chapter`` side by side (one column per profile)."""
+    return pd.DataFrame({name: CHAPTER_SETTINGS[chapter][name] for name in PROFILES}).astype(object)

@@ -1,0 +1,165 @@
+"""What the book shows: the provenance banner, tables and figures.
+
+Figures are built from tidy tables (dataset tables, run records), never
+from variables left over in a notebook.
+"""
+
+from __future__ import annotations
+
+import platform
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from . import __version__  # noqa: E402
+from .images import image_shape, read_image, read_mask  # noqa: E402
+
+
+def _markdown(text: str):
+    from IPython.display import Markdown  # noqa: PLC0415
+
+    return Markdown(text)
+
+
+def provenance_lines(ctx) -> list[str]:
+    """The banner's facts as markdown bullet lines."""
+    used = ctx.datasets_table()
+    data = "; ".join(
+        f"{r.name}: **{r.kind}**" + (f" ({r.n_images} images)" if r.n_images else "")
+        for r in used.itertuples()
+    ) or "none loaded yet"
+    folder = f"`{ctx.data_root}` ({ctx.data_root_reason})" if ctx.data_root else f"none found ({ctx.data_root_reason})"
+    if ctx.weights_used:
+        weights = "; ".join(f"{k}: {v}" for k, v in ctx.weights_used.items())
+    else:
+        weights = "no pretrained model is used on this page"
+    return [
+        f"- **Profile**: `{ctx.profile.name}`: {ctx.profile.summary}",
+        f"- **Data folder**: {folder}",
+        f"- **Datasets used**: {data}",
+        f"- **Weights**: requested `{ctx.weights_request!r}`; used: {weights}",
+        f"- **Seed** {ctx.seed} · mstl_lib {__version__} · Python {platform.python_version()}",
+    ]
+
+
+def provenance_banner(ctx):
+    """A MyST admonition stating profile, data and weights; a warning when phantoms are used."""
+    kind = "warning" if ctx.uses_phantoms else "note"
+    title = "Provenance of the numbers on this page"
+    body = "\n".join(provenance_lines(ctx))
+    if ctx.uses_phantoms:
+        body += (
+            "\n\n**Synthetic data.** No real data folder was found, so some numbers below come "
+            "from the project's phantom generator. They demonstrate the pipeline and say "
+            "nothing about the papers' claims."
+        )
+    return _markdown(f"```{{{kind}}} {title}\n{body}\n```")
+
+
+def markdown(text: str):
+    """Render a markdown string as notebook output (MyST in the book)."""
+    return _markdown(text)
+
+
+def mask_outline(mask: np.ndarray) -> np.ndarray:
+    """Boolean outline (one pixel wide) of a boolean mask."""
+    from skimage.segmentation import find_boundaries  # noqa: PLC0415
+
+    return find_boundaries(mask, mode="inner")
+
+
+def sample_grid(table: pd.DataFrame, per_class: int = 4, seed: int = 0, size: int = 160,
+                label_column: str = "label", title: str | None = None):
+    """A grid of sample images per class with their lesion masks outlined in red."""
+    rng = np.random.default_rng(seed)
+    classes = sorted(table[label_column].unique())
+    fig, axes = plt.subplots(len(classes), per_class, figsize=(2.0 * per_class, 2.1 * len(classes)),
+                             squeeze=False)
+    for row, cls in enumerate(classes):
+        subset = table[table[label_column] == cls]
+        picks = subset.iloc[rng.permutation(len(subset))[:per_class]]
+        for col in range(per_class):
+            ax = axes[row, col]
+            ax.axis("off")
+            if col >= len(picks):
+                continue
+            item = picks.iloc[col]
+            image = read_image(item["path"], channels=3, size=(size, size))
+            masks = item.get("mask_paths", None)
+            if isinstance(masks, (list, tuple)) and len(masks):
+                outline = mask_outline(read_mask(masks, size=(size, size)))
+                image = image.copy()
+                image[outline] = (1.0, 0.1, 0.1)
+            ax.imshow(image)
+            ax.set_title(f"{cls}\n{_short_name(item['path'])}", fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _short_name(path: str, width: int = 24) -> str:
+    name = str(path).rsplit("/", 1)[-1]
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def image_sizes(table: pd.DataFrame) -> pd.DataFrame:
+    """Height and width of every image in ``table`` (read from the file headers)."""
+    shapes = [image_shape(p) for p in table["path"]]
+    return pd.DataFrame(shapes, columns=["height", "width"], index=table.index)
+
+
+def size_histogram(tables: dict[str, pd.DataFrame]):
+    """Histograms of image height and width, one row of panels per dataset."""
+    fig, axes = plt.subplots(len(tables), 2, figsize=(8, 2.2 * len(tables)), squeeze=False)
+    for row, (name, table) in enumerate(tables.items()):
+        sizes = image_sizes(table)
+        for col, dim in enumerate(("height", "width")):
+            ax = axes[row, col]
+            ax.hist(sizes[dim], bins=30, color="steelblue")
+            ax.set_title(f"{name}: {dim} (px)", fontsize=9)
+            ax.set_ylabel("images")
+    fig.tight_layout()
+    return fig
+
+
+def duplicate_examples(clusters: pd.DataFrame, n_clusters: int = 6, size: int = 128,
+                       label_column: str = "label"):
+    """Show the members of the largest near-duplicate clusters side by side."""
+    multi = clusters[clusters["cluster_size"] > 1]
+    order = (multi.groupby("cluster")["cluster_size"].first()
+             .sort_values(ascending=False, kind="stable").index[:n_clusters])
+    if len(order) == 0:
+        return None
+    width = int(min(multi["cluster_size"].max(), 5))
+    fig, axes = plt.subplots(len(order), width, figsize=(1.9 * width, 2.0 * len(order)), squeeze=False)
+    for row, cluster in enumerate(order):
+        members = multi[multi["cluster"] == cluster]
+        for col in range(width):
+            ax = axes[row, col]
+            ax.axis("off")
+            if col < len(members):
+                item = members.iloc[col]
+                ax.imshow(read_image(item["path"], channels=1, size=(size, size))[..., 0], cmap="gray")
+                label = f"{item[label_column]} · " if label_column in members else ""
+                ax.set_title(f"{label}{_short_name(item['path'], 18)}", fontsize=6)
+    fig.suptitle("Largest near-duplicate clusters (one row per cluster)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def show_frames(paths, titles=None, size: int = 256):
+    """Show a row of images (e.g. microscopy frames)."""
+    paths = list(paths)
+    fig, axes = plt.subplots(1, len(paths), figsize=(3 * len(paths), 3), squeeze=False)
+    for i, path in enumerate(paths):
+        ax = axes[0, i]
+        ax.imshow(read_image(path, channels=3, size=(size, size)))
+        ax.axis("off")
+        ax.set_title(titles[i] if titles else _short_name(path), fontsize=8)
+    fig.tight_layout()
+    return fig
