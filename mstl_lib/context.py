@@ -63,28 +63,36 @@ class RunContext:
         Raises
         ------
         datasets.DatasetNotFoundError
-            If the dataset is missing and no phantom stands in for it.
+            If the dataset is missing and no phantom stands in for it; the message
+            shows the expected layout, the download page and the citation.
         """
         table = self.try_load(name, **kwargs)
         if table is None:
-            root = self.data_root / name if self.data_root else Path(f"<no data folder>/{name}")
-            raise datasets.DatasetNotFoundError(name, root)
+            datasets.dataset_root(self.data_root if self.data_root else "auto", name)  # raises
         return table
 
     def try_load(self, name: str, **kwargs) -> pd.DataFrame | None:
         """Like :meth:`load`, but record the dataset as missing and return ``None``."""
-        if self.data_root is not None and (self.data_root / name).is_dir():
-            table = datasets.load_dataset(name, self.data_root, **kwargs)
-            self._record(name, REAL, self.data_root / name, table)
-            return table
-        if self.data_dir_request == "auto" and (self.phantom_root() / name).is_dir():
-            table = datasets.load_dataset(name, self.phantom_root(), **kwargs)
-            table["source"] = PHANTOM
-            self._record(name, PHANTOM, self.phantom_root() / name, table,
-                         note="synthetic phantoms from mstl_lib.phantoms; not the real dataset")
-            return table
-        self.datasets[name] = DatasetUse(name, MISSING, None, 0, "not found")
-        return None
+        kind, base = self._find(name)
+        if kind == MISSING:
+            self.datasets[name] = DatasetUse(name, MISSING, None, 0, "not found")
+            return None
+        table = datasets.load_dataset(name, base, **kwargs)
+        note = "synthetic phantoms from mstl_lib.phantoms; not the real dataset" if kind == PHANTOM else ""
+        self._record(name, kind, datasets.dataset_root(base, name), table, note)
+        return table
+
+    def _find(self, name: str) -> tuple[str, Path | None]:
+        """Where dataset ``name`` comes from: (kind, data folder holding it)."""
+        if self.data_root is not None:
+            try:
+                datasets.dataset_root(self.data_root, name)
+                return REAL, self.data_root
+            except datasets.DatasetNotFoundError:
+                pass
+        if self.data_dir_request == "auto" and name in phantoms.PHANTOM_DATASETS:
+            return PHANTOM, self.phantom_root()
+        return MISSING, None
 
     def record_dataset(self, name: str, kind: str, root, table: pd.DataFrame, note: str = "") -> None:
         """Record a dataset obtained some other way (for example a stand-in)."""

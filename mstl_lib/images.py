@@ -70,7 +70,7 @@ def _open(path: Path) -> Image.Image:
     except UnidentifiedImageError as err:
         raise ImageReadError(f"{path}: not an image (cannot identify image file)") from err
     except _DECODE_ERRORS as err:
-        raise ImageReadError(f"{path}: corrupt image header ({err})") from err
+        raise ImageReadError(f"{path}: truncated or corrupt image header ({err})") from err
 
 
 def _open_and_load(path: Path) -> Image.Image:
