@@ -18,21 +18,31 @@ at most ``max_distance``; clusters are the connected components of that graph
 Choice of ``max_distance`` (default 6)
 --------------------------------------
 Chosen on the real BUSI release (780 images, benign + malignant + normal,
-downscaled to a longest side of 320 px). Distances from each image to its
-nearest other image are bimodal: a first mode at 0-4 bits (copies), a
-valley from 6 to about 10 bits, then the bulk of unrelated pairs from about
-12 bits up (the median over all pairs is 32, as for independent hashes).
-Looking at pairs side by side, the pairs at 0-6 bits are the same frame
-(re-saved, shifted crop, with or without caliper crosses or text); at 8-10
-bits most pairs are two *different* frames of one examination (the same
-lesion seen a few millimetres apart, or the same layout with another lesion),
-and above 10 bits pairs look unrelated. With ``max_distance=6`` BUSI gives
-**108 clusters of copies holding 227 images** (119 redundant images; largest
-cluster 4 images); **4 clusters mix classes** (one benign-malignant, three
-benign-normal). Loosening to 8 or 10 bits adds more same-examination pairs
-(130 / 155 clusters), which is defensible for a patient-level split but
-starts to link frames the eye would call different; the book reports the
-sensitivity of results to this threshold rather than hiding it.
+downscaled to a longest side of 320 px), checked on DDTI and on the phantoms.
+(A 64-bit pHash splits at the median, so distances come in even steps.)
+
+* BUSI, distance from each image to its nearest other image: 0 bits: 88
+  images, 2: 135, 4: 56, 6: 37, then a valley (8: 8, 10: 11, 12: 12) before
+  the bulk of unrelated images (14: 58, 16: 147, 18: 164; median over all
+  pairs 30). Viewed side by side, pairs at 0-6 bits are one frame saved
+  twice (re-cropped, with or without calipers or text); pairs at 8-10 bits
+  are two frames of one lesion a few millimetres apart; at 12 bits a third of
+  the pairs are unrelated images.
+* DDTI (595 images): no pair at 6 bits, and the pairs at 8-10 bits are
+  *different* patients: DDTI frames share a scanner layout with wide black
+  borders, which pulls unrelated hashes together.
+* Phantoms (:mod:`mstl_lib.phantoms`, 390 images at 160 px): no pair at or
+  below 6 bits, a few at 8-10.
+
+6 bits is therefore the largest threshold that sits in the gap of all three.
+With it, **BUSI has 142 clusters of copies holding 316 of its 780 images**
+(174 redundant images, largest cluster 4), and **8 clusters mix classes**
+(6 benign with malignant, 2 benign with normal), so 780 images collapse to
+606 groups. ``max_distance=10`` adds, on BUSI only, 7 clusters / 19 images of
+same-lesion frames (149 clusters, 335 images, 594 groups) and suits a
+stricter, BUSI-only grouping; do not use it on DDTI. On DDTI, 6 bits gives
+130 clusters (266 images), 127 of which span *different case ids*: grouping
+DDTI by case alone leaks.
 
 Perceptual hashing finds copies of one *frame*; it cannot find two different
 frames of one patient. The groups it produces are therefore a lower bound on
@@ -97,7 +107,7 @@ def perceptual_hashes(
 def hashes_to_hex(hashes: np.ndarray) -> list[str]:
     """Hexadecimal strings of boolean hashes (as ``str(imagehash.ImageHash)``)."""
     hashes = np.asarray(hashes, dtype=bool)
-    side = int(round(np.sqrt(hashes.shape[1])))
+    side = round(np.sqrt(hashes.shape[1]))
     return [str(imagehash.ImageHash(bits.reshape(side, -1))) for bits in hashes]
 
 
@@ -217,9 +227,9 @@ def cluster_summary(clusters_df: pd.DataFrame, label_column: str | None = None) 
     shared = clusters_df[clusters_df[size_col] > 1]
     n_clusters = int(shared[cluster_col].nunique())
     summary = {
-        "n_images": int(len(clusters_df)),
+        "n_images": len(clusters_df),
         "n_clusters": n_clusters,
-        "n_rows_in_clusters": int(len(shared)),
+        "n_rows_in_clusters": len(shared),
         "n_redundant": int(len(shared) - n_clusters),
         "largest_cluster": int(clusters_df[size_col].max()) if len(clusters_df) else 0,
     }
@@ -309,7 +319,7 @@ def group_by_duplicates(
     else:
         original = paths
         out["group_original"] = None
-    cluster_keys = [c if s > 1 else None for c, s in zip(dup_cluster, dup_size)]
+    cluster_keys = [c if s > 1 else None for c, s in zip(dup_cluster, dup_size, strict=True)]
     merged = _merge_groups(original, cluster_keys)
 
     group_names = {}
