@@ -94,13 +94,28 @@ class RunContext:
             return PHANTOM, self.phantom_root()
         return MISSING, None
 
-    def record_dataset(self, name: str, kind: str, root, table: pd.DataFrame, note: str = "") -> None:
-        """Record a dataset obtained some other way (for example a stand-in)."""
-        self._record(name, kind, root, table, note)
+    def load_mt_small(self, busi: pd.DataFrame, n_per_class: int = 200, size: int = 128) -> pd.DataFrame:
+        """The MT-Small-Dataset if supplied, else its stand-in drawn from ``busi``.
+
+        The stand-in takes ``n_per_class`` benign and malignant BUSI images (fewer
+        when fewer exist, as with small phantom sets) at ``size`` x ``size``.
+        """
+        table = self.try_load("mt_small")
+        if table is not None:
+            return table
+        benign_malignant = busi[busi["target"] >= 0]
+        per_class = int(min(n_per_class, benign_malignant["label"].value_counts().min()))
+        busi_kind = self.datasets["busi"].kind if "busi" in self.datasets else "given"
+        folder = build_dir() / "derived" / f"mt_small_standin-{busi_kind}-seed{self.seed}"
+        root = datasets.build_mt_small_standin(benign_malignant, folder, n_per_class=per_class,
+                                               size=size, seed=self.seed)
+        table = datasets.load_mt_small(root)
+        self._record("mt_small", STANDIN, root, table,
+                     note=f"stand-in drawn from {busi_kind} BUSI: {per_class}+{per_class} images at {size}x{size}")
+        return table
 
     def _record(self, name, kind, root, table, note=""):
-        if "source" not in table.columns:
-            table["source"] = kind
+        table["data_kind"] = kind
         self.datasets[name] = DatasetUse(name, kind, str(root), len(table), note)
 
     def record_weights(self, model_name: str, description: str) -> None:

@@ -63,4 +63,8 @@ def chapter_settings(chapter: str, profile: str) -> MappingProxyType:
 
 def settings_table(chapter: str) -> pd.DataFrame:
     """All profiles' settings of ``chapter`` side by side (one column per profile)."""
-    return pd.DataFrame({name: CHAPTER_SETTINGS[chapter][name] for name in PROFILES}).astype(object)
+    columns = {
+        name: {key: "all" if value is None else value for key, value in CHAPTER_SETTINGS[chapter][name].items()}
+        for name in PROFILES
+    }
+    return pd.DataFrame(columns, dtype=object)

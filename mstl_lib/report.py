@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import platform
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from . import __version__  # noqa: E402
-from .images import image_shape, read_image, read_mask  # noqa: E402
+from . import __version__
+from .images import image_shape, read_image, read_mask
 
 
 def _markdown(text: str):
@@ -98,7 +95,13 @@ def sample_grid(table: pd.DataFrame, per_class: int = 4, seed: int = 0, size: in
             ax.set_title(f"{cls}\n{_short_name(item['path'])}", fontsize=7)
     if title:
         fig.suptitle(title, fontsize=10)
+    return _finish(fig)
+
+
+def _finish(fig):
+    """Lay out and close ``fig`` so a notebook shows it once, as the cell's result."""
     fig.tight_layout()
+    plt.close(fig)
     return fig
 
 
@@ -123,8 +126,7 @@ def size_histogram(tables: dict[str, pd.DataFrame]):
             ax.hist(sizes[dim], bins=30, color="steelblue")
             ax.set_title(f"{name}: {dim} (px)", fontsize=9)
             ax.set_ylabel("images")
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def duplicate_examples(clusters: pd.DataFrame, n_clusters: int = 6, size: int = 128,
@@ -148,8 +150,7 @@ def duplicate_examples(clusters: pd.DataFrame, n_clusters: int = 6, size: int = 
                 label = f"{item[label_column]} · " if label_column in members else ""
                 ax.set_title(f"{label}{_short_name(item['path'], 18)}", fontsize=6)
     fig.suptitle("Largest near-duplicate clusters (one row per cluster)", fontsize=9)
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def show_frames(paths, titles=None, size: int = 256):
@@ -161,5 +162,4 @@ def show_frames(paths, titles=None, size: int = 256):
         ax.imshow(read_image(path, channels=3, size=(size, size)))
         ax.axis("off")
         ax.set_title(titles[i] if titles else _short_name(path), fontsize=8)
-    fig.tight_layout()
-    return fig
+    return _finish(fig)

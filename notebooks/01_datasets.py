@@ -31,7 +31,6 @@ import pandas as pd
 
 from mstl_lib import datasets, near_duplicates, report
 from mstl_lib.context import start_run
-from mstl_lib.paths import build_dir
 from mstl_lib.profiles import settings_table
 
 run = start_run("datasets", profile=profile, data_dir=data_dir, weights=weights, seed=seed)
@@ -42,7 +41,7 @@ ddti = run.try_load("ddti")
 breakhis = run.try_load("breakhis")
 cells = run.try_load("cells")
 mendeley = run.try_load("mendeley")
-mt_small = run.try_load("mt_small")
+mt_small = run.load_mt_small(busi[busi["target"] >= 0])
 
 # %%
 run.banner()
@@ -93,7 +92,7 @@ limit = settings["duplicate_scan_limit"]
 scanned = busi if limit is None else busi.sample(n=min(limit, len(busi)), random_state=seed)
 clusters = near_duplicates.duplicate_clusters(list(scanned["path"]))
 clusters = clusters.merge(scanned[["path", "label"]], on="path", how="left")
-summary = near_duplicates.cluster_summary(clusters, label_column="label")
+summary = pd.Series(near_duplicates.cluster_summary(clusters, label_column="label"), name="BUSI")
 report.markdown(
     f"Scanned **{len(scanned)}** of {len(busi)} BUSI images "
     f"({'all of them' if limit is None else f'a random subset: profile {run.profile.name}'}) "
@@ -101,7 +100,12 @@ report.markdown(
 )
 
 # %%
-summary
+summary.to_frame()
+
+# %% [markdown]
+# `n_clusters` counts clusters of two or more images, `n_redundant` the images a
+# de-duplicated set would drop, and `n_label_conflicts` the clusters whose members sit
+# in different class folders.
 
 # %%
 report.duplicate_examples(clusters, n_clusters=settings["duplicate_examples"])
@@ -125,12 +129,34 @@ else:
     display(datasets.class_counts(ddti))
 
 # %% [markdown]
+# Grouping by case is not enough. The same perceptual hash finds identical images
+# filed under different case numbers, so a case-grouped split can still put one image
+# on both sides. Chapters that use DDTI merge these clusters into the groups as well
+# (`near_duplicates.group_by_duplicates`).
+
+# %%
+if ddti is not None:
+    ddti_limit = limit if limit is None else min(limit, len(ddti))
+    ddti_scanned = ddti if ddti_limit is None else ddti.sample(n=ddti_limit, random_state=seed)
+    ddti_grouped = near_duplicates.group_by_duplicates(ddti_scanned)
+    ddti_clusters = ddti_grouped[ddti_grouped["dup_cluster_size"] > 1]
+    cross_case = ddti_clusters.groupby("dup_cluster")["case"].nunique().gt(1).sum()
+    display(pd.Series(ddti_grouped.attrs["near_duplicates"], name="DDTI").to_frame())
+    display(report.markdown(
+        f"Of {len(ddti_scanned)} DDTI images scanned, {len(ddti_clusters)} fall in "
+        f"{ddti_clusters['dup_cluster'].nunique()} near-duplicate clusters; **{cross_case}** of "
+        f"those clusters span more than one case number. Grouping by case and by cluster "
+        f"leaves {ddti_grouped['group'].nunique()} groups, against "
+        f"{ddti_scanned['group'].nunique()} cases."))
+
+# %% [markdown]
 # ## BreakHis: breast histology (sample)
 #
 # Only a 12-image sample of BreakHis {cite:p}`spanhol2016breakhis` is available here, in
 # the official folder tree. The loader reads the class, tumour subtype, patient and
-# magnification from the path; the group is the patient. On the real sample: 8 benign
-# and 4 malignant images over 6 patients.
+# magnification from the path; the group is the patient. The real sample holds 8 benign
+# and 4 malignant images. They come from 9 patient folders (one benign patient at all four
+# magnifications), not the 6 patients our issue tracker once stated.
 
 # %%
 if breakhis is None:
@@ -139,6 +165,7 @@ else:
     display(breakhis.groupby(["label", "subtype", "patient", "magnification"]).size()
             .rename("images").reset_index())
     display(datasets.class_counts(breakhis))
+    display(report.markdown(f"Patients: **{breakhis['patient'].nunique()}**."))
 
 # %% [markdown]
 # ## Cancer-cell-line microscopy
@@ -173,18 +200,11 @@ report.size_histogram({name: table for name, table in
 # 128 × 128 (fewer when fewer exist, as with phantoms).
 
 # %%
-if mt_small is None:
-    benign_malignant = busi[busi["target"] >= 0]
-    per_class = int(min(200, benign_malignant["label"].value_counts().min()))
-    standin_dir = datasets.build_mt_small_standin(
-        benign_malignant, build_dir() / "derived" / f"mt_small_standin-{run.datasets['busi'].kind}",
-        n_per_class=per_class, size=128, seed=seed)
-    mt_small = datasets.load_mt_small(standin_dir)
-    run.record_dataset("mt_small", "stand-in", standin_dir, mt_small,
-                       note=f"{per_class}+{per_class} BUSI images at 128x128")
 display(datasets.class_counts(mt_small))
-report.markdown("Mendeley: " + ("found; " + str(len(mendeley)) + " images" if mendeley is not None
-                                else "not found; BUSI benign vs malignant stands in."))
+report.markdown(
+    f"MT-Small: **{run.datasets['mt_small'].kind}** ({run.datasets['mt_small'].note or 'as supplied'}). "
+    "Mendeley: " + (f"found, {len(mendeley)} images." if mendeley is not None
+                    else "not found; BUSI benign vs malignant stands in."))
 
 # %% [markdown]
 # ## Provenance at the end of the run

@@ -43,10 +43,13 @@ def execute(name: str, parameters: dict[str, str], out_dir: Path = OUT) -> float
         [bin_dir / "papermill", "-", out_dir / f"{name}.ipynb", "--cwd", ROOT / "notebooks",
          "--kernel", "python3", "--no-progress-bar", "--log-level", "WARNING", *params],
         stdin=to_ipynb.stdout,
+        stderr=subprocess.PIPE,
+        text=True,
         check=False,
     )
     to_ipynb.stdout.close()
     if to_ipynb.wait() != 0 or run.returncode != 0:
+        sys.stderr.write(run.stderr)
         raise RuntimeError(
             f"notebook {name} failed (see the traceback above); "
             f"its partial output is in {out_dir / (name + '.ipynb')}"
