@@ -12,6 +12,7 @@ form, so that the same settings always hash to the same key.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -109,7 +110,9 @@ def config_hash(obj: Any, length: int = 16) -> str:
 # --------------------------------------------------------------------------- versions
 
 
-def _installed_version(names: Iterable[str]) -> str | None:
+@functools.lru_cache(maxsize=None)
+def _installed_version(names: tuple[str, ...]) -> str | None:
+    """Version of the first installed distribution among ``names`` (cached: metadata scans cost ms)."""
     for name in names:
         try:
             return importlib.metadata.version(name)
@@ -240,15 +243,20 @@ def _expand(paths: str | os.PathLike | Iterable, root: Path | None) -> tuple[lis
         paths = [path]
     files = [Path(p) for p in paths]
     if root is not None:
-        files = [p if p.is_absolute() else root / p for p in files]
-    return files, root
+        return [p if p.is_absolute() else root / p for p in files], root
+    if not files:
+        return files, None
+    try:  # the files' common folder, so moving the data set changes nothing
+        return files, Path(os.path.commonpath([p.absolute().parent for p in files]))
+    except ValueError:  # different drives
+        return files, None
 
 
 def _relative(path: Path, root: Path | None) -> str:
     if root is None:
         return path.as_posix()
     try:
-        return path.relative_to(root).as_posix()
+        return path.absolute().relative_to(root.absolute()).as_posix()
     except ValueError:
         return path.as_posix()
 
@@ -270,8 +278,10 @@ def data_fingerprint(
     paths
         Image files, or one directory (every file under it is taken).
     root
-        Paths are made relative to it, so the same data under another folder
-        gives the same fingerprint. Defaults to the directory when one is given.
+        Relative paths are taken relative to it, and all paths are recorded
+        relative to it, so the same data under another folder gives the same
+        fingerprint. Defaults to the directory when one is given, else to the
+        files' common folder.
     hash_contents
         Also SHA-1 every file (reads all bytes; a stat-only fingerprint of
         ~1000 files takes milliseconds).

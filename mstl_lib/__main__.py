@@ -1,0 +1,185 @@
+"""Command line: ``python -m mstl_lib runs list | show <key> | failed | clear <experiment>``.
+
+Reads the results store only (no TensorFlow, no pandas), so it answers at once.
+
+Exit codes: 0 done, 1 nothing found (unknown key or experiment, ambiguous
+prefix), 2 usage error (argparse, or ``clear`` refused without ``--yes``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from mstl_lib.store import AmbiguousKeyError, ResultsStore
+
+OK, NOT_FOUND, USAGE = 0, 1, 2
+
+
+def _table(rows: list[Sequence], header: Sequence[str]) -> str:
+    """Plain text table with left-aligned columns."""
+    cells = [[str(c) for c in header]] + [[("" if c is None else str(c)) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _short(value, width: int = 60) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _metrics_text(metrics: dict | None, limit: int = 3) -> str:
+    items = list((metrics or {}).items())[:limit]
+    return " ".join(f"{k}={v:.4g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in items)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_list(store: ResultsStore, experiment: str | None) -> int:
+    """Experiments with their counts, or one experiment's tasks."""
+    if experiment is None:
+        names = store.experiments()
+        if not names:
+            print(f"no experiments in {store.root}")
+            return OK
+        rows = []
+        for name in names:
+            records = store.records(name)
+            done = sum(r["status"] == "done" for r in records)
+            last = max((r.get("finished") or "" for r in records), default="")
+            rows.append((name, len(records), done, len(records) - done, last[:19]))
+        print(f"store: {store.root}")
+        print(_table(rows, ("experiment", "records", "done", "failed", "last finished (UTC)")))
+        return OK
+    if experiment not in store.experiments():
+        print(f"no experiment {experiment!r} in {store.root}", file=sys.stderr)
+        return NOT_FOUND
+    rows = [
+        (r["key"][:12], r["status"], r.get("fold"), _short(r.get("config"), 50),
+         _metrics_text(r.get("metrics")), f"{r.get('wall_time_s') or 0:.1f}")
+        for r in store.records(experiment)
+    ]
+    print(_table(rows, ("key", "status", "fold", "config", "metrics", "time_s")))
+    return OK
+
+
+def record_summary(record: dict) -> dict:
+    """A record without its bulky fields: predictions and history become sizes."""
+    out = {k: v for k, v in record.items() if k not in ("predictions", "history")}
+    predictions = record.get("predictions") or {}
+    if predictions:
+        n = len(next(iter(predictions.values())))
+        out["predictions"] = f"{n} samples: {', '.join(predictions)}"
+    history = record.get("history") or {}
+    if history:
+        n = max(len(v) for v in history.values())
+        out["history"] = f"{n} epochs: {', '.join(history)}"
+    return out
+
+
+def cmd_show(store: ResultsStore, prefix: str, full: bool) -> int:
+    """Print one record (summary, or all of it with ``full``) as JSON."""
+    try:
+        record = store.find(prefix)
+    except AmbiguousKeyError as exc:
+        print(exc, file=sys.stderr)
+        return NOT_FOUND
+    if record is None:
+        print(f"no record with key {prefix!r} in {store.root}", file=sys.stderr)
+        return NOT_FOUND
+    print(json.dumps(record if full else record_summary(record), indent=2, allow_nan=True))
+    return OK
+
+
+def cmd_failed(store: ResultsStore, experiment: str | None) -> int:
+    """Table of failed tasks with their error type and message."""
+    if experiment is not None and experiment not in store.experiments():
+        print(f"no experiment {experiment!r} in {store.root}", file=sys.stderr)
+        return NOT_FOUND
+    failed = store.records(experiment, status="failed")
+    if not failed:
+        print("no failed tasks")
+        return OK
+    rows = [
+        (r["experiment"], r["key"][:12], r.get("fold"), _short(r.get("config"), 40),
+         (r.get("error") or {}).get("kind"), (r.get("error") or {}).get("type"),
+         _short((r.get("error") or {}).get("message") or "", 60))
+        for r in failed
+    ]
+    print(_table(rows, ("experiment", "key", "fold", "config", "kind", "error", "message")))
+    return OK
+
+
+def cmd_clear(store: ResultsStore, experiment: str, yes: bool) -> int:
+    """Delete an experiment's records, after confirmation."""
+    if experiment not in store.experiments():
+        print(f"no experiment {experiment!r} in {store.root}", file=sys.stderr)
+        return NOT_FOUND
+    n = len(store.keys(experiment))
+    if not yes:
+        if not sys.stdin.isatty():
+            print(f"refusing to delete {n} records of {experiment!r} without --yes", file=sys.stderr)
+            return USAGE
+        answer = input(f"delete {n} records of {experiment!r} in {store.root}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return OK
+    store.clear(experiment)
+    print(f"deleted {n} records of {experiment!r}")
+    return OK
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m mstl_lib`` argument parser."""
+    parser = argparse.ArgumentParser(prog="python -m mstl_lib", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    runs = commands.add_parser("runs", help="inspect the experiment results store")
+    store_option = argparse.ArgumentParser(add_help=False)
+    store_option.add_argument("--store", default=None, help="store folder (default MSTL_RESULTS_DIR or <repo>/results)")
+    actions = runs.add_subparsers(dest="action", required=True)
+
+    listing = actions.add_parser("list", parents=[store_option], help="experiments and counts, or one experiment's tasks")
+    listing.add_argument("experiment", nargs="?")
+    show = actions.add_parser("show", parents=[store_option], help="one record (key prefix accepted)")
+    show.add_argument("key")
+    show.add_argument("--full", action="store_true", help="include predictions and history")
+    failed = actions.add_parser("failed", parents=[store_option], help="failed tasks with their errors")
+    failed.add_argument("experiment", nargs="?")
+    clear = actions.add_parser("clear", parents=[store_option], help="delete an experiment's records")
+    clear.add_argument("experiment")
+    clear.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = build_parser().parse_args(argv)
+    store = ResultsStore(args.store)
+    try:
+        if args.action == "list":
+            return cmd_list(store, args.experiment)
+        if args.action == "show":
+            return cmd_show(store, args.key, args.full)
+        if args.action == "failed":
+            return cmd_failed(store, args.experiment)
+        return cmd_clear(store, args.experiment, args.yes)
+    except ValueError as exc:  # an invalid experiment name
+        print(exc, file=sys.stderr)
+        return NOT_FOUND
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # output piped into `head`
+        sys.stderr.close()
+        sys.exit(OK)
