@@ -3,9 +3,11 @@
 Images are float32 in ``[0, 1]``, NHWC (the library's convention); the
 models carry their own preprocessing (see :mod:`mstl_lib.models`).
 
-Input pipelines disable tf.data autotuning: on a small CPU machine it makes
-training about 1.7x faster than ``model.fit`` on NumPy arrays (ResNet50 at
-75 px: ~60 vs ~35 images/s, see ``bench/input_pipeline.py``).
+Input pipelines disable tf.data autotuning and prefetch a fixed 2 batches.
+On a 2-core CPU machine this was measured at ~60 images/s against ~35 for
+``model.fit`` on NumPy arrays (ResNet50, 75 px), which also stalled at epoch
+starts; on a busy shared machine the gap shrinks and varies from run to run.
+``bench/input_pipeline.py`` measures it.
 
 Seeding: call :func:`mstl_lib.tf_runtime.set_seed` before building a model
 for reproducible weights; :func:`fit` takes a ``seed`` too, which seeds
@@ -411,6 +413,7 @@ def fit(
         validation_steps=validation_steps,
         callbacks=callbacks,
         verbose=verbose,
+        shuffle=False,  # datasets shuffle themselves (make_dataset)
     )
     return _plain_history(history.history)
 
