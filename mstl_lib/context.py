@@ -27,6 +27,8 @@ class DatasetUse:
     root: str | None
     n_images: int = 0
     note: str = ""
+    data_dir: str | None = None
+    """The folder holding it (``<data_dir>/<name>``), for :func:`datasets.load_dataset`."""
 
 
 @dataclass
@@ -79,7 +81,7 @@ class RunContext:
             return None
         table = datasets.load_dataset(name, base, **kwargs)
         note = "synthetic phantoms from mstl_lib.phantoms; not the real dataset" if kind == PHANTOM else ""
-        self._record(name, kind, datasets.dataset_root(base, name), table, note)
+        self._record(name, kind, datasets.dataset_root(base, name), table, note, data_dir=base)
         return table
 
     def _find(self, name: str) -> tuple[str, Path | None]:
@@ -114,9 +116,10 @@ class RunContext:
                      note=f"stand-in drawn from {busi_kind} BUSI: {per_class}+{per_class} images at {size}x{size}")
         return table
 
-    def _record(self, name, kind, root, table, note=""):
+    def _record(self, name, kind, root, table, note="", data_dir=None):
         table["data_kind"] = kind
-        self.datasets[name] = DatasetUse(name, kind, str(root), len(table), note)
+        self.datasets[name] = DatasetUse(name, kind, str(root), len(table), note,
+                                         None if data_dir is None else str(data_dir))
 
     def record_weights(self, model_name: str, description: str) -> None:
         """Record which weights a model actually started from."""

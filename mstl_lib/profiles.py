@@ -40,6 +40,18 @@ CHAPTER_SETTINGS = {
         "cpu": {"duplicate_scan_limit": None, "samples_per_class": 4, "duplicate_examples": 6},
         "full": {"duplicate_scan_limit": None, "samples_per_class": 4, "duplicate_examples": 6},
     },
+    # A first grid through the experiment engine: P1's conventional-transfer (CTL)
+    # arm, ResNet50 x optimizers, on BUSI benign vs malignant.
+    "first_grid": {
+        "smoke": {"backbones": ["ResNet50"], "optimizers": ["adam"], "image_size": 32, "epochs": 1,
+                  "batch_size": 16, "augment_copies": 1, "n_splits": 2, "folds_run": 2, "max_images": 40},
+        "cpu": {"backbones": ["ResNet50"], "optimizers": ["sgd", "adam", "adagrad"], "image_size": 75,
+                "epochs": 2, "batch_size": 16, "augment_copies": 3, "n_splits": 5, "folds_run": 2,
+                "max_images": None},
+        "full": {"backbones": ["ResNet50"], "optimizers": ["sgd", "adam", "adagrad"], "image_size": 75,
+                 "epochs": 50, "batch_size": 16, "augment_copies": 3, "n_splits": 5, "folds_run": 5,
+                 "max_images": None},
+    },
 }
 
 

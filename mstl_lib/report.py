@@ -163,3 +163,45 @@ def show_frames(paths, titles=None, size: int = 256):
         ax.axis("off")
         ax.set_title(titles[i] if titles else _short_name(path), fontsize=8)
     return _finish(fig)
+
+
+def learning_curves(history: pd.DataFrame, by: str, metrics=("loss", "val_loss")):
+    """Per-fold learning curves from :func:`mstl_lib.experiments.history_frame`, one panel per ``by`` value."""
+    if history.empty:
+        return markdown("No finished task has a training history yet.")
+    values = list(dict.fromkeys(history[by]))
+    fig, axes = plt.subplots(1, len(values), figsize=(3.6 * len(values), 2.8), squeeze=False, sharey=True)
+    for ax, value in zip(axes[0], values, strict=True):
+        part = history[(history[by] == value) & history["metric"].isin(metrics)]
+        for (fold, metric), curve in part.groupby(["fold", "metric"]):
+            style = "-" if metric == metrics[0] else "--"
+            ax.plot(curve["epoch"] + 1, curve["value"], style, marker=".", label=f"fold {fold} {metric}")
+        ax.set_title(f"{by} = {value}", fontsize=9)
+        ax.set_xlabel("epoch")
+    axes[0, 0].set_ylabel(" / ".join(metrics))
+    axes[0, -1].legend(fontsize=6)
+    return _finish(fig)
+
+
+def roc_curves(predictions: pd.DataFrame, by: str, score="y_score", truth="y_true"):
+    """ROC curves per ``by`` value with the per-fold AUC, from per-sample predictions."""
+    from .metrics import roc_points  # noqa: PLC0415
+    from sklearn.metrics import roc_auc_score  # noqa: PLC0415
+
+    if predictions.empty:
+        return markdown("No finished task has predictions yet.")
+    values = list(dict.fromkeys(predictions[by]))
+    fig, axes = plt.subplots(1, len(values), figsize=(3.2 * len(values), 3.0), squeeze=False)
+    for ax, value in zip(axes[0], values, strict=True):
+        for fold, part in predictions[predictions[by] == value].groupby("fold"):
+            if part[truth].nunique() < 2:
+                continue
+            points = roc_points(part[truth], part[score])
+            auc = roc_auc_score(part[truth], part[score])
+            ax.plot(points["fpr"], points["tpr"], label=f"fold {fold}: AUC {auc:.2f}")
+        ax.plot([0, 1], [0, 1], ":", color="grey")
+        ax.set_title(f"{by} = {value}", fontsize=9)
+        ax.set_xlabel("false-positive rate")
+        ax.legend(fontsize=6, loc="lower right")
+    axes[0, 0].set_ylabel("true-positive rate")
+    return _finish(fig)

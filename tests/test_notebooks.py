@@ -42,7 +42,8 @@ def test_parameters_cell(name):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_notebook_runs_in_smoke_profile(name):
+def test_notebook_runs_in_smoke_profile(name, tmp_path, monkeypatch):
+    monkeypatch.setenv("MSTL_RESULTS_DIR", str(tmp_path / "results"))  # train, never reuse a cache
     seconds = run_notebooks.execute(
         name, {"profile": "smoke", "data_dir": "auto", "weights": "auto", "seed": 0}
     )
