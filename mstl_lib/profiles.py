@@ -52,6 +52,18 @@ CHAPTER_SETTINGS = {
                  "epochs": 50, "batch_size": 16, "augment_copies": 3, "n_splits": 5, "folds_run": 5,
                  "max_images": None},
     },
+    # P1, multistage transfer learning (notebooks/03_multistage.py).
+    "multistage": {
+        "smoke": {},
+        "cpu": {},
+        "full": {},
+    },
+    # P4, fine-tuning depth and the SVM head (notebooks/04_finetuning_svm.py).
+    "finetuning": {
+        "smoke": {},
+        "cpu": {},
+        "full": {},
+    },
 }
 
 
