@@ -81,6 +81,7 @@ from mstl_lib.provenance import (
     jsonable,
     usable_cpus,
 )
+from mstl_lib.metrics import format_mean_sd, summarize_folds
 from mstl_lib.store import SCHEMA_VERSION, ResultsStore, check_name
 
 log = logging.getLogger(__name__)
@@ -912,25 +913,16 @@ def aggregate(
     if not metrics:
         raise ValueError("no metric columns: pass metrics=[...] (frame.attrs lost them?)")
     done = frame[frame["status"] == "done"] if "status" in frame.columns else frame
-    values = done[metrics].astype(float)
+    done = done.astype({m: float for m in metrics})
     count = "n_tasks" if "n" in by else "n"
-    if not by:
-        row = {count: len(values)}
-        for m in metrics:
-            row.update({f"{m}_mean": values[m].mean(), f"{m}_sd": values[m].std()})
-        return pd.DataFrame([row])
-    grouped = values.groupby([done[c] for c in by], dropna=False, sort=False)
-    stats = grouped.agg(["mean", "std"])
-    stats.columns = [f"{m}_{'sd' if stat == 'std' else stat}" for m, stat in stats.columns]
-    stats.insert(0, count, grouped.size())
-    return stats.reset_index()
+    table = summarize_folds(done, by, metrics).rename(columns={"n_folds": count})
+    return table[[*by, count, *[f"{m}_{stat}" for m in metrics for stat in ("mean", "sd")]]]
 
 
-def format_mean_sd(table: pd.DataFrame, metric: str, digits: int = 3) -> pd.Series:
+def mean_sd_column(table: pd.DataFrame, metric: str, digits: int = 3) -> pd.Series:
     """``"0.912 ± 0.013"`` strings from the ``<metric>_mean`` / ``<metric>_sd`` columns of :func:`aggregate`."""
-    mean, sd = table[f"{metric}_mean"], table[f"{metric}_sd"]
     return pd.Series(
-        [f"{m:.{digits}f} ± {s:.{digits}f}" if pd.notna(s) else f"{m:.{digits}f}" for m, s in zip(mean, sd)],
+        [format_mean_sd(m, s, digits) for m, s in zip(table[f"{metric}_mean"], table[f"{metric}_sd"], strict=True)],
         index=table.index,
         name=metric,
     )

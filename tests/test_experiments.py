@@ -26,7 +26,7 @@ from mstl_lib.experiments import (  # noqa: E402
     aggregate,
     classify_error,
     failures_frame,
-    format_mean_sd,
+    mean_sd_column,
     history_frame,
     predictions_frame,
     raise_on_failures,
@@ -335,7 +335,7 @@ def test_frames_and_aggregate(tmp_path):
     assert table.loc[0, "auc_mean"] == pytest.approx(c0.mean())
     assert table.loc[0, "auc_sd"] == pytest.approx(c0.std(ddof=1))
     assert table["n"].tolist() == [3, 3]
-    assert format_mean_sd(table, "auc").str.match(r"^0\.\d{3} ± 0\.\d{3}$").all()
+    assert mean_sd_column(table, "auc").str.match(r"^0\.\d{3} ± 0\.\d{3}$").all()
     overall = aggregate(frame, by=[], metrics=["auc"])
     assert overall.loc[0, "n"] == 6
 
