@@ -53,10 +53,28 @@ CHAPTER_SETTINGS = {
                  "max_images": None},
     },
     # P1, multistage transfer learning (notebooks/03_multistage.py).
+    # The stage-2 keys mirror "first_grid"; stage 1 (cells) has its own; "best_*" names the
+    # configuration of the MT-Small and leakage-aware reruns (P1's best: ResNet50 + Adagrad).
     "multistage": {
-        "smoke": {},
-        "cpu": {},
-        "full": {},
+        "smoke": {"backbones": ["ResNet50"], "optimizers": ["adagrad"], "image_size": 32, "epochs": 1,
+                  "batch_size": 16, "learning_rate": 1e-3, "decay_rate": 0.96, "augment_copies": 1,
+                  "n_splits": 2, "folds_run": 2, "max_images": 40, "cell_frames_per_line": 2,
+                  "cell_frame_size": 512, "patches_per_line": 12, "stage1_epochs": 1,
+                  "stage1_augment_copies": 1, "stage1_split": [0.7, 0.2, 0.1], "best_backbone": "ResNet50",
+                  "best_optimizer": "adagrad", "rerun_folds": 1, "mt_small_max_images": 40},
+        "cpu": {"backbones": ["ResNet50"], "optimizers": ["sgd", "adam", "adagrad"], "image_size": 75,
+                "epochs": 2, "batch_size": 16, "learning_rate": 1e-3, "decay_rate": 0.96, "augment_copies": 3,
+                "n_splits": 5, "folds_run": 2, "max_images": None, "cell_frames_per_line": 12,
+                "cell_frame_size": 512, "patches_per_line": 120, "stage1_epochs": 2,
+                "stage1_augment_copies": 2, "stage1_split": [0.7, 0.2, 0.1], "best_backbone": "ResNet50",
+                "best_optimizer": "adagrad", "rerun_folds": 2, "mt_small_max_images": None},
+        "full": {"backbones": ["EfficientNetB2", "InceptionV3", "ResNet50"], "optimizers": ["sgd", "adam", "adagrad"],
+                 "image_size": 75, "epochs": 50, "batch_size": 16, "learning_rate": 1e-3, "decay_rate": 0.96,
+                 "augment_copies": 3, "n_splits": 5, "folds_run": 5, "max_images": None,
+                 "cell_frames_per_line": 200, "cell_frame_size": 512, "patches_per_line": 6800,
+                 "stage1_epochs": 50, "stage1_augment_copies": 2, "stage1_split": [0.7, 0.2, 0.1],
+                 "best_backbone": "ResNet50", "best_optimizer": "adagrad", "rerun_folds": 5,
+                 "mt_small_max_images": None},
     },
     # P4, fine-tuning depth and the SVM head (notebooks/04_finetuning_svm.py).
     "finetuning": {

@@ -61,7 +61,7 @@ def nested_fold(table: pd.DataFrame, fold: int, context: dict) -> splits.Fold:
     return folds[fold]
 
 
-def transfer_classification(config: dict, fold: int, context: dict) -> dict:
+def transfer_classification(config: dict, fold: int, context: dict, build_model=None) -> dict:
     """Fine-tune a backbone with P1's stage-2 head on one fold; evaluate on its test part.
 
     ``config`` keys: ``backbone``, ``optimizer``, ``image_size``, ``epochs``,
@@ -69,6 +69,11 @@ def transfer_classification(config: dict, fold: int, context: dict) -> dict:
     ``augment_copies`` (3 = P1's threefold augmentation with vertical flips and
     rotation; ``rotation`` is the maximum angle as a fraction of a full turn,
     default 0.05 = ±18°, since P1 gives no angle).
+
+    ``build_model(input_shape) -> (model, WeightsInfo)``, optional, builds the
+    (uncompiled) network instead of ``build_classifier`` with ``mlp_head`` and
+    ``context["weights"]``; :mod:`mstl_lib.multistage` passes one that starts
+    from stage-1 weights. The model object is trained in place.
     """
     from . import models, training  # noqa: PLC0415 - TensorFlow only when training
     from .tf_runtime import set_seed  # noqa: PLC0415
@@ -91,8 +96,11 @@ def transfer_classification(config: dict, fold: int, context: dict) -> dict:
     train_ds = training.make_dataset(x_train, y_train, batch, shuffle=True, seed=seed, repeat=True)
     val_ds = training.make_dataset(images[part.val], labels[part.val], batch)
 
-    model, weights_info = models.build_classifier(config["backbone"], (size, size, 3), models.mlp_head(),
-                                                  weights=context.get("weights", "auto"))
+    if build_model is None:
+        model, weights_info = models.build_classifier(config["backbone"], (size, size, 3), models.mlp_head(),
+                                                      weights=context.get("weights", "auto"))
+    else:
+        model, weights_info = build_model((size, size, 3))
     schedule = training.exponential_decay(config["learning_rate"], decay_steps=steps,
                                           decay_rate=config["decay_rate"])
     model.compile(optimizer=training.make_optimizer(config["optimizer"], schedule),
