@@ -121,6 +121,19 @@ class RunContext:
         self.datasets[name] = DatasetUse(name, kind, str(root), len(table), note,
                                          None if data_dir is None else str(data_dir))
 
+    def resolve_weights(self, backbones) -> dict:
+        """Resolve the ``weights`` parameter for each backbone before training, and record it.
+
+        Raises ``models.WeightsUnavailableError`` for an explicit ``"imagenet"``
+        that cannot be had, before any training starts.
+        """
+        from .models import resolve_weights  # noqa: PLC0415 - imports TensorFlow
+
+        infos = {name: resolve_weights(self.weights_request, name)[1] for name in backbones}
+        for name, info in infos.items():
+            self.record_weights(name, f"{info.used}: {info.detail}")
+        return infos
+
     def record_weights(self, model_name: str, description: str) -> None:
         """Record which weights a model actually started from."""
         self.weights_used[model_name] = description
