@@ -54,7 +54,7 @@ def provenance_banner(ctx):
             "from the project's phantom generator. They demonstrate the pipeline and say "
             "nothing about the papers' claims."
         )
-    return _markdown(f"```{{{kind}}} {title}\n{body}\n```")
+    return _markdown(f"```{{admonition}} {title}\n:class: {kind}\n\n{body}\n```")
 
 
 def markdown(text: str):

@@ -23,7 +23,7 @@ def test_auto_falls_back_to_phantoms_and_the_banner_says_so(no_data):
     assert run.try_load("breakhis") is None
     assert run.datasets["breakhis"].kind == context.MISSING
     banner = run.banner().data
-    assert "```{warning}" in banner and "Synthetic data" in banner and "phantom" in banner
+    assert ":class: warning" in banner and "Synthetic data" in banner and "phantom" in banner
 
 
 def test_missing_dataset_without_fallback_gives_the_full_error(no_data):
@@ -42,7 +42,7 @@ def test_explicit_data_dir_is_used_and_never_replaced_by_phantoms(tmp_path, monk
     assert run.datasets["busi"].kind == context.REAL
     assert len(busi) == 7
     assert run.try_load("ddti") is None  # an explicit folder never falls back
-    assert "```{note}" in run.banner().data
+    assert ":class: note" in run.banner().data
 
 
 def test_mt_small_stand_in_is_recorded(tmp_path, monkeypatch):
