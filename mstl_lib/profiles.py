@@ -64,10 +64,10 @@ CHAPTER_SETTINGS = {
                   "best_optimizer": "adagrad", "rerun_folds": 1, "mt_small_max_images": 40},
         "cpu": {"backbones": ["ResNet50"], "optimizers": ["sgd", "adam", "adagrad"], "image_size": 75,
                 "epochs": 2, "batch_size": 16, "learning_rate": 1e-3, "decay_rate": 0.96, "augment_copies": 3,
-                "n_splits": 5, "folds_run": 2, "max_images": None, "cell_frames_per_line": 12,
+                "n_splits": 5, "folds_run": 2, "max_images": 200, "cell_frames_per_line": 12,
                 "cell_frame_size": 512, "patches_per_line": 120, "stage1_epochs": 2,
                 "stage1_augment_copies": 2, "stage1_split": [0.7, 0.2, 0.1], "best_backbone": "ResNet50",
-                "best_optimizer": "adagrad", "rerun_folds": 2, "mt_small_max_images": None},
+                "best_optimizer": "adagrad", "rerun_folds": 1, "mt_small_max_images": None},
         "full": {"backbones": ["EfficientNetB2", "InceptionV3", "ResNet50"], "optimizers": ["sgd", "adam", "adagrad"],
                  "image_size": 75, "epochs": 50, "batch_size": 16, "learning_rate": 1e-3, "decay_rate": 0.96,
                  "augment_copies": 3, "n_splits": 5, "folds_run": 5, "max_images": None,
@@ -77,10 +77,26 @@ CHAPTER_SETTINGS = {
                  "mt_small_max_images": None},
     },
     # P4, fine-tuning depth and the SVM head (notebooks/04_finetuning_svm.py).
+    # cpu: all 7 strategies for ResNet50 and InceptionV3 on real BUSI and DDTI at 75 px
+    # (InceptionV3's minimum), 2 epochs, batch 16, fold 0 of the 5-fold CV; the frozen
+    # prefix is cached, so the shallow strategies cost seconds (see the chapter).
     "finetuning": {
-        "smoke": {},
-        "cpu": {},
-        "full": {},
+        "smoke": {"datasets": ["busi", "ddti"], "backbones": ["ResNet50"], "strategies": [0, 15],
+                  "image_size": 32, "epochs": 1, "batch_size": 8, "learning_rate": 1e-4, "n_splits": 2,
+                  "folds_run": 2, "max_images": 32, "svm_cv": 2, "grouped_protocols": ["ddti:case"],
+                  "grouping_strategies": [15], "grouping_backbones": ["ResNet50"]},
+        "cpu": {"datasets": ["busi", "ddti"], "backbones": ["ResNet50", "InceptionV3"],
+                "strategies": [0, 15, 25, 50, 75, 85, 100], "image_size": 75, "epochs": 2, "batch_size": 16,
+                "learning_rate": 1e-4, "n_splits": 5, "folds_run": 1, "max_images": None, "svm_cv": 5,
+                "grouped_protocols": ["busi:duplicates", "ddti:case", "ddti:duplicates"],
+                "grouping_strategies": [15], "grouping_backbones": ["ResNet50", "InceptionV3"]},
+        "full": {"datasets": ["busi", "ddti", "mendeley"],
+                 "backbones": ["VGG16", "VGG19", "ResNet50", "ResNet101", "InceptionV3"],
+                 "strategies": [0, 15, 25, 50, 75, 85, 100], "image_size": 224, "epochs": 30, "batch_size": 4,
+                 "learning_rate": 1e-4, "n_splits": 5, "folds_run": 5, "max_images": None, "svm_cv": 5,
+                 "grouped_protocols": ["busi:duplicates", "ddti:case", "ddti:duplicates"],
+                 "grouping_strategies": [0, 15, 25, 50, 75, 85, 100],
+                 "grouping_backbones": ["ResNet50", "InceptionV3"]},
     },
 }
 

@@ -175,7 +175,8 @@ def learning_curves(history: pd.DataFrame, by: str, metrics=("loss", "val_loss")
         part = history[(history[by] == value) & history["metric"].isin(metrics)]
         for (fold, metric), curve in part.groupby(["fold", "metric"]):
             style = "-" if metric == metrics[0] else "--"
-            ax.plot(curve["epoch"] + 1, curve["value"], style, marker=".", label=f"fold {fold} {metric}")
+            # history_frame numbers epochs from 1 already
+            ax.plot(curve["epoch"], curve["value"], style, marker=".", label=f"fold {fold} {metric}")
         ax.set_title(f"{by} = {value}", fontsize=9)
         ax.set_xlabel("epoch")
     axes[0, 0].set_ylabel(" / ".join(metrics))

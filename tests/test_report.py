@@ -45,3 +45,10 @@ def test_learning_and_roc_curves_from_records():
                                 "y_score": [.1, .6, .4, .9]})
     fig = report.roc_curves(predictions, by="optimizer")
     assert "AUC 0.75" in fig.axes[0].get_legend().get_texts()[0].get_text()
+
+
+def test_learning_curves_start_at_epoch_one():
+    history = pd.DataFrame({"optimizer": ["sgd"] * 2, "fold": [0, 0], "epoch": [1, 2], "metric": ["loss"] * 2,
+                            "value": [0.9, 0.5]})
+    fig = report.learning_curves(history, by="optimizer", metrics=("loss",))
+    assert list(fig.axes[0].get_lines()[0].get_xdata()) == [1, 2]
