@@ -1,0 +1,137 @@
+"""Activation caching at the freeze boundary: the cached path equals the naive one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mstl_lib import finetuning, freeze_cache, models
+from mstl_lib.tf_runtime import set_seed
+
+keras = pytest.importorskip("keras")
+
+
+def chain_classifier(seed: int = 0) -> keras.Model:
+    """Image -> preprocessing -> a plain chain "backbone" (7 layers) -> P4's head."""
+    set_seed(seed)
+    inputs = keras.Input((16, 16, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.Conv2D(8, 3, strides=2, padding="same", activation="relu")(x)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(x)
+    x = keras.layers.Conv2D(8, 3, padding="same")(x)
+    backbone = keras.Model(inputs, x, name="backbone")
+    image = keras.Input((16, 16, 3), name="image")
+    features = backbone(keras.layers.Rescaling(2.0, offset=-1.0, name="preprocessing")(image))
+    return keras.Model(image, models.p4_head(units=8)(features), name="chain")
+
+
+def random_images(n: int, size: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).random((n, size, size, 3)).astype("float32")
+
+
+def cached_logits(model: keras.Model, n_frozen: int, images: np.ndarray) -> np.ndarray:
+    split = freeze_cache.split_classifier(model, n_frozen)
+    arrays = freeze_cache.compute_activations(split.prefix, images, batch_size=2)
+    return np.asarray(split.suffix.predict(arrays[0] if len(arrays) == 1 else arrays, verbose=0))
+
+
+@pytest.mark.parametrize("n_frozen", [1, 2, 3, 5, 7])
+def test_chain_cached_logits_equal_naive(n_frozen):
+    model = chain_classifier()
+    images = random_images(5, 16)
+    np.testing.assert_allclose(cached_logits(model, n_frozen, images), model.predict(images, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_chain_boundary_is_one_tensor():
+    split = freeze_cache.split_classifier(chain_classifier(), 3)
+    assert split.boundary_shapes == [(16, 16, 4)]  # input, conv, batch norm
+
+
+@pytest.mark.parametrize(
+    ("backbone", "size", "strategies"),
+    [("ResNet50", 32, (0, 15, 50, 85)), ("InceptionV3", 75, (0, 15, 50, 85))],
+)
+def test_backbone_cached_logits_equal_naive(backbone, size, strategies):
+    model, _ = models.build_classifier(backbone, (size, size, 3), models.p4_head(), weights=None)
+    images = random_images(3, size)
+    naive = model.predict(images, verbose=0)
+    for pct in strategies:
+        n_frozen = finetuning.frozen_layers(backbone, pct)
+        np.testing.assert_allclose(cached_logits(model, n_frozen, images), naive, rtol=1e-4, atol=1e-5,
+                                   err_msg=f"{backbone} at {pct}% trainable")
+
+
+def test_resnet_boundary_crosses_a_residual_branch():
+    model, _ = models.build_classifier("ResNet50", (32, 32, 3), models.p4_head(), weights=None)
+    split = freeze_cache.split_classifier(model, finetuning.frozen_layers("ResNet50", 50))
+    assert len(split.boundary_names) == 2  # the block's main path and its shortcut
+
+
+def test_features_model_gives_the_head_dense_output():
+    model = chain_classifier()
+    images = random_images(4, 16)
+    split = freeze_cache.split_classifier(model, 4, feature_layer="head_dense")
+    arrays = freeze_cache.compute_activations(split.prefix, images)
+    reference = keras.Model(model.inputs, model.get_layer("head_dense").output).predict(images, verbose=0)
+    np.testing.assert_allclose(split.features.predict(arrays[0], verbose=0), reference, rtol=1e-5, atol=1e-6)
+
+
+def test_memmap_cache_matches_memory(tmp_path):
+    model = chain_classifier()
+    images = random_images(6, 16)
+    split = freeze_cache.split_classifier(model, 3)
+    in_memory = freeze_cache.compute_activations(split.prefix, images)
+    on_disk = freeze_cache.compute_activations(split.prefix, images, max_memory_bytes=0, cache_dir=tmp_path)
+    assert isinstance(on_disk[0], np.memmap)
+    np.testing.assert_allclose(on_disk[0], in_memory[0])
+    labels = np.arange(6) % 2
+    batches = [freeze_cache.activation_dataset(arrays, labels, 4, shuffle=True, seed=3)
+               for arrays in (in_memory, on_disk)]
+    for (xa, ya), (xb, yb) in zip(*batches):
+        np.testing.assert_allclose(xa.numpy(), xb.numpy())
+        np.testing.assert_array_equal(ya.numpy(), yb.numpy())
+
+
+def test_n_frozen_zero_is_refused():
+    with pytest.raises(ValueError, match="n_frozen"):
+        freeze_cache.split_classifier(chain_classifier(), 0)
+
+
+def _trajectory(build, n_frozen, cache, images, labels):
+    model = build()
+    backbone = model.get_layer("backbone")
+    models.freeze_first(backbone, n_frozen)
+    parts = {"fit": np.arange(0, 12), "val": np.arange(12, 16), "test": np.arange(12, 16)}
+    out = finetuning.train_phase1(model, n_frozen, images, labels, parts, epochs=3, batch_size=4,
+                                  learning_rate=1e-3, seed=7, cache=cache)
+    return out["history"], out["predict"](parts["test"])
+
+
+@pytest.mark.parametrize("n_frozen", [2, 5])
+def test_chain_training_trajectory_is_the_same(n_frozen):
+    images = random_images(16, 16, seed=1)
+    labels = np.arange(16) % 2
+    naive, naive_scores = _trajectory(chain_classifier, n_frozen, False, images, labels)
+    cached, cached_scores = _trajectory(chain_classifier, n_frozen, True, images, labels)
+    for key in ("loss", "val_loss"):
+        np.testing.assert_allclose(cached[key], naive[key], rtol=1e-4, atol=1e-5, err_msg=key)
+    np.testing.assert_allclose(cached_scores, naive_scores, rtol=1e-4, atol=1e-5)
+
+
+def test_resnet_training_trajectory_is_the_same():
+    images = random_images(16, 32, seed=2)
+    labels = np.arange(16) % 2
+
+    def build():
+        set_seed(0)
+        return models.build_classifier("ResNet50", (32, 32, 3), models.p4_head(), weights=None)[0]
+
+    n_frozen = finetuning.frozen_layers("ResNet50", 15)
+    naive, naive_scores = _trajectory(build, n_frozen, False, images, labels)
+    cached, cached_scores = _trajectory(build, n_frozen, True, images, labels)
+    for key in ("loss", "val_loss"):
+        np.testing.assert_allclose(cached[key], naive[key], rtol=1e-3, atol=1e-4, err_msg=key)
+    np.testing.assert_allclose(cached_scores, naive_scores, rtol=1e-3, atol=1e-4)
