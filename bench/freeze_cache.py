@@ -11,7 +11,7 @@ Each is warmed up for one epoch (which traces the training graph) and then timed
 ``--epochs`` epochs. Peak memory is the subprocess's maximum resident set size
 (``ru_maxrss``) after the cached run and after the naive one (the second includes the
 first, so it is an upper bound for naive). Results go to stdout and to
-``results/bench/freeze_cache_benchmark.json``, which the P4 chapter shows.
+``build/bench/freeze_cache_benchmark.json``, which the P4 chapter shows.
 
 Usage (from the repository root; takes several minutes, so use the CPU lock)::
 

@@ -30,7 +30,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from . import datasets, metrics, near_duplicates, paper_values, splits
+from . import metrics, paper_values, protocols, splits
 
 __all__ = [
     "STRATEGIES",
@@ -114,17 +114,9 @@ def p4_table(dataset: str, data_dir: str, grouping: str = "none", max_images: in
     """
     if grouping not in GROUPINGS:
         raise ValueError(f"grouping must be one of {GROUPINGS}; got {grouping!r}")
-    table = datasets.load_dataset(dataset, data_dir)
-    table = table[table["target"] >= 0].reset_index(drop=True)
-    if max_images is not None and max_images < len(table):
-        from sklearn.model_selection import train_test_split  # noqa: PLC0415
-
-        keep, _ = train_test_split(np.arange(len(table)), train_size=max_images,
-                                   stratify=table["target"], random_state=seed)
-        table = table.iloc[np.sort(keep)].reset_index(drop=True)
-    if grouping == "duplicates":
-        table = near_duplicates.group_by_duplicates(table)
-    table = table.copy()
+    rows = protocols.binary_table(dataset, data_dir, "duplicates" if grouping == "duplicates" else "image",
+                                  max_images, seed)
+    table = rows.copy()
     table["fold_group"] = table["path"].astype(str) if grouping == "none" else table["group"].astype(str)
     return table
 
@@ -540,10 +532,10 @@ BENCHMARK_FILE = "freeze_cache_benchmark.json"
 
 
 def benchmark_path():
-    """Where ``bench/freeze_cache.py`` writes its measurements (the results folder)."""
-    from .store import default_results_dir  # noqa: PLC0415
+    """Where ``bench/freeze_cache.py`` writes its measurements (``build/bench/``, git-ignored)."""
+    from .paths import build_dir  # noqa: PLC0415
 
-    return default_results_dir() / "bench" / BENCHMARK_FILE
+    return build_dir() / "bench" / BENCHMARK_FILE
 
 
 def load_benchmark() -> pd.DataFrame | None:
