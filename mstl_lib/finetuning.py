@@ -191,8 +191,8 @@ def require_real_weights(profile: str, weights, backbones) -> None:
 
     if str(weights).lower() not in ("auto", "imagenet"):
         return  # a weights file: build_backbone checks it exists
-    missing = {name: models.imagenet_weights_available(name)[1] for name in backbones
-               if not models.imagenet_weights_available(name)[0]}
+    availability = {name: models.imagenet_weights_available(name) for name in backbones}
+    missing = {name: reason for name, (available, reason) in availability.items() if not available}
     if missing:
         raise models.WeightsUnavailableError(
             "The full profile reproduces P4's ImageNet fine-tuning and will not run on random "
@@ -456,7 +456,8 @@ def grouping_comparison(records: pd.DataFrame, strategies) -> pd.DataFrame:
 def confusion_and_roc(predictions: pd.DataFrame, title: str):
     """Confusion matrices (summed over folds) and ROC curves of FT and FT-SVM, one row per backbone."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
-    from sklearn.metrics import confusion_matrix, roc_curve  # noqa: PLC0415
+
+    from .report import _finish, finish_roc_axes, plot_roc  # noqa: PLC0415
 
     backbones = list(dict.fromkeys(predictions["backbone"]))
     fig, axes = plt.subplots(len(backbones), 3, figsize=(10, 3.2 * len(backbones)), squeeze=False)
@@ -464,7 +465,7 @@ def confusion_and_roc(predictions: pd.DataFrame, title: str):
         part = predictions[predictions["backbone"] == backbone]
         y = part["y_true"].to_numpy().astype(int)
         for ax, column, label in ((row[0], "ft_score", "FT"), (row[1], "svm_score", "FT-SVM")):
-            matrix = confusion_matrix(y, (part[column].to_numpy() >= 0.5).astype(int), labels=[0, 1])
+            matrix = metrics.confusion(y, (part[column].to_numpy() >= 0.5).astype(int))
             ax.imshow(matrix, cmap="Blues")
             for (i, j), value in np.ndenumerate(matrix):
                 ax.text(j, i, str(value), ha="center", va="center")
@@ -473,18 +474,10 @@ def confusion_and_roc(predictions: pd.DataFrame, title: str):
             ax.set_xlabel("predicted")
             ax.set_ylabel("true")
             ax.set_title(f"{backbone} {label}")
-            if len(np.unique(y)) == 2:
-                fpr, tpr, _ = roc_curve(y, part[column])
-                row[2].plot(fpr, tpr, label=label)
-        row[2].plot([0, 1], [0, 1], color="grey", lw=0.5)
-        row[2].set_xlabel("false-positive rate")
-        row[2].set_ylabel("true-positive rate")
-        row[2].set_title(f"{backbone} ROC")
-        row[2].legend(loc="lower right")
+            plot_roc(row[2], y, part[column], label, digits=3)
+        finish_roc_axes(row[2], f"{backbone} ROC", fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return _finish(fig)
 
 
 def p4_grid(dataset: str, grouping: str, table: pd.DataFrame, data_dir, settings, backbones, strategies,

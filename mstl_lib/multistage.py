@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from . import experiments, metrics, protocols, splits
-from .images import read_image
 from .paths import build_dir
 from .provenance import config_hash
 
@@ -127,7 +126,7 @@ def dataset_data_dir(run, name: str) -> str:
 def _patch_images(index_file: str, size: int) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     table = pd.read_csv(index_file)
     classes = tuple(sorted(table["label"].unique()))
-    images = np.stack([read_image(path, channels=3, size=(size, size)) for path in table["path"]])
+    images = protocols.image_array(tuple(table["path"]), size)
     labels = table["label"].map({c: i for i, c in enumerate(classes)}).to_numpy()
     return images, labels, classes
 
@@ -382,7 +381,7 @@ def format_table1(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
     shown = table[["tl", "cnn", "optimizer"]].copy()
     for name in ("auc", "f1", "specificity", "sensitivity", "loss"):
         shown[name] = table[name].round(digits)
-    shown["test accuracy (%)"] = [metrics.format_mean_sd(m, s, 2) if pd.notna(s) else f"{m:.2f}"
+    shown["test accuracy (%)"] = [metrics.format_mean_sd(m, s, 2)
                                   for m, s in zip(table["accuracy"], table["accuracy_sd"], strict=True)]
     shown["avg. per CNN (%)"] = table["avg_accuracy_cnn"].round(1)
     return shown

@@ -8,7 +8,7 @@ import pandas as pd
 from matplotlib.patches import Rectangle
 
 from .images import read_image
-from .report import _finish, markdown
+from .report import _finish, finish_roc_axes, markdown, plot_roc
 
 
 def _draw_boxes(ax, boxes, colour, width=1.0):
@@ -77,23 +77,13 @@ def patch_examples(patches: pd.DataFrame, per_line: int = 6, size: int = 75, see
 
 def roc_by_arm(predictions: pd.DataFrame, arms=("MSTL", "CTL")):
     """Fig. 4: ROC curves per (CNN, optimizer), test predictions of all folds pooled, one panel per TL arm."""
-    from sklearn.metrics import roc_auc_score, roc_curve  # noqa: PLC0415
-
     if predictions.empty:
         return markdown("No finished task has predictions yet.")
     fig, axes = plt.subplots(1, len(arms), figsize=(4.2 * len(arms), 3.8), squeeze=False)
     for ax, arm in zip(axes[0], arms, strict=True):
         for (backbone, optimizer), part in predictions[predictions["tl"] == arm].groupby(["backbone", "optimizer"]):
-            if part["y_true"].nunique() < 2:
-                continue
-            fpr, tpr, _ = roc_curve(part["y_true"], part["y_score"])
-            auc = roc_auc_score(part["y_true"], part["y_score"])
-            ax.plot(fpr, tpr, label=f"{backbone}-{optimizer}: AUC {auc:.3f}")
-        ax.plot([0, 1], [0, 1], ":", color="grey")
-        ax.set_title({"MSTL": "(a) multistage TL", "CTL": "(b) conventional TL"}.get(arm, arm), fontsize=10)
-        ax.set_xlabel("false-positive rate")
-        ax.legend(fontsize=7, loc="lower right")
-    axes[0, 0].set_ylabel("true-positive rate")
+            plot_roc(ax, part["y_true"], part["y_score"], f"{backbone}-{optimizer}", digits=3)
+        finish_roc_axes(ax, {"MSTL": "(a) multistage TL", "CTL": "(b) conventional TL"}.get(arm, arm), fontsize=7)
     return _finish(fig)
 
 

@@ -184,25 +184,36 @@ def learning_curves(history: pd.DataFrame, by: str, metrics=("loss", "val_loss")
     return _finish(fig)
 
 
-def roc_curves(predictions: pd.DataFrame, by: str, score="y_score", truth="y_true"):
-    """ROC curves per ``by`` value with the per-fold AUC, from per-sample predictions."""
-    from .metrics import roc_points  # noqa: PLC0415
+def plot_roc(ax, y_true, y_score, label: str, digits: int = 2) -> bool:
+    """Draw one ROC curve on ``ax``, its AUC in the legend label; skip (False) a single-class part."""
     from sklearn.metrics import roc_auc_score  # noqa: PLC0415
 
+    from .metrics import roc_points  # noqa: PLC0415
+
+    if pd.Series(y_true).nunique() < 2:
+        return False
+    points = roc_points(y_true, y_score)
+    ax.plot(points["fpr"], points["tpr"], label=f"{label}: AUC {roc_auc_score(y_true, y_score):.{digits}f}")
+    return True
+
+
+def finish_roc_axes(ax, title: str, fontsize: int = 6) -> None:
+    """Chance diagonal, title, axis labels and legend of an ROC panel."""
+    ax.plot([0, 1], [0, 1], ":", color="grey")
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel("false-positive rate")
+    ax.set_ylabel("true-positive rate")
+    ax.legend(fontsize=fontsize, loc="lower right")
+
+
+def roc_curves(predictions: pd.DataFrame, by: str, score="y_score", truth="y_true"):
+    """ROC curves per ``by`` value with the per-fold AUC, from per-sample predictions."""
     if predictions.empty:
         return markdown("No finished task has predictions yet.")
     values = list(dict.fromkeys(predictions[by]))
     fig, axes = plt.subplots(1, len(values), figsize=(3.2 * len(values), 3.0), squeeze=False)
     for ax, value in zip(axes[0], values, strict=True):
         for fold, part in predictions[predictions[by] == value].groupby("fold"):
-            if part[truth].nunique() < 2:
-                continue
-            points = roc_points(part[truth], part[score])
-            auc = roc_auc_score(part[truth], part[score])
-            ax.plot(points["fpr"], points["tpr"], label=f"fold {fold}: AUC {auc:.2f}")
-        ax.plot([0, 1], [0, 1], ":", color="grey")
-        ax.set_title(f"{by} = {value}", fontsize=9)
-        ax.set_xlabel("false-positive rate")
-        ax.legend(fontsize=6, loc="lower right")
-    axes[0, 0].set_ylabel("true-positive rate")
+            plot_roc(ax, part[truth], part[score], f"fold {fold}")
+        finish_roc_axes(ax, f"{by} = {value}")
     return _finish(fig)
