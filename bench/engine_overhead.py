@@ -26,8 +26,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]  # mstl_lib and the tiny tasks of the tests
 os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])
 
-from mstl_lib.experiments import Grid, run_grid  # noqa: E402
-from mstl_lib.tf_runtime import import_tensorflow  # noqa: E402
+from mstl_lib.engine import Grid, run_grid  # noqa: E402
+from mstl_lib.nn.runtime import import_tensorflow  # noqa: E402
 
 TASKS = {
     "keras": ("engine_tasks:keras_task", lambda i: {"lr": 0.01 * (i + 1)}),
@@ -44,7 +44,7 @@ def make_grid(task: str, n_tasks: int) -> Grid:
 
 def time_bare(grid: Grid) -> float:
     """Seconds to call the task function on every task, without the engine."""
-    from mstl_lib.experiments import resolve_task
+    from mstl_lib.engine import resolve_task
 
     func = resolve_task(grid.task)
     start = time.perf_counter()

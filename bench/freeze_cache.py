@@ -40,7 +40,7 @@ def _images(n: int, size: int):
     import numpy as np
 
     from mstl_lib import finetuning
-    from mstl_lib.datasets import locate_data_dir
+    from mstl_lib.data import locate_data_dir
     from mstl_lib.protocols import image_array
 
     root, _ = locate_data_dir("auto")
@@ -68,7 +68,9 @@ def measure_one(backbone: str, pct: int, n_images: int, size: int, batch: int, e
     """Both paths for one (backbone, strategy), in this process."""
     import keras
 
-    from mstl_lib import finetuning, freeze_cache, training
+    from mstl_lib import finetuning
+
+    from mstl_lib.nn import freeze_cache, training
 
     images, labels, source = _images(n_images, size)
     steps = training.steps_for(len(images), batch)

@@ -24,13 +24,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
-from mstl_lib.tf_runtime import import_tensorflow, set_seed  # noqa: E402
+from mstl_lib.nn.runtime import import_tensorflow, set_seed  # noqa: E402
 
 import_tensorflow()
 import keras  # noqa: E402
 
-from mstl_lib.models import build_classifier, gap_dense_head  # noqa: E402
-from mstl_lib.training import fit, make_dataset, make_optimizer, steps_for  # noqa: E402
+from mstl_lib.nn.classifier import build_classifier
+
+from mstl_lib.nn.heads import gap_dense_head
+from mstl_lib.nn.training import fit, make_dataset, make_optimizer, steps_for  # noqa: E402
 
 
 def parse_args(argv=None):

@@ -13,7 +13,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from mstl_lib.store import AmbiguousKeyError, ResultsStore
+from mstl_lib.engine.store import AmbiguousKeyError, ResultsStore
 
 OK, NOT_FOUND, USAGE = 0, 1, 2
 

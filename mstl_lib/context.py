@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__, datasets, phantoms
-from .paths import build_dir
-from .profiles import Profile, chapter_settings, get_profile
+from mstl_lib import __version__, data
+
+from mstl_lib.data import phantoms
+from mstl_lib.paths import build_dir
+from mstl_lib.profiles import Profile, chapter_settings, get_profile
 
 REAL, PHANTOM, STANDIN, MISSING = "real", "phantom", "stand-in", "missing"
 
@@ -28,7 +30,7 @@ class DatasetUse:
     n_images: int = 0
     note: str = ""
     data_dir: str | None = None
-    """The folder holding it (``<data_dir>/<name>``), for :func:`datasets.load_dataset`."""
+    """The folder holding it (``<data_dir>/<name>``), for :func:`data.load_dataset`."""
 
 
 @dataclass
@@ -64,13 +66,13 @@ class RunContext:
 
         Raises
         ------
-        datasets.DatasetNotFoundError
+        data.DatasetNotFoundError
             If the dataset is missing and no phantom stands in for it; the message
             shows the expected layout, the download page and the citation.
         """
         table = self.try_load(name, **kwargs)
         if table is None:
-            datasets.dataset_root(self.data_root if self.data_root else "auto", name)  # raises
+            data.dataset_root(self.data_root if self.data_root else "auto", name)  # raises
         return table
 
     def try_load(self, name: str, **kwargs) -> pd.DataFrame | None:
@@ -79,18 +81,18 @@ class RunContext:
         if kind == MISSING:
             self.datasets[name] = DatasetUse(name, MISSING, None, 0, "not found")
             return None
-        table = datasets.load_dataset(name, base, **kwargs)
-        note = "synthetic phantoms from mstl_lib.phantoms; not the real dataset" if kind == PHANTOM else ""
-        self._record(name, kind, datasets.dataset_root(base, name), table, note, data_dir=base)
+        table = data.load_dataset(name, base, **kwargs)
+        note = "synthetic phantoms from mstl_lib.data.phantoms; not the real dataset" if kind == PHANTOM else ""
+        self._record(name, kind, data.dataset_root(base, name), table, note, data_dir=base)
         return table
 
     def _find(self, name: str) -> tuple[str, Path | None]:
         """Where dataset ``name`` comes from: (kind, data folder holding it)."""
         if self.data_root is not None:
             try:
-                datasets.dataset_root(self.data_root, name)
+                data.dataset_root(self.data_root, name)
                 return REAL, self.data_root
-            except datasets.DatasetNotFoundError:
+            except data.DatasetNotFoundError:
                 pass
         if self.data_dir_request == "auto" and name in phantoms.PHANTOM_DATASETS:
             return PHANTOM, self.phantom_root()
@@ -109,9 +111,9 @@ class RunContext:
         per_class = int(min(n_per_class, benign_malignant["label"].value_counts().min()))
         busi_kind = self.datasets["busi"].kind if "busi" in self.datasets else "given"
         folder = build_dir() / "derived" / f"mt_small_standin-{busi_kind}-seed{self.seed}"
-        root = datasets.build_mt_small_standin(benign_malignant, folder, n_per_class=per_class,
+        root = data.build_mt_small_standin(benign_malignant, folder, n_per_class=per_class,
                                                size=size, seed=self.seed)
-        table = datasets.load_mt_small(root)
+        table = data.load_mt_small(root)
         self._record("mt_small", STANDIN, root, table,
                      note=f"stand-in drawn from {busi_kind} BUSI: {per_class}+{per_class} images at {size}x{size}")
         return table
@@ -124,10 +126,10 @@ class RunContext:
     def resolve_weights(self, backbones) -> dict:
         """Resolve the ``weights`` parameter for each backbone before training, and record it.
 
-        Raises ``models.WeightsUnavailableError`` for an explicit ``"imagenet"``
+        Raises ``nn_weights.WeightsUnavailableError`` for an explicit ``"imagenet"``
         that cannot be had, before any training starts.
         """
-        from .models import resolve_weights  # noqa: PLC0415 - imports TensorFlow
+        from mstl_lib.nn.weights import resolve_weights
 
         infos = {name: resolve_weights(self.weights_request, name)[1] for name in backbones}
         for name, info in infos.items():
@@ -158,7 +160,7 @@ class RunContext:
 
     def banner(self):
         """The provenance banner shown at the top of every chapter page."""
-        from .report import provenance_banner  # noqa: PLC0415
+        from mstl_lib.report import provenance_banner  # noqa: PLC0415
 
         return provenance_banner(self)
 
@@ -173,7 +175,7 @@ def start_run(chapter: str, profile: str = "cpu", data_dir="auto", weights="auto
     prof = get_profile(profile)
     chapter_settings(chapter, prof.name)  # fail early on an unknown chapter
     request = "auto" if data_dir in (None, "auto") else str(data_dir)
-    root, reason = datasets.locate_data_dir(request)
+    root, reason = data.locate_data_dir(request)
     ctx = RunContext(chapter, prof, int(seed), request, root, reason, weights)
     where = f"{root} ({reason})" if root else f"none ({reason}); synthetic phantoms stand in"
     print(f"profile={prof.name}  data folder: {where}  weights={weights!r}  seed={seed}")

@@ -13,7 +13,7 @@ Phase 2 (FT-SVM)
 
 With the first ``k`` layers frozen the engine runs the frozen prefix once per
 image per fold and trains the suffix on the cached boundary activations
-(:mod:`mstl_lib.freeze_cache`); ``cache=False`` trains the naive full model.
+(:mod:`mstl_lib.nn.freeze_cache`); ``cache=False`` trains the naive full model.
 
 The task :func:`finetune_svm` has the experiment engine's signature.
 """
@@ -30,7 +30,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from . import metrics, paper_values, protocols, splits
+from mstl_lib.evaluation import metrics
+
+from mstl_lib import paper_values, protocols
+
+from mstl_lib.data import splits
 
 __all__ = [
     "STRATEGIES",
@@ -56,7 +60,7 @@ SVM_C_GRID = (0.1, 1.0, 10.0, 100.0)
 GROUPINGS = ("none", "case", "duplicates")
 """How folds group images: ``none`` = image-level folds (P4's protocol), ``case`` =
 the dataset's own groups (DDTI cases), ``duplicates`` = those merged with
-near-duplicate clusters (:func:`mstl_lib.near_duplicates.group_by_duplicates`)."""
+near-duplicate clusters (:func:`mstl_lib.data.near_duplicates.group_by_duplicates`)."""
 
 
 # ----------------------------------------------------------------- Table 2
@@ -183,18 +187,18 @@ def require_real_weights(profile: str, weights, backbones) -> None:
 
     Raises
     ------
-    mstl_lib.models.WeightsUnavailableError
+    mstl_lib.nn_weights.WeightsUnavailableError
     """
     if profile != "full" or weights is None or str(weights).lower() in ("none", "random"):
         return
-    from . import models  # noqa: PLC0415
+    from mstl_lib.nn import weights as nn_weights  # noqa: PLC0415
 
     if str(weights).lower() not in ("auto", "imagenet"):
         return  # a weights file: build_backbone checks it exists
-    availability = {name: models.imagenet_weights_available(name) for name in backbones}
+    availability = {name: nn_weights.imagenet_weights_available(name) for name in backbones}
     missing = {name: reason for name, (available, reason) in availability.items() if not available}
     if missing:
-        raise models.WeightsUnavailableError(
+        raise nn_weights.WeightsUnavailableError(
             "The full profile reproduces P4's ImageNet fine-tuning and will not run on random "
             f"initialisation silently; no ImageNet weights for: {missing}. Put the *_notop.h5 files in "
             "the Keras cache, or pass weights=None explicitly to study fine-tuning depth from random init."
@@ -227,15 +231,15 @@ class _EpochTimer:
 
 def build_p4_model(backbone: str, image_size: int, trainable_pct: int, weights="auto", seed: int = 0):
     """P4's phase-1 classifier with Table 2's frozen prefix; returns ``(model, n_frozen, info)``."""
-    from . import models  # noqa: PLC0415
-    from .tf_runtime import set_seed  # noqa: PLC0415
+    from mstl_lib.nn import classifier, heads
+    from mstl_lib.nn.runtime import set_seed  # noqa: PLC0415
 
     set_seed(seed)
-    model, info = models.build_classifier(backbone, (image_size, image_size, 3), models.p4_head(), weights=weights)
+    model, info = classifier.build_classifier(backbone, (image_size, image_size, 3), heads.p4_head(), weights=weights)
     inner = model.get_layer("backbone")
     check_layer_count(inner, backbone)
     n_frozen = frozen_layers(backbone, trainable_pct)
-    models.freeze_first(inner, n_frozen)
+    classifier.freeze_first(inner, n_frozen)
     return model, n_frozen, info
 
 
@@ -256,7 +260,7 @@ def train_phase1(model, n_frozen: int, images: np.ndarray, labels: np.ndarray, p
     """
     import keras  # noqa: PLC0415
 
-    from . import freeze_cache, training  # noqa: PLC0415
+    from mstl_lib.nn import freeze_cache, training  # noqa: PLC0415
 
     labels = np.asarray(labels, dtype="int32")
     timer = _EpochTimer.make()
@@ -331,7 +335,7 @@ def finetune_svm(config: dict, fold: int, context: dict) -> dict:
     scores of both, the phase-1 history, and in ``extra`` the frozen count, the
     chosen C, the boundary tensors and the timings.
     """
-    from .protocols import image_array  # noqa: PLC0415
+    from mstl_lib.protocols import image_array  # noqa: PLC0415
 
     seed = int(context["seed"])
     grouping = context.get("grouping", "none")
@@ -457,7 +461,7 @@ def confusion_and_roc(predictions: pd.DataFrame, title: str):
     """Confusion matrices (summed over folds) and ROC curves of FT and FT-SVM, one row per backbone."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    from .report import _finish, finish_roc_axes, plot_roc  # noqa: PLC0415
+    from mstl_lib.report import finish, finish_roc_axes, plot_roc  # noqa: PLC0415
 
     backbones = list(dict.fromkeys(predictions["backbone"]))
     fig, axes = plt.subplots(len(backbones), 3, figsize=(10, 3.2 * len(backbones)), squeeze=False)
@@ -477,20 +481,20 @@ def confusion_and_roc(predictions: pd.DataFrame, title: str):
             plot_roc(row[2], y, part[column], label, digits=3)
         finish_roc_axes(row[2], f"{backbone} ROC", fontsize=8)
     fig.suptitle(title)
-    return _finish(fig)
+    return finish(fig)
 
 
 def p4_grid(dataset: str, grouping: str, table: pd.DataFrame, data_dir, settings, backbones, strategies,
             profile: str, seed: int, weights, verbose: int = 0):
     """The experiment-engine grid of P4 on ``dataset`` under fold ``grouping``."""
-    from . import experiments  # noqa: PLC0415
-    from .provenance import fingerprint_table  # noqa: PLC0415
+    from mstl_lib import engine  # noqa: PLC0415
+    from mstl_lib.engine.provenance import fingerprint_table  # noqa: PLC0415
 
     configs = [{"backbone": backbone, "trainable_pct": int(pct), "image_size": settings["image_size"],
                 "epochs": settings["epochs"], "batch_size": settings["batch_size"],
                 "learning_rate": settings["learning_rate"]}
                for backbone in backbones for pct in strategies]
-    return experiments.Grid(
+    return engine.Grid(
         name=f"p4-{dataset}-{grouping}-{profile}",
         configs=configs,
         folds=list(range(settings["folds_run"])),
@@ -526,7 +530,7 @@ BENCHMARK_FILE = "freeze_cache_benchmark.json"
 
 def benchmark_path():
     """Where ``bench/freeze_cache.py`` writes its measurements (``build/bench/``, git-ignored)."""
-    from .paths import build_dir  # noqa: PLC0415
+    from mstl_lib.paths import build_dir  # noqa: PLC0415
 
     return build_dir() / "bench" / BENCHMARK_FILE
 

@@ -25,13 +25,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import experiments, metrics, protocols, splits
-from .paths import build_dir
-from .provenance import config_hash
+from mstl_lib import engine, protocols
+
+from mstl_lib.evaluation import metrics
+
+from mstl_lib.data import splits
+from mstl_lib.paths import build_dir
+from mstl_lib.engine.provenance import config_hash
+from mstl_lib.report import tables
 
 STAGE1_TASK = "mstl_lib.multistage:stage1_task"
 STAGE2_TASK = "mstl_lib.multistage:stage2_task"
-STAGE1_UNKEYED = (*experiments.DEFAULT_UNKEYED_CONTEXT, "patches_index")
+STAGE1_UNKEYED = (*engine.DEFAULT_UNKEYED_CONTEXT, "patches_index")
 """Stage-1 context entries that stay out of the key (the patch table's location;
 its content is in ``patches_fingerprint``)."""
 
@@ -64,11 +69,12 @@ def cell_line_frames(run, n_frames_per_line: int, frame_size: int = 512) -> pd.D
     The real cell data of ``../shared/data/cells`` (a few flat frames of two
     lines) cannot train a three-line classifier, so without a folder-per-line
     set this writes ``n_frames_per_line`` phantom frames of each of the three
-    phantom lines of :mod:`mstl_lib.phantoms` and records them in
+    phantom lines of :mod:`mstl_lib.data.phantoms` and records them in
     ``run.datasets["cell_lines"]`` (shown by the banner).
     """
-    from . import datasets, phantoms  # noqa: PLC0415
-    from .context import PHANTOM, REAL, DatasetUse  # noqa: PLC0415
+    from mstl_lib import data  # noqa: PLC0415
+    from mstl_lib.data import phantoms  # noqa: PLC0415
+    from mstl_lib.context import PHANTOM, REAL, DatasetUse  # noqa: PLC0415
 
     cells = run.try_load("cells")
     if cells is not None and cells.attrs.get("layout") == "folders" and run.datasets["cells"].kind == REAL:
@@ -77,10 +83,10 @@ def cell_line_frames(run, n_frames_per_line: int, frame_size: int = 512) -> pd.D
     complete = all(len(list((folder / line).glob("*.png"))) == n_frames_per_line for line in phantoms.CELL_LINES)
     if not complete:
         phantoms.write_cell_phantoms(folder, n_frames_per_line=n_frames_per_line, size=frame_size, seed=run.seed)
-    table = datasets.load_cells(folder)
+    table = data.load_cells(folder)
     run.datasets["cell_lines"] = DatasetUse(
         "cell_lines", PHANTOM, str(folder), len(table),
-        "phantom cell lines (mstl_lib.phantoms) stand in for P1's private HeLa / MCF-7 / NCI-H1299 set")
+        "phantom cell lines (mstl_lib.data.phantoms) stand in for P1's private HeLa / MCF-7 / NCI-H1299 set")
     return table
 
 
@@ -133,9 +139,9 @@ def _patch_images(index_file: str, size: int) -> tuple[np.ndarray, np.ndarray, t
 
 def stage1_architecture(backbone: str, input_shape, n_classes: int, weights="auto"):
     """Backbone without top -> global average pooling -> dense softmax (P1, Fig. 3b)."""
-    from . import models  # noqa: PLC0415
+    from mstl_lib.nn import classifier, heads
 
-    return models.build_classifier(backbone, input_shape, models.gap_dense_head(n_classes), weights=weights,
+    return classifier.build_classifier(backbone, input_shape, heads.gap_dense_head(n_classes), weights=weights,
                                    name=f"{backbone.lower()}_stage1")
 
 
@@ -149,8 +155,8 @@ def stage1_task(config: dict, fold: int, context: dict) -> dict:
     ``context``: ``patches_index`` (CSV of :func:`cell_patches.write_patch_dataset`),
     ``patches_fingerprint``, ``seed``, ``weights``.
     """
-    from . import training  # noqa: PLC0415
-    from .tf_runtime import set_seed  # noqa: PLC0415
+    from mstl_lib.nn import training  # noqa: PLC0415
+    from mstl_lib.nn.runtime import set_seed  # noqa: PLC0415
 
     seed = int(context["seed"]) + fold
     set_seed(seed)
@@ -222,14 +228,14 @@ def stage1_links(records: list[dict]) -> dict:
     return links
 
 
-def run_stage1(grid: experiments.Grid, store, **kwargs) -> experiments.GridRun:
-    """:func:`experiments.run_grid` for stage 1, retraining tasks whose weights file is gone."""
-    result = experiments.run_grid(grid, store, **kwargs)
-    missing = [r["config"] for r in experiments.load_records(store, grid)
+def run_stage1(grid: engine.Grid, store, **kwargs) -> engine.GridRun:
+    """:func:`engine.run_grid` for stage 1, retraining tasks whose weights file is gone."""
+    result = engine.run_grid(grid, store, **kwargs)
+    missing = [r["config"] for r in engine.load_records(store, grid)
                if r["status"] == "done" and not (weights_dir() / r["extra"]["weights_file"]).is_file()]
     if missing:
-        result = experiments.run_grid(grid, store, select=lambda config: config in missing, force=True, **kwargs)
-        result = experiments.run_grid(grid, store, **kwargs)
+        result = engine.run_grid(grid, store, select=lambda config: config in missing, force=True, **kwargs)
+        result = engine.run_grid(grid, store, **kwargs)
     return result
 
 
@@ -247,29 +253,30 @@ def transfer_from_stage1(backbone: str, input_shape, link: dict):
         The stage-1 network the backbone comes from.
     info : WeightsInfo
     """
-    from . import models  # noqa: PLC0415
+    from mstl_lib.nn import classifier, heads
+    from mstl_lib.nn import weights as nn_weights  # noqa: PLC0415
 
     path = weights_dir() / link["weights_file"]
     if not path.is_file():
         raise FileNotFoundError(f"stage-1 weights {path} are missing; rerun the stage-1 grid (run_stage1)")
     stage1, _ = stage1_architecture(backbone, input_shape, len(link["classes"]), weights=None)
     stage1.load_weights(path)
-    model = models.replace_head(stage1, models.mlp_head(), name=f"{backbone.lower()}_mstl")
-    info = models.WeightsInfo(requested=str(link["weights_file"]), used="file", source=str(path),
+    model = classifier.replace_head(stage1, heads.mlp_head(), name=f"{backbone.lower()}_mstl")
+    info = nn_weights.WeightsInfo(requested=str(link["weights_file"]), used="file", source=str(path),
                               detail=(f"stage-1 weights (record {link['key']}), stage 1 started from "
                                       f"{link['started_from']} weights"))
     return model, stage1, info
 
 
 def _model_builder(config: dict, context: dict, keep: list):
-    from . import models  # noqa: PLC0415
+    from mstl_lib.nn import classifier, heads
 
     def build(input_shape):
         if config["tl"] == "MSTL":
             link = context["stage1"][link_key(config["backbone"], config["optimizer"])]
             model, _, info = transfer_from_stage1(config["backbone"], input_shape, link)
         elif config["tl"] == "CTL":
-            model, info = models.build_classifier(config["backbone"], input_shape, models.mlp_head(),
+            model, info = classifier.build_classifier(config["backbone"], input_shape, heads.mlp_head(),
                                                   weights=context.get("weights", "auto"))
         else:
             raise ValueError(f"config['tl'] must be 'CTL' or 'MSTL', not {config['tl']!r}")
@@ -294,7 +301,7 @@ def stage2_task(config: dict, fold: int, context: dict) -> dict:
     keep: list = []
     result = protocols.transfer_classification(config, fold, context, build_model=_model_builder(config, context, keep))
     if keeps_model(config, fold, context):
-        file_name = task_file_name("stage2", config, fold, context, unkeyed=experiments.DEFAULT_UNKEYED_CONTEXT)
+        file_name = task_file_name("stage2", config, fold, context, unkeyed=engine.DEFAULT_UNKEYED_CONTEXT)
         size = int(config["image_size"])
         n_classes = (len(context["stage1"][link_key(config["backbone"], config["optimizer"])]["classes"])
                      if config["tl"] == "MSTL" else None)
@@ -306,13 +313,13 @@ def stage2_task(config: dict, fold: int, context: dict) -> dict:
 
 def stage2_architecture(backbone: str, input_shape, n_stage1_classes: int | None = None):
     """An untrained stage-2 network (MSTL shape when ``n_stage1_classes`` is given), to load saved weights into."""
-    from . import models  # noqa: PLC0415
+    from mstl_lib.nn import classifier, heads
 
     if n_stage1_classes is None:
-        model, _ = models.build_classifier(backbone, input_shape, models.mlp_head(), weights=None)
+        model, _ = classifier.build_classifier(backbone, input_shape, heads.mlp_head(), weights=None)
         return model
     stage1, _ = stage1_architecture(backbone, input_shape, n_stage1_classes, weights=None)
-    return models.replace_head(stage1, models.mlp_head(), name=f"{backbone.lower()}_mstl")
+    return classifier.replace_head(stage1, heads.mlp_head(), name=f"{backbone.lower()}_mstl")
 
 
 def load_stage2_model(record: dict):
@@ -350,7 +357,7 @@ def table1(records: pd.DataFrame) -> pd.DataFrame:
     :data:`TABLE1_METRICS`, ``accuracy_sd`` (sample SD, %) and
     ``avg_accuracy_cnn`` (mean over the optimizers of the CNN, %).
     """
-    summary = experiments.aggregate(records, by=["tl", "backbone", "optimizer"], metrics=list(TABLE1_METRICS))
+    summary = tables.aggregate(records, by=["tl", "backbone", "optimizer"], metrics=list(TABLE1_METRICS))
     out = pd.DataFrame({"tl": summary["tl"], "cnn": summary["backbone"], "optimizer": summary["optimizer"],
                         "n_folds": summary["n"]})
     for name in TABLE1_METRICS:

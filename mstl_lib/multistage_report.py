@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Rectangle
 
-from .images import read_image
-from .report import _finish, finish_roc_axes, markdown, plot_roc
+from mstl_lib.data.images import read_image
+from mstl_lib.report import finish, finish_roc_axes, markdown, plot_roc
 
 
 def _draw_boxes(ax, boxes, colour, width=1.0):
@@ -30,7 +30,7 @@ def _outlined(image: np.ndarray, boxes, colour=(255, 0, 0)) -> np.ndarray:
 
 def segmentation_panels(segmentation, title: str = "", n_patches: int = 4):
     """Fig. 2a: (i) frame, (ii) binary image, (iii) boxes (kept green, dropped red), (iv) patches."""
-    from .cell_patches import crop_patches  # noqa: PLC0415
+    from mstl_lib.papers.p1_mstl.cell_patches import crop_patches  # noqa: PLC0415
 
     kept = {tuple(b) for b in segmentation.boxes}
     dropped = [b for b in segmentation.all_boxes if tuple(b) not in kept]
@@ -57,7 +57,7 @@ def segmentation_panels(segmentation, title: str = "", n_patches: int = 4):
         ax.set_title("(iv) patch" if k == 0 else "", fontsize=9)
     if title:
         fig.suptitle(title, fontsize=10)
-    return _finish(fig)
+    return finish(fig)
 
 
 def patch_examples(patches: pd.DataFrame, per_line: int = 6, size: int = 75, seed: int = 0):
@@ -72,7 +72,7 @@ def patch_examples(patches: pd.DataFrame, per_line: int = 6, size: int = 75, see
             if col < len(part):
                 ax.imshow(read_image(part["path"].iloc[col], channels=3, size=(size, size)))
         axes[row, 0].set_title(line, fontsize=8, loc="left")
-    return _finish(fig)
+    return finish(fig)
 
 
 def roc_by_arm(predictions: pd.DataFrame, arms=("MSTL", "CTL")):
@@ -84,7 +84,7 @@ def roc_by_arm(predictions: pd.DataFrame, arms=("MSTL", "CTL")):
         for (backbone, optimizer), part in predictions[predictions["tl"] == arm].groupby(["backbone", "optimizer"]):
             plot_roc(ax, part["y_true"], part["y_score"], f"{backbone}-{optimizer}", digits=3)
         finish_roc_axes(ax, {"MSTL": "(a) multistage TL", "CTL": "(b) conventional TL"}.get(arm, arm), fontsize=7)
-    return _finish(fig)
+    return finish(fig)
 
 
 def factor_effects(records: pd.DataFrame, paper: pd.DataFrame, arm: str = "MSTL"):
@@ -112,7 +112,7 @@ def factor_effects(records: pd.DataFrame, paper: pd.DataFrame, arm: str = "MSTL"
         ax.set_title(f"effect of the {'optimizer' if factor == 'optimizer' else 'CNN'} ({arm})", fontsize=10)
         ax.set_ylabel("test accuracy (%)")
     axes[1].legend(fontsize=7, loc="lower right")
-    return _finish(fig)
+    return finish(fig)
 
 
 def feature_map_figure(image: np.ndarray, maps: dict[str, list[np.ndarray]], layer_names):
@@ -133,4 +133,4 @@ def feature_map_figure(image: np.ndarray, maps: dict[str, list[np.ndarray]], lay
         for ax in axes[row]:
             ax.set_xticks([])
             ax.set_yticks([])
-    return _finish(fig)
+    return finish(fig)

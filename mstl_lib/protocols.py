@@ -6,7 +6,7 @@ predictions and the training history (see :mod:`mstl_lib.experiments`).
 
 ``context`` (shared by every task of a grid) names the data and the split:
 
-``dataset``      dataset name for :func:`mstl_lib.datasets.load_dataset`
+``dataset``      dataset name for :func:`mstl_lib.data.load_dataset`
 ``data_dir``     the folder holding it (not part of the task key; the data
                  fingerprint is)
 ``grouping``     ``"image"`` (the dataset's own groups) or ``"duplicates"``
@@ -24,15 +24,19 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from . import datasets, metrics, near_duplicates, splits
-from .images import read_image
+from mstl_lib import data
+
+from mstl_lib.evaluation import metrics
+
+from mstl_lib.data import near_duplicates, splits
+from mstl_lib.data.images import read_image
 
 
 @functools.lru_cache(maxsize=8)
 def binary_table(dataset: str, data_dir: str, grouping: str = "image", max_images: int | None = None,
                  seed: int = 0) -> pd.DataFrame:
     """Benign-vs-malignant rows of ``dataset`` with the groups a split must respect."""
-    table = datasets.load_dataset(dataset, data_dir)
+    table = data.load_dataset(dataset, data_dir)
     table = table[table["target"] >= 0].reset_index(drop=True)
     if max_images is not None and max_images < len(table):
         keep, _ = train_test_split(np.arange(len(table)), train_size=max_images,
@@ -75,8 +79,9 @@ def transfer_classification(config: dict, fold: int, context: dict, build_model=
     ``context["weights"]``; :mod:`mstl_lib.multistage` passes one that starts
     from stage-1 weights. The model object is trained in place.
     """
-    from . import models, training  # noqa: PLC0415 - TensorFlow only when training
-    from .tf_runtime import set_seed  # noqa: PLC0415
+    from mstl_lib.nn import classifier, heads
+    from mstl_lib.nn import training  # noqa: PLC0415 - TensorFlow only when training
+    from mstl_lib.nn.runtime import set_seed  # noqa: PLC0415
 
     seed = int(context["seed"]) + fold
     set_seed(seed)
@@ -97,7 +102,7 @@ def transfer_classification(config: dict, fold: int, context: dict, build_model=
     val_ds = training.make_dataset(images[part.val], labels[part.val], batch)
 
     if build_model is None:
-        model, weights_info = models.build_classifier(config["backbone"], (size, size, 3), models.mlp_head(),
+        model, weights_info = classifier.build_classifier(config["backbone"], (size, size, 3), heads.mlp_head(),
                                                       weights=context.get("weights", "auto"))
     else:
         model, weights_info = build_model((size, size, 3))

@@ -29,7 +29,9 @@ seed = 0
 # %%
 import pandas as pd
 
-from mstl_lib import datasets, near_duplicates, report
+from mstl_lib import data, report
+
+from mstl_lib.data import near_duplicates
 from mstl_lib.context import start_run
 from mstl_lib.profiles import settings_table
 
@@ -71,7 +73,7 @@ run.datasets_table()
 # near-duplicates are merged below, every image is its own group.
 
 # %%
-datasets.class_counts(busi)
+data.class_counts(busi)
 
 # %%
 report.sample_grid(busi, per_class=settings["samples_per_class"], seed=seed,
@@ -126,7 +128,7 @@ else:
     tirads = ddti.groupby(["tirads", "label"]).size().rename("images").reset_index()
     display(tirads)
     display(report.markdown(f"Left out: {excluded}."))
-    display(datasets.class_counts(ddti))
+    display(data.class_counts(ddti))
 
 # %% [markdown]
 # Grouping by case is not enough. The same perceptual hash finds identical images
@@ -164,7 +166,7 @@ if breakhis is None:
 else:
     display(breakhis.groupby(["label", "subtype", "patient", "magnification"]).size()
             .rename("images").reset_index())
-    display(datasets.class_counts(breakhis))
+    display(data.class_counts(breakhis))
     display(report.markdown(f"Patients: **{breakhis['patient'].nunique()}**."))
 
 # %% [markdown]
@@ -200,7 +202,7 @@ report.size_histogram({name: table for name, table in
 # 128 × 128 (fewer when fewer exist, as with phantoms).
 
 # %%
-display(datasets.class_counts(mt_small))
+display(data.class_counts(mt_small))
 report.markdown(
     f"MT-Small: **{run.datasets['mt_small'].kind}** ({run.datasets['mt_small'].note or 'as supplied'}). "
     "Mendeley: " + (f"found, {len(mendeley)} images." if mendeley is not None

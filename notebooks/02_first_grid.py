@@ -33,10 +33,10 @@ scheduler = None
 verbose = 0
 
 # %%
-from mstl_lib import experiments, report
+from mstl_lib import engine, report
 from mstl_lib.context import start_run
 from mstl_lib.profiles import settings_table
-from mstl_lib.provenance import fingerprint_table
+from mstl_lib.engine.provenance import fingerprint_table
 
 run = start_run("first_grid", profile=profile, data_dir=data_dir, weights=weights, seed=seed)
 settings = run.settings
@@ -65,7 +65,7 @@ configs = [
      "decay_rate": 0.96, "augment_copies": settings["augment_copies"]}
     for backbone in settings["backbones"] for optimizer in settings["optimizers"]
 ]
-grid = experiments.Grid(
+grid = engine.Grid(
     name=f"first_grid-{run.profile.name}",
     configs=configs,
     folds=list(range(settings["folds_run"])),
@@ -75,8 +75,8 @@ grid = experiments.Grid(
              "grouping": "image", "n_splits": settings["n_splits"], "max_images": settings["max_images"],
              "seed": seed, "weights": weights, "profile": run.profile.name, "verbose": verbose},
 )
-store = experiments.ResultsStore()
-result = experiments.run_grid(grid, store, executor=executor, scheduler=scheduler, verbose=verbose)
+store = engine.ResultsStore()
+result = engine.run_grid(grid, store, executor=executor, scheduler=scheduler, verbose=verbose)
 print(result.summary())
 
 # %% [markdown]
@@ -87,9 +87,9 @@ print(result.summary())
 # build, so `make test` catches it.
 
 # %%
-failures = experiments.failures_frame(store, grid)
+failures = engine.failures_frame(store, grid)
 if run.profile.name == "smoke":
-    experiments.raise_on_failures(result)
+    engine.raise_on_failures(result)
 failures if len(failures) else report.markdown("No task failed.")
 
 # %% [markdown]
@@ -102,20 +102,20 @@ failures if len(failures) else report.markdown("No task failed.")
 # far below P1's, which come from ImageNet-initialised networks trained for 50 epochs.
 
 # %%
-records = experiments.records_frame(store, grid)
+records = engine.records_frame(store, grid)
 records[["backbone", "optimizer", "fold", "status", "accuracy", "auc", "f1", "sensitivity",
          "specificity", "loss", "wall_time_s"]]
 
 # %%
-experiments.aggregate(records, by=["backbone", "optimizer"],
+report.aggregate(records, by=["backbone", "optimizer"],
                       metrics=["accuracy", "auc", "f1", "sensitivity", "specificity"])
 
 # %% [markdown]
 # ## Learning curves and ROC curves
 
 # %%
-report.learning_curves(experiments.history_frame(store, grid),
+report.learning_curves(engine.history_frame(store, grid),
                        by="optimizer", metrics=("loss", "val_loss"))
 
 # %%
-report.roc_curves(experiments.predictions_frame(store, grid), by="optimizer")
+report.roc_curves(engine.predictions_frame(store, grid), by="optimizer")

@@ -18,7 +18,7 @@
 # microscopy → breast ultrasound (multistage transfer learning, MSTL) classifies
 # benign vs malignant ultrasound better than ImageNet → ultrasound (conventional
 # transfer learning, CTL). This chapter states the method, runs it through the
-# library (`mstl_lib.cell_patches`, `mstl_lib.multistage`, `mstl_lib.stats`) and the
+# library (`mstl_lib.papers.p1_mstl.cell_patches`, `mstl_lib.multistage`, `mstl_lib.evaluation.stats`) and the
 # experiment engine, and sets every regenerated table and figure beside the paper's
 # numbers (typed once in `mstl_lib/paper_values/p1_*.csv`).
 #
@@ -31,7 +31,7 @@
 #   stand-in**. Supplying a `mendeley/` or `mt_small/` folder in `data_dir` runs those.
 # * **Cell lines.** P1's 20,400 patches of HeLa, MCF-7 and NCI-H1299 are private. Unless a
 #   folder per cell line is supplied (`<data_dir>/cells/<line>/*.png`), stage 1 trains on
-#   **three phantom cell lines** from `mstl_lib.phantoms`, passed through the same
+#   **three phantom cell lines** from `mstl_lib.data.phantoms`, passed through the same
 #   segmentation pipeline. The real bright-field frames of `../shared/data/cells` are used
 #   to show and check that pipeline, not to train (three frames of two lines).
 # * **Weights.** Where ImageNet weights cannot be had, CTL starts from random
@@ -55,18 +55,22 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from mstl_lib import cell_patches, datasets, experiments, multistage, paper_values, protocols, report, stats
+from mstl_lib.papers.p1_mstl import cell_patches
+
+from mstl_lib import data, engine, multistage, paper_values, protocols, report
+
+from mstl_lib.evaluation import stats
 from mstl_lib import multistage_report as figures
 from mstl_lib.context import start_run
-from mstl_lib.images import read_image
+from mstl_lib.data.images import read_image
 from mstl_lib.profiles import settings_table
-from mstl_lib.provenance import fingerprint_table
+from mstl_lib.engine.provenance import fingerprint_table
 
 started = time.perf_counter()
 run = start_run("multistage", profile=profile, data_dir=data_dir, weights=weights, seed=seed)
 settings = run.settings
 busi = run.load("busi")
-store = experiments.ResultsStore()
+store = engine.ResultsStore()
 
 # %% [markdown]
 # ## The protocol and how each profile scales it
@@ -166,7 +170,7 @@ figures.patch_examples(patches, size=settings["image_size"], seed=seed)
 # %%
 train_settings = {"image_size": settings["image_size"], "batch_size": settings["batch_size"],
                   "learning_rate": settings["learning_rate"], "decay_rate": settings["decay_rate"]}
-stage1_grid = experiments.Grid(
+stage1_grid = engine.Grid(
     name=f"multistage_stage1-{run.profile.name}",
     configs=[{"backbone": backbone, "optimizer": optimizer, **train_settings, "epochs": settings["stage1_epochs"],
               "augment_copies": settings["stage1_augment_copies"], "split": settings["stage1_split"]}
@@ -181,10 +185,10 @@ stage1_grid = experiments.Grid(
 )
 stage1 = multistage.run_stage1(stage1_grid, store, executor=executor, scheduler=scheduler, verbose=verbose)
 print(stage1.summary())
-stage1_records = experiments.load_records(store, stage1_grid)
+stage1_records = engine.load_records(store, stage1_grid)
 for record in stage1_records:
     run.record_weights(f"stage 1 {record['config']['backbone']}", str(record["weights_used"]))
-stage1_table = experiments.records_frame(store, stage1_grid)
+stage1_table = engine.records_frame(store, stage1_grid)
 chance = 1 / patches["label"].nunique()
 learned = stage1_table["accuracy"].max() >= chance + 0.15
 display(report.markdown(
@@ -214,7 +218,7 @@ links = multistage.stage1_links(stage1_records)
 
 def stage2_grid(name, dataset, dataset_dir, table, backbones, optimizers, folds, grouping="image", max_images=None):
     """A stage-2 grid (both arms) on one dataset; the notebook's only grid template."""
-    return experiments.Grid(
+    return engine.Grid(
         name=f"{name}-{run.profile.name}",
         configs=[{"tl": tl, "backbone": backbone, "optimizer": optimizer, **train_settings,
                   "epochs": settings["epochs"], "augment_copies": settings["augment_copies"]}
@@ -237,14 +241,14 @@ if mendeley is not None:  # P1's data: 100 benign + 100 of the malignant images,
     us_name, us_max_images = "mendeley", None
     us_dir = multistage.balanced_subset_dir(mendeley, "mendeley", 100,
                                             multistage.build_dir() / "derived" / f"mendeley_100x2-seed{seed}", seed)
-    us_table = datasets.load_dataset("mendeley", us_dir)
+    us_table = data.load_dataset("mendeley", us_dir)
 else:  # the substitute: BUSI benign vs malignant
     us_name, us_dir, us_table, us_max_images = "busi", run.datasets["busi"].data_dir, busi, settings["max_images"]
 main_grid = stage2_grid(f"multistage_{us_name}", us_name, us_dir, us_table, settings["backbones"],
                         settings["optimizers"], list(range(settings["folds_run"])), max_images=us_max_images)
-main = experiments.run_grid(main_grid, store, executor=executor, scheduler=scheduler, verbose=verbose)
+main = engine.run_grid(main_grid, store, executor=executor, scheduler=scheduler, verbose=verbose)
 print(main.summary())
-for record in experiments.load_records(store, main_grid):
+for record in engine.load_records(store, main_grid):
     run.record_weights(f"{record['config']['tl']} {record['config']['backbone']}", str(record["weights_used"]))
 
 # %%
@@ -257,10 +261,10 @@ run.banner()
 # on; in `smoke` any failure stops the build.
 
 # %%
-failures = experiments.failures_frame(store, main_grid)
+failures = engine.failures_frame(store, main_grid)
 if run.profile.name == "smoke":
-    experiments.raise_on_failures(stage1)
-    experiments.raise_on_failures(main)
+    engine.raise_on_failures(stage1)
+    engine.raise_on_failures(main)
 failures if len(failures) else report.markdown("No task failed.")
 
 # %% [markdown]
@@ -272,7 +276,7 @@ failures if len(failures) else report.markdown("No task failed.")
 # epochs of the banner and the settings table.**
 
 # %%
-records = experiments.records_frame(store, main_grid)
+records = engine.records_frame(store, main_grid)
 ours = multistage.table1(records)
 paper_table1 = paper_values.load("p1_table1")
 multistage.format_table1(ours)
@@ -340,7 +344,7 @@ report.markdown(
 # Test predictions of all folds run, pooled per configuration.
 
 # %%
-predictions = experiments.predictions_frame(store, main_grid)
+predictions = engine.predictions_frame(store, main_grid)
 figures.roc_by_arm(predictions)
 
 # %% [markdown]
@@ -359,7 +363,7 @@ figures.factor_effects(records, paper_values.load("p1_factors"))
 # same BUSI test image: the channel mean of each stage's output (conv1 … conv5 blocks).
 
 # %%
-kept = {r["config"]["tl"]: r for r in experiments.load_records(store, main_grid)
+kept = {r["config"]["tl"]: r for r in engine.load_records(store, main_grid)
         if r["status"] == "done" and (r.get("extra") or {}).get("model_file")
         and (multistage.weights_dir() / r["extra"]["model_file"]).is_file()}
 if {"CTL", "MSTL"} <= set(kept) and kept["CTL"]["config"]["backbone"] == "ResNet50":
@@ -377,7 +381,7 @@ else:
 # ### Learning curves per fold (Figs. S1 and S2)
 
 # %%
-history = experiments.history_frame(store, main_grid)
+history = engine.history_frame(store, main_grid)
 for arm in ("MSTL", "CTL"):
     part = history[history["tl"] == arm]
     display(report.markdown(f"**{arm}**: training and validation accuracy, then loss, per optimizer and fold"))
@@ -396,9 +400,9 @@ for arm in ("MSTL", "CTL"):
 mt_small = run.load_mt_small(busi)
 mt_grid = stage2_grid("multistage_mt_small", "mt_small", multistage.dataset_data_dir(run, "mt_small"), mt_small,
                       **{**rerun, "max_images": settings["mt_small_max_images"]})
-mt_run = experiments.run_grid(mt_grid, store, executor=executor, scheduler=scheduler, verbose=verbose)
+mt_run = engine.run_grid(mt_grid, store, executor=executor, scheduler=scheduler, verbose=verbose)
 print(mt_run.summary())
-mt_table = multistage.table1(experiments.records_frame(store, mt_grid))
+mt_table = multistage.table1(engine.records_frame(store, mt_grid))
 paper_mt = paper_values.load("p1_mt_small").assign(source="paper (MT-Small)")
 mt_shown = mt_table.assign(source=f"reproduced ({run.datasets['mt_small'].kind} MT-Small)")
 pd.concat([mt_shown, paper_mt])[["source", "tl", "cnn", "optimizer", "auc", "f1", "specificity", "sensitivity",
@@ -418,7 +422,7 @@ image_grid = stage2_grid("multistage_busi", "busi", run.datasets["busi"].data_di
 leak_grid = stage2_grid("multistage_busi_grouped", "busi", run.datasets["busi"].data_dir, busi, grouping="duplicates",
                         **rerun)
 for grid in (image_grid, leak_grid):
-    print(experiments.run_grid(grid, store, executor=executor, scheduler=scheduler, verbose=verbose).summary())
+    print(engine.run_grid(grid, store, executor=executor, scheduler=scheduler, verbose=verbose).summary())
 grouped_rows = protocols.binary_table("busi", str(run.datasets["busi"].data_dir), "duplicates",
                                       settings["max_images"], seed)
 group_sizes = grouped_rows["group"].value_counts()
@@ -427,8 +431,8 @@ display(report.markdown(
     f"fall in {int((group_sizes > 1).sum())} groups of more than one image once near-duplicates are merged; "
     "only those can leak across splits, so a small sample moves the numbers less than the full set would."))
 best = {"cnn": settings["best_backbone"], "optimizer": settings["best_optimizer"]}
-image_level = multistage.table1(experiments.records_frame(store, image_grid)).assign(split="image groups")
-grouped = multistage.table1(experiments.records_frame(store, leak_grid)).assign(split="duplicate clusters grouped")
+image_level = multistage.table1(engine.records_frame(store, image_grid)).assign(split="image groups")
+grouped = multistage.table1(engine.records_frame(store, leak_grid)).assign(split="duplicate clusters grouped")
 moved = (pd.concat([image_level, grouped])
          .query("cnn == @best['cnn'] and optimizer == @best['optimizer']"))
 moved[["split", "tl", "cnn", "optimizer", "n_folds", "auc", "f1", "specificity", "sensitivity", "accuracy",
@@ -441,7 +445,7 @@ moved[["split", "tl", "cnn", "optimizer", "n_folds", "auc", "f1", "specificity",
 paper_best = paper_table1.query("tl == 'MSTL' and cnn == @best['cnn'] and optimizer == @best['optimizer']").iloc[0]
 ours_best = ours.query("tl == 'MSTL' and cnn == @best['cnn'] and optimizer == @best['optimizer']")
 chapter_grids = [stage1_grid, main_grid, mt_grid, leak_grid] + ([image_grid] if image_grid.name != main_grid.name else [])
-training_minutes = sum(experiments.records_frame(store, grid)["wall_time_s"].sum() for grid in chapter_grids) / 60
+training_minutes = sum(engine.records_frame(store, grid)["wall_time_s"].sum() for grid in chapter_grids) / 60
 lines = [f"**Best configuration, MSTL {best['cnn']}-{best['optimizer']}**: paper (Mendeley) test accuracy "
          f"{paper_best['accuracy']:.2f} ± {paper_best['accuracy_sd']:.3f} %, AUC {paper_best['auc']:.3f}."]
 if len(ours_best):

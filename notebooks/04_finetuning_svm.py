@@ -36,7 +36,10 @@ verbose = 0
 # %%
 import pandas as pd
 
-from mstl_lib import experiments, finetuning, models, paper_values, report
+from mstl_lib import engine, finetuning, paper_values, report
+
+from mstl_lib.nn import backbones
+
 from mstl_lib.context import start_run
 from mstl_lib.profiles import settings_table
 
@@ -53,7 +56,7 @@ tables = {name: table for name, table in tables.items() if table is not None}
 # |---|---|---|
 # | backbones | VGG16, VGG19, ResNet50, ResNet101, InceptionV3, ImageNet weights, `include_top=False` | the profile's list (`full`: all five) with `weights` as resolved below |
 # | strategies | 0–100 % trainable; frozen counts of Table 2 | the same counts, read from P4's Table 2 and asserted against the built models |
-# | head | GlobalMaxPooling, Dense 512 ReLU, Dropout 0.5, Dense 2 softmax | the same (`models.p4_head`) |
+# | head | GlobalMaxPooling, Dense 512 ReLU, Dropout 0.5, Dense 2 softmax | the same (`heads.p4_head`) |
 # | loss | "binary cross-entropy" on a 2-node softmax | sparse categorical cross-entropy on the 2-node softmax: with one-hot targets and softmax outputs p and 1 − p, Keras's binary cross-entropy averages two identical terms and equals the categorical one, so this *is* P4's loss, written the way a 2-node softmax needs |
 # | optimiser | Adam 10⁻⁴, 30 epochs, batch 4 | `full`: the same; `cpu`: 2 epochs, batch 16 (see the scaling note) |
 # | input size | not given | 224 px in `full`; 75 px in `cpu` (InceptionV3's minimum) |
@@ -97,10 +100,10 @@ ours_t1 = pd.DataFrame([{"dataset": finetuning.PAPER_DATASET[name], "ours_benign
 ours_t1.merge(paper_t1, on="dataset", how="left").set_index("dataset")
 
 # %%
-from mstl_lib import datasets  # noqa: E402
+from mstl_lib import data  # noqa: E402
 
 if "ddti" in tables and "tirads" in tables["ddti"].columns:
-    ddti_all = datasets.load_dataset("ddti", run.datasets["ddti"].data_dir, include_unlabelled=True)
+    ddti_all = data.load_dataset("ddti", run.datasets["ddti"].data_dir, include_unlabelled=True)
     tirads = ddti_all.assign(tirads=ddti_all["tirads"].fillna("none"))
     display(tirads.groupby("tirads").agg(images=("path", "size"), cases=("group", "nunique"),  # noqa: F821
                                           label=("label", "first")).T)
@@ -118,7 +121,7 @@ if "ddti" in tables and "tirads" in tables["ddti"].columns:
 # %%
 built_counts = {}
 for name in ["VGG16", "VGG19", "ResNet50", "ResNet101", "InceptionV3"]:
-    backbone, _ = models.build_backbone(name, (75, 75, 3), weights=None)
+    backbone, _ = backbones.build_backbone(name, (75, 75, 3), weights=None)
     built_counts[name] = finetuning.check_layer_count(backbone, name)
 t2 = finetuning.table2().copy()
 t2["keras_total"] = t2["backbone"].map(built_counts)
@@ -139,7 +142,7 @@ t2[t2["rounding_rule"] != t2["frozen_layers"]]
 # retrains nothing and a killed run resumes.
 
 # %%
-store = experiments.ResultsStore()
+store = engine.ResultsStore()
 grids = {}
 for name, table in tables.items():
     grids[(name, "none")] = finetuning.p4_grid(
@@ -153,9 +156,9 @@ for protocol in settings["grouped_protocols"]:
             settings["grouping_strategies"], run.profile.name, seed, weights, verbose)
 results = {}
 for key, grid in grids.items():
-    results[key] = experiments.run_grid(grid, store, executor=executor, scheduler=scheduler, verbose=verbose)
+    results[key] = engine.run_grid(grid, store, executor=executor, scheduler=scheduler, verbose=verbose)
     print(key, results[key].summary())
-all_records = {key: experiments.load_records(store, grid) for key, grid in grids.items()}
+all_records = {key: engine.load_records(store, grid) for key, grid in grids.items()}
 weights_used = [r.get("weights_used") for recs in all_records.values() for r in recs]
 for recs in all_records.values():
     for record in recs:
@@ -171,10 +174,10 @@ report.markdown(finetuning.weights_caption(weights_used))
 # ## Failures
 
 # %%
-failures = pd.concat([experiments.failures_frame(store, grid) for grid in grids.values()], ignore_index=True)
+failures = pd.concat([engine.failures_frame(store, grid) for grid in grids.values()], ignore_index=True)
 if run.profile.name == "smoke":
     for result in results.values():
-        experiments.raise_on_failures(result)
+        engine.raise_on_failures(result)
 failures if len(failures) else report.markdown("No task failed.")
 
 # %% [markdown]
@@ -185,7 +188,7 @@ failures if len(failures) else report.markdown("No task failed.")
 
 # %%
 records = finetuning.combined_records(
-    {key: experiments.records_frame(store, grid) for key, grid in grids.items()})
+    {key: engine.records_frame(store, grid) for key, grid in grids.items()})
 image_level = records[records["protocol"] == "none"]
 report.markdown(finetuning.weights_caption(weights_used))
 
@@ -249,7 +252,7 @@ report.markdown(finetuning.weights_caption(weights_used))
 # %%
 figures = []
 for name in tables:
-    predictions = experiments.predictions_frame(store, grids[(name, "none")])
+    predictions = engine.predictions_frame(store, grids[(name, "none")])
     at15 = predictions[(predictions["trainable_pct"] == 15)
                        & predictions["backbone"].isin(["ResNet50", "InceptionV3"])] if len(predictions) else predictions
     if len(at15):

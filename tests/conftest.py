@@ -23,6 +23,6 @@ def shared_data():
 @pytest.fixture(scope="session")
 def tf():
     """TensorFlow, imported without its start-up noise."""
-    from mstl_lib.tf_runtime import import_tensorflow
+    from mstl_lib.nn.runtime import import_tensorflow
 
     return import_tensorflow()

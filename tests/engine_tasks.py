@@ -17,7 +17,7 @@ import numpy as np
 
 
 class NonFiniteLossError(FloatingPointError):
-    """Stand-in for ``mstl_lib.training.NonFiniteLossError``."""
+    """Stand-in for ``mstl_lib.nn.training.NonFiniteLossError``."""
 
 
 class UnreadableImageError(OSError):
@@ -117,7 +117,7 @@ def faulty_task(config: dict, fold: int, context: dict) -> dict:
 
 def keras_task(config: dict, fold: int, context: dict) -> dict:
     """A few epochs of a tiny Keras linear regression (a huge ``lr`` makes the loss diverge)."""
-    from mstl_lib.tf_runtime import import_tensorflow, set_seed
+    from mstl_lib.nn.runtime import import_tensorflow, set_seed
 
     import_tensorflow()
     import keras
@@ -141,7 +141,7 @@ def demo_grid(counter_file=None, sleep: float = 0.0, name: str = "demo", n_confi
     ``counter_file`` and ``sleep`` go in the context but not in the task key,
     so runs with and without them share records.
     """
-    from mstl_lib.experiments import DEFAULT_UNKEYED_CONTEXT, Grid
+    from mstl_lib.engine import DEFAULT_UNKEYED_CONTEXT, Grid
 
     return Grid(
         name=name,

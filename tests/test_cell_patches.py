@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from mstl_lib import cell_patches
+from mstl_lib.papers.p1_mstl import cell_patches
 
 BLOBS = [  # (x, y, w, h) of dark blobs on a bright background
     (20, 20, 60, 50),   # w + h = 110: kept

@@ -2,13 +2,16 @@
 
 import pytest
 
-from mstl_lib import context, datasets, phantoms
+from mstl_lib import context, data
+from mstl_lib.data import registry
+
+from mstl_lib.data import phantoms
 
 
 @pytest.fixture
 def no_data(monkeypatch, tmp_path):
     """A machine with no data folder: every auto candidate points nowhere."""
-    monkeypatch.setattr(datasets, "data_dir_candidates",
+    monkeypatch.setattr(registry, "data_dir_candidates",
                         lambda: [("test", tmp_path / "nothing-here")])
     monkeypatch.setenv("MSTL_BUILD_DIR", str(tmp_path / "build"))
     return tmp_path
@@ -28,7 +31,7 @@ def test_auto_falls_back_to_phantoms_and_the_banner_says_so(no_data):
 
 def test_missing_dataset_without_fallback_gives_the_full_error(no_data):
     run = context.start_run("datasets", profile="smoke", data_dir="auto")
-    with pytest.raises(datasets.DatasetNotFoundError) as err:
+    with pytest.raises(data.DatasetNotFoundError) as err:
         run.load("breakhis")
     message = str(err.value)
     assert "BreaKHis_v1" in message and "http" in message and "Spanhol" in message

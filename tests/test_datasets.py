@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from mstl_lib import datasets as ds
-from mstl_lib.datasets import (
+from mstl_lib import data
+from mstl_lib.data import (
     DATASETS,
     DatasetLayoutError,
     DatasetNotFoundError,
@@ -30,7 +30,8 @@ from mstl_lib.datasets import (
     load_mt_small,
     locate_data_dir,
 )
-from mstl_lib.images import image_shape
+from mstl_lib.data import registry
+from mstl_lib.data.images import image_shape
 
 
 def _img(path: Path, size=(10, 12), mode="L", lesion=False) -> Path:
@@ -46,7 +47,7 @@ def _img(path: Path, size=(10, 12), mode="L", lesion=False) -> Path:
 
 
 def _check_base_columns(df: pd.DataFrame, dataset: str) -> None:
-    assert list(df.columns[:6]) == ds.BASE_COLUMNS
+    assert list(df.columns[:6]) == data.BASE_COLUMNS
     assert (df["dataset"] == dataset).all()
     assert all(Path(p).is_absolute() and Path(p).is_file() for p in df["path"])
     assert df["target"].dtype.kind == "i"
@@ -94,7 +95,7 @@ def test_locate_data_dir(tmp_path, monkeypatch):
 
 
 def test_locate_data_dir_none_found(tmp_path, monkeypatch):
-    monkeypatch.setattr(ds, "data_dir_candidates", lambda: [("nowhere", tmp_path / "x")])
+    monkeypatch.setattr(registry, "data_dir_candidates", lambda: [("nowhere", tmp_path / "x")])
     path, reason = locate_data_dir("auto")
     assert path is None and reason.startswith("no data folder found in:") and "x" in reason
     with pytest.raises(DatasetNotFoundError, match="no data folder found"):
@@ -304,7 +305,7 @@ def test_build_mt_small_standin(busi_root, tmp_path):
     # other parameters: rebuilt
     build_mt_small_standin(busi, out, n_per_class=1, size=8, seed=1)
     assert len(load_mt_small(out)) == 2
-    assert json.loads((out / ds.STANDIN_FILE).read_text())["size"] == 8
+    assert json.loads((out / data.STANDIN_FILE).read_text())["size"] == 8
 
 
 def test_standin_refuses_foreign_folder_and_too_many(busi_root, tmp_path):

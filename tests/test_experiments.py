@@ -20,13 +20,10 @@ if str(TESTS) not in sys.path:
 import engine_tasks  # noqa: E402
 from engine_tasks import count_runs, demo_grid  # noqa: E402
 
-from mstl_lib.experiments import (  # noqa: E402
+from mstl_lib.engine import (  # noqa: E402
     Grid,
     GridFailedError,
-    aggregate,
-    classify_error,
     failures_frame,
-    mean_sd_column,
     history_frame,
     predictions_frame,
     raise_on_failures,
@@ -34,9 +31,11 @@ from mstl_lib.experiments import (  # noqa: E402
     run_grid,
     select_tasks,
 )
+from mstl_lib.engine.task import classify_error  # noqa: E402
 from mstl_lib.paths import REPO_ROOT  # noqa: E402
-from mstl_lib.provenance import usable_cpus  # noqa: E402
-from mstl_lib.store import CorruptRecordWarning, ResultsStore  # noqa: E402
+from mstl_lib.report.tables import aggregate, mean_sd_column  # noqa: E402
+from mstl_lib.engine.provenance import usable_cpus  # noqa: E402
+from mstl_lib.engine.store import CorruptRecordWarning, ResultsStore  # noqa: E402
 
 SUBPROCESS_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(TESTS)])}
 
@@ -216,7 +215,7 @@ def test_classify_error_kinds():
 RUN_SCRIPT = """
 import sys
 from engine_tasks import demo_grid
-from mstl_lib.experiments import run_grid
+from mstl_lib.engine import run_grid
 run_grid(demo_grid(sys.argv[2], sleep=float(sys.argv[3])), store=sys.argv[1], progress=False)
 """
 
@@ -257,7 +256,7 @@ def test_sigkill_mid_grid_then_resume(tmp_path, counter):
 HAMMER_SCRIPT = """
 import sys, pathlib, time
 from engine_tasks import demo_grid
-from mstl_lib.experiments import run_grid
+from mstl_lib.engine import run_grid
 stop, i = pathlib.Path(sys.argv[2]), 0
 while not stop.exists():
     run_grid(demo_grid(), store=sys.argv[1], force=i % 2 == 0, progress=False)

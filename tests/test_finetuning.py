@@ -6,7 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mstl_lib import finetuning, models
+from mstl_lib import finetuning
+
+from mstl_lib.nn import backbones
+
+from mstl_lib.nn import weights as nn_weights
 
 BACKBONES = ("VGG16", "VGG19", "ResNet50", "ResNet101", "InceptionV3")
 
@@ -16,8 +20,8 @@ def layer_counts():
     """Layer counts of the built Keras backbones (include_top=False, random weights)."""
     counts = {}
     for name in BACKBONES:
-        size = models.backbone_spec(name).min_size
-        backbone, _ = models.build_backbone(name, (max(size, 32),) * 2 + (3,), weights=None)
+        size = backbones.backbone_spec(name).min_size
+        backbone, _ = backbones.build_backbone(name, (max(size, 32),) * 2 + (3,), weights=None)
         counts[name] = finetuning.check_layer_count(backbone, name)
     return counts
 
@@ -26,7 +30,7 @@ def layer_counts():
 def test_keras_layer_counts_equal_table2(layer_counts, backbone):
     table = finetuning.table2()
     assert layer_counts[backbone] == table.loc[table["backbone"] == backbone, "total_layers"].iloc[0]
-    assert layer_counts[backbone] == models.EXPECTED_LAYER_COUNTS[backbone]
+    assert layer_counts[backbone] == backbones.EXPECTED_LAYER_COUNTS[backbone]
 
 
 @pytest.mark.parametrize("backbone", BACKBONES)
@@ -146,8 +150,8 @@ def test_real_ddti_grouped_folds(shared_data):
 
 
 def test_full_profile_refuses_random_fallback(monkeypatch):
-    monkeypatch.setattr(models, "imagenet_weights_available", lambda name, timeout=5.0: (False, "offline"))
-    with pytest.raises(models.WeightsUnavailableError, match="weights=None"):
+    monkeypatch.setattr(nn_weights, "imagenet_weights_available", lambda name, timeout=5.0: (False, "offline"))
+    with pytest.raises(nn_weights.WeightsUnavailableError, match="weights=None"):
         finetuning.require_real_weights("full", "auto", ["ResNet50"])
     finetuning.require_real_weights("full", None, ["ResNet50"])  # explicit random init is allowed
     finetuning.require_real_weights("cpu", "auto", ["ResNet50"])  # other profiles fall back, recorded

@@ -5,8 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mstl_lib import finetuning, freeze_cache, models
-from mstl_lib.tf_runtime import set_seed
+from mstl_lib import finetuning
+
+from mstl_lib.nn import freeze_cache, classifier, heads
+
+from mstl_lib.nn.runtime import set_seed
 
 keras = pytest.importorskip("keras")
 
@@ -24,7 +27,7 @@ def chain_classifier(seed: int = 0) -> keras.Model:
     backbone = keras.Model(inputs, x, name="backbone")
     image = keras.Input((16, 16, 3), name="image")
     features = backbone(keras.layers.Rescaling(2.0, offset=-1.0, name="preprocessing")(image))
-    return keras.Model(image, models.p4_head(units=8)(features), name="chain")
+    return keras.Model(image, heads.p4_head(units=8)(features), name="chain")
 
 
 def random_images(n: int, size: int, seed: int = 0) -> np.ndarray:
@@ -55,7 +58,7 @@ def test_chain_boundary_is_one_tensor():
     [("ResNet50", 32, (0, 15, 50, 85)), ("InceptionV3", 75, (0, 15, 50, 85))],
 )
 def test_backbone_cached_logits_equal_naive(backbone, size, strategies):
-    model, _ = models.build_classifier(backbone, (size, size, 3), models.p4_head(), weights=None)
+    model, _ = classifier.build_classifier(backbone, (size, size, 3), heads.p4_head(), weights=None)
     images = random_images(3, size)
     naive = model.predict(images, verbose=0)
     for pct in strategies:
@@ -65,7 +68,7 @@ def test_backbone_cached_logits_equal_naive(backbone, size, strategies):
 
 
 def test_resnet_boundary_crosses_a_residual_branch():
-    model, _ = models.build_classifier("ResNet50", (32, 32, 3), models.p4_head(), weights=None)
+    model, _ = classifier.build_classifier("ResNet50", (32, 32, 3), heads.p4_head(), weights=None)
     split = freeze_cache.split_classifier(model, finetuning.frozen_layers("ResNet50", 50))
     assert len(split.boundary_names) == 2  # the block's main path and its shortcut
 
@@ -103,7 +106,7 @@ def test_n_frozen_zero_is_refused():
 def _trajectory(build, n_frozen, cache, images, labels):
     model = build()
     backbone = model.get_layer("backbone")
-    models.freeze_first(backbone, n_frozen)
+    classifier.freeze_first(backbone, n_frozen)
     parts = {"fit": np.arange(0, 12), "val": np.arange(12, 16), "test": np.arange(12, 16)}
     out = finetuning.train_phase1(model, n_frozen, images, labels, parts, epochs=3, batch_size=4,
                                   learning_rate=1e-3, seed=7, cache=cache)
@@ -127,7 +130,7 @@ def test_resnet_training_trajectory_is_the_same():
 
     def build():
         set_seed(0)
-        return models.build_classifier("ResNet50", (32, 32, 3), models.p4_head(), weights=None)[0]
+        return classifier.build_classifier("ResNet50", (32, 32, 3), heads.p4_head(), weights=None)[0]
 
     n_frozen = finetuning.frozen_layers("ResNet50", 15)
     naive, naive_scores = _trajectory(build, n_frozen, False, images, labels)

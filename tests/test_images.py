@@ -1,4 +1,4 @@
-"""Tests of mstl_lib.images: every colour mode, resizing, masks and broken files."""
+"""Tests of mstl_lib.data.images: every colour mode, resizing, masks and broken files."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mstl_lib.images import (
+from mstl_lib.data.images import (
     IMAGE_EXTENSIONS,
     ImageReadError,
     image_shape,

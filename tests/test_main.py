@@ -11,7 +11,7 @@ import pytest
 
 from mstl_lib.__main__ import main
 from mstl_lib.paths import REPO_ROOT
-from mstl_lib.store import ResultsStore
+from mstl_lib.engine.store import ResultsStore
 
 
 def record(key, experiment="p1", status="done", **fields):
@@ -84,7 +84,7 @@ def test_cli_runs_as_a_module_without_tensorflow(store):
                           str(store.root)], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     assert "p1" in out.stdout
     imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines() if line.startswith("import time")}
-    assert "mstl_lib.store" in imported
+    assert "mstl_lib.engine.store" in imported
     assert not {"tensorflow", "keras", "pandas"} & imported
     usage = subprocess.run([sys.executable, "-m", "mstl_lib"], cwd=REPO_ROOT, capture_output=True, text=True)
     assert usage.returncode == 2 and "runs" in usage.stderr

@@ -5,24 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mstl_lib import models
-from mstl_lib.models import (
-    BACKBONES,
-    EXPECTED_LAYER_COUNTS,
-    WeightsUnavailableError,
-    backbone_spec,
-    build_backbone,
-    build_classifier,
-    count_layers,
-    freeze_first,
-    gap_dense_head,
-    imagenet_weights_available,
-    mlp_head,
-    p4_head,
-    preprocess_for,
-    replace_head,
-    resolve_weights,
-)
+from mstl_lib.nn import backbones
+
+from mstl_lib.nn import weights as nn_weights
+from mstl_lib.nn.backbones import BACKBONES, EXPECTED_LAYER_COUNTS, backbone_spec, build_backbone, preprocess_for
+from mstl_lib.nn.weights import WeightsUnavailableError, imagenet_weights_available, resolve_weights
+from mstl_lib.nn.classifier import build_classifier, count_layers, freeze_first, replace_head
+from mstl_lib.nn.heads import gap_dense_head, mlp_head, p4_head
 
 FEATURE_CHANNELS = {
     "ResNet50": 2048,
@@ -93,9 +82,9 @@ def test_input_shape_checks():
         build_backbone("VGG16", (32, 32, 1), weights=None)
 
 
-@pytest.mark.parametrize("weights", [None, "none", "Random"])
-def test_random_weights_requested(weights):
-    keras_weights, info = resolve_weights(weights, "VGG16")
+@pytest.mark.parametrize("request_", [None, "none", "Random"])
+def test_random_weights_requested(request_):
+    keras_weights, info = resolve_weights(request_, "VGG16")
     assert keras_weights is None and info.used == "random"
 
 
@@ -123,7 +112,7 @@ def test_auto_falls_back_when_download_fails(monkeypatch):
     """The host seems reachable but the download itself fails (offline here)."""
     if imagenet_weights_available("VGG16", timeout=2.0)[0]:
         pytest.skip("ImageNet weights are available here")
-    monkeypatch.setattr(models, "_host_reachable", lambda url, timeout: (True, "pretend reachable"))
+    monkeypatch.setattr(nn_weights, "_host_reachable", lambda url, timeout: (True, "pretend reachable"))
     _, info = build_backbone("VGG16", (32, 32, 3), weights="auto")
     assert info.used == "random" and "download failed" in info.detail
     with pytest.raises(WeightsUnavailableError, match="download failed"):
@@ -154,7 +143,7 @@ def test_missing_weights_file_is_named(tmp_path):
 @pytest.mark.parametrize("name", list(BACKBONES))
 def test_preprocessing_layer_matches_keras_preprocess_input(name):
     x = images(2, (8, 8, 3))
-    layer = models.BackbonePreprocessing(name)
+    layer = backbones.BackbonePreprocessing(name)
     np.testing.assert_allclose(np.asarray(layer(x)), preprocess_for(name)(x), rtol=1e-5, atol=1e-4)
 
 

@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mstl_lib import multistage, protocols, splits
+from mstl_lib import multistage, protocols
+
+from mstl_lib.data import splits
 
 SHAPE = (32, 32, 3)
 
@@ -148,7 +150,7 @@ def test_compare_table1_differences():
 
 
 def test_balanced_subset_dir_links_n_per_class(tmp_path):
-    from mstl_lib import datasets
+    from mstl_lib import data
 
     rows = []
     for label, n in (("benign", 4), ("malignant", 6)):
@@ -160,12 +162,12 @@ def test_balanced_subset_dir_links_n_per_class(tmp_path):
             Image.fromarray(np.zeros((8, 8), np.uint8)).save(path)
             rows.append({"path": str(path), "label": label})
     data_dir = multistage.balanced_subset_dir(pd.DataFrame(rows), "mendeley", 3, tmp_path / "out", seed=0)
-    table = datasets.load_dataset("mendeley", data_dir)
+    table = data.load_dataset("mendeley", data_dir)
     assert table["label"].value_counts().to_dict() == {"benign": 3, "malignant": 3}
 
 
 def test_stored_runtime_sums_per_profile(tmp_path):
-    from mstl_lib.store import ResultsStore
+    from mstl_lib.engine.store import ResultsStore
 
     class FakeStore:
         def experiments(self):
@@ -181,7 +183,7 @@ def test_stored_runtime_sums_per_profile(tmp_path):
 
 
 def test_save_model_weights_drops_optimizer_state(tf, weights_home):
-    from mstl_lib import training
+    from mstl_lib.nn import training
 
     model, _ = multistage.stage1_architecture("ResNet50", SHAPE, 2, weights=None)
     model.compile(optimizer=training.make_optimizer("adam"), loss="categorical_crossentropy")

@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from mstl_lib import cell_patches, paper_values
+from mstl_lib.papers.p1_mstl import cell_patches
+
+from mstl_lib import paper_values
 from mstl_lib import multistage_report as figures
 
 

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from mstl_lib.near_duplicates import (
+from mstl_lib.data.near_duplicates import (
     DEFAULT_MAX_DISTANCE,
     cluster_summary,
     duplicate_clusters,
@@ -17,7 +17,7 @@ from mstl_lib.near_duplicates import (
     hamming_matrix,
     perceptual_hashes,
 )
-from mstl_lib.splits import kfold
+from mstl_lib.data.splits import kfold
 
 
 def random_scene(rng, size=96):

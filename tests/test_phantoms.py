@@ -16,8 +16,8 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from mstl_lib import phantoms
-from mstl_lib.phantoms import (
+from mstl_lib.data import phantoms
+from mstl_lib.data.phantoms import (
     CELL_LINES,
     GENERATOR_VERSION,
     cell_phantom,

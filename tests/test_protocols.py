@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from mstl_lib import experiments, phantoms, protocols, splits
+from mstl_lib import engine, protocols
+
+from mstl_lib.data import phantoms, splits
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +33,12 @@ def test_nested_fold_keeps_test_out_of_training(data_dir, fold):
 def test_transfer_task_through_the_engine(data_dir, tmp_path):
     config = {"backbone": "ResNet50", "optimizer": "adam", "image_size": 32, "epochs": 1,
               "batch_size": 8, "learning_rate": 1e-3, "decay_rate": 0.96, "augment_copies": 2}
-    grid = experiments.Grid("tiny", [config], [0], "mstl_lib.protocols:transfer_classification",
+    grid = engine.Grid("tiny", [config], [0], "mstl_lib.protocols:transfer_classification",
                             context={"dataset": "busi", "data_dir": str(data_dir), "n_splits": 2,
                                      "seed": 0, "weights": None, "profile": "smoke"})
-    run = experiments.run_grid(grid, tmp_path, progress=False)
+    run = engine.run_grid(grid, tmp_path, progress=False)
     assert run.ok, run.failures
-    record = experiments.load_records(tmp_path, grid)[0]
+    record = engine.load_records(tmp_path, grid)[0]
     assert record["weights_used"].startswith("random")
     predictions = record["predictions"]
     assert len(predictions["y_score"]) == record["extra"]["n_test"]

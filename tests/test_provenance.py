@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from mstl_lib.paths import REPO_ROOT
-from mstl_lib.provenance import (
+from mstl_lib.engine.provenance import (
     canonical_json,
     config_hash,
     data_fingerprint,
@@ -34,7 +34,7 @@ def test_environment_versions_lists_the_stack():
 
 def test_provenance_does_not_import_tensorflow():
     code = (
-        "import sys; from mstl_lib.provenance import environment_versions, device_info;"
+        "import sys; from mstl_lib.engine.provenance import environment_versions, device_info;"
         "environment_versions(); device_info(); print('tensorflow' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
@@ -131,7 +131,7 @@ def test_config_hash_is_canonical():
 
 def test_config_hash_is_stable_across_processes():
     # Hash randomisation must not leak in: a fresh interpreter gets the same key.
-    code = "from mstl_lib.provenance import config_hash; print(config_hash({'b': {'y', 'x'}, 'a': 1.5}))"
+    code = "from mstl_lib.engine.provenance import config_hash; print(config_hash({'b': {'y', 'x'}, 'a': 1.5}))"
     env = {**os.environ, "PYTHONHASHSEED": "123"}
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == config_hash({"a": 1.5, "b": {"x", "y"}})

@@ -4,8 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mstl_lib import phantoms, report
-from mstl_lib.datasets import load_busi
+from mstl_lib.data import phantoms
+
+from mstl_lib import report
+from mstl_lib.data import load_busi
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mstl_lib.splits import (
+from mstl_lib.data.splits import (
     Fold,
     SplitLeakError,
     assert_disjoint,

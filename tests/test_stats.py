@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mstl_lib import paper_values, stats
+from mstl_lib import paper_values
+
+from mstl_lib.evaluation import stats
 
 
 def test_paired_test_on_paper_table1_gives_the_papers_p_value():

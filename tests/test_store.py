@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from mstl_lib.paths import REPO_ROOT
-from mstl_lib.store import (
+from mstl_lib.engine.store import (
     SCHEMA_VERSION,
     AmbiguousKeyError,
     CorruptRecordWarning,
@@ -111,7 +111,7 @@ def test_stale_temporaries_are_removed_fresh_ones_kept(store):
 
 WRITER = """
 import sys
-from mstl_lib.store import ResultsStore
+from mstl_lib.engine.store import ResultsStore
 store, tag = ResultsStore(sys.argv[1]), sys.argv[2]
 for i in range(150):
     store.write({"key": "shared", "experiment": "race", "status": "done",

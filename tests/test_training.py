@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mstl_lib.tf_runtime import set_seed
-from mstl_lib.training import (
+from mstl_lib.nn.runtime import set_seed
+from mstl_lib.nn.training import (
     BestWeights,
     NonFiniteLossError,
     augment_offline,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-FOLDER = Path(__file__).resolve().parent / "paper_values"
+FOLDER = Path(__file__).resolve().parent
 
 
 def available() -> list[str]:

@@ -1,66 +1,13 @@
-"""What the book shows: the provenance banner, tables and figures.
-
-Figures are built from tidy tables (dataset tables, run records), never
-from variables left over in a notebook.
-"""
+"""Figures built from tidy tables (dataset tables, run records), never from notebook variables."""
 
 from __future__ import annotations
-
-import platform
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .images import image_shape, read_image, read_mask
-
-
-def _markdown(text: str):
-    from IPython.display import Markdown  # noqa: PLC0415
-
-    return Markdown(text)
-
-
-def provenance_lines(ctx) -> list[str]:
-    """The banner's facts as markdown bullet lines."""
-    used = ctx.datasets_table()
-    data = "; ".join(
-        f"{r.name}: **{r.kind}**" + (f" ({r.n_images} images)" if r.n_images else "")
-        for r in used.itertuples()
-    ) or "none loaded yet"
-    folder = f"`{ctx.data_root}` ({ctx.data_root_reason})" if ctx.data_root else f"none found ({ctx.data_root_reason})"
-    if ctx.weights_used:
-        weights = "; ".join(f"{k}: {v}" for k, v in ctx.weights_used.items())
-    else:
-        weights = "no pretrained model is used on this page"
-    return [
-        f"- **Profile**: `{ctx.profile.name}`: {ctx.profile.summary}",
-        f"- **Data folder**: {folder}",
-        f"- **Datasets used**: {data}",
-        f"- **Weights**: requested `{ctx.weights_request!r}`; used: {weights}",
-        f"- **Seed** {ctx.seed} · mstl_lib {__version__} · Python {platform.python_version()}",
-    ]
-
-
-def provenance_banner(ctx):
-    """A MyST admonition stating profile, data and weights; a warning when phantoms are used."""
-    kind = "warning" if ctx.uses_phantoms else "note"
-    title = "Provenance of the numbers on this page"
-    body = "\n".join(provenance_lines(ctx))
-    if ctx.uses_phantoms:
-        body += (
-            "\n\n**Synthetic data.** No real data folder was found, so some numbers below come "
-            "from the project's phantom generator. They demonstrate the pipeline and say "
-            "nothing about the papers' claims."
-        )
-    return _markdown(f"```{{admonition}} {title}\n:class: {kind}\n\n{body}\n```")
-
-
-def markdown(text: str):
-    """Render a markdown string as notebook output (MyST in the book)."""
-    return _markdown(text)
-
+from mstl_lib.data.images import image_shape, read_image, read_mask
+from mstl_lib.report.banner import markdown
 
 def mask_outline(mask: np.ndarray) -> np.ndarray:
     """Boolean outline (one pixel wide) of a boolean mask."""
@@ -92,20 +39,20 @@ def sample_grid(table: pd.DataFrame, per_class: int = 4, seed: int = 0, size: in
                 image = image.copy()
                 image[outline] = (1.0, 0.1, 0.1)
             ax.imshow(image)
-            ax.set_title(f"{cls}\n{_short_name(item['path'])}", fontsize=7)
+            ax.set_title(f"{cls}\n{short_name(item['path'])}", fontsize=7)
     if title:
         fig.suptitle(title, fontsize=10)
-    return _finish(fig)
+    return finish(fig)
 
 
-def _finish(fig):
+def finish(fig):
     """Lay out and close ``fig`` so a notebook shows it once, as the cell's result."""
     fig.tight_layout()
     plt.close(fig)
     return fig
 
 
-def _short_name(path: str, width: int = 24) -> str:
+def short_name(path: str, width: int = 24) -> str:
     name = str(path).rsplit("/", 1)[-1]
     return name if len(name) <= width else name[: width - 1] + "…"
 
@@ -126,7 +73,7 @@ def size_histogram(tables: dict[str, pd.DataFrame]):
             ax.hist(sizes[dim], bins=30, color="steelblue")
             ax.set_title(f"{name}: {dim} (px)", fontsize=9)
             ax.set_ylabel("images")
-    return _finish(fig)
+    return finish(fig)
 
 
 def duplicate_examples(clusters: pd.DataFrame, n_clusters: int = 6, size: int = 128,
@@ -148,9 +95,9 @@ def duplicate_examples(clusters: pd.DataFrame, n_clusters: int = 6, size: int = 
                 item = members.iloc[col]
                 ax.imshow(read_image(item["path"], channels=1, size=(size, size))[..., 0], cmap="gray")
                 label = f"{item[label_column]} · " if label_column in members else ""
-                ax.set_title(f"{label}{_short_name(item['path'], 18)}", fontsize=6)
+                ax.set_title(f"{label}{short_name(item['path'], 18)}", fontsize=6)
     fig.suptitle("Largest near-duplicate clusters (one row per cluster)", fontsize=9)
-    return _finish(fig)
+    return finish(fig)
 
 
 def show_frames(paths, titles=None, size: int = 256):
@@ -161,12 +108,12 @@ def show_frames(paths, titles=None, size: int = 256):
         ax = axes[0, i]
         ax.imshow(read_image(path, channels=3, size=(size, size)))
         ax.axis("off")
-        ax.set_title(titles[i] if titles else _short_name(path), fontsize=8)
-    return _finish(fig)
+        ax.set_title(titles[i] if titles else short_name(path), fontsize=8)
+    return finish(fig)
 
 
 def learning_curves(history: pd.DataFrame, by: str, metrics=("loss", "val_loss")):
-    """Per-fold learning curves from :func:`mstl_lib.experiments.history_frame`, one panel per ``by`` value."""
+    """Per-fold learning curves from :func:`mstl_lib.engine.history_frame`, one panel per ``by`` value."""
     if history.empty:
         return markdown("No finished task has a training history yet.")
     values = list(dict.fromkeys(history[by]))
@@ -181,14 +128,14 @@ def learning_curves(history: pd.DataFrame, by: str, metrics=("loss", "val_loss")
         ax.set_xlabel("epoch")
     axes[0, 0].set_ylabel(" / ".join(metrics))
     axes[0, -1].legend(fontsize=6)
-    return _finish(fig)
+    return finish(fig)
 
 
 def plot_roc(ax, y_true, y_score, label: str, digits: int = 2) -> bool:
     """Draw one ROC curve on ``ax``, its AUC in the legend label; skip (False) a single-class part."""
     from sklearn.metrics import roc_auc_score  # noqa: PLC0415
 
-    from .metrics import roc_points  # noqa: PLC0415
+    from mstl_lib.evaluation.metrics import roc_points  # noqa: PLC0415
 
     if pd.Series(y_true).nunique() < 2:
         return False
@@ -216,4 +163,4 @@ def roc_curves(predictions: pd.DataFrame, by: str, score="y_score", truth="y_tru
         for fold, part in predictions[predictions[by] == value].groupby("fold"):
             plot_roc(ax, part[truth], part[score], f"fold {fold}")
         finish_roc_axes(ax, f"{by} = {value}")
-    return _finish(fig)
+    return finish(fig)

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from mstl_lib.paths import build_dir
-from mstl_lib.tf_runtime import import_tensorflow
+from mstl_lib.nn.runtime import import_tensorflow
 
 tf = import_tensorflow()
 import keras  # noqa: E402
@@ -181,7 +181,7 @@ def split_classifier(
     backbone_layer: str = "backbone",
     feature_layer: str | None = None,
 ) -> FreezeSplit:
-    """Cut a classifier of :func:`mstl_lib.models.build_classifier` after ``n_frozen`` backbone layers.
+    """Cut a classifier of :func:`mstl_lib.classifier.build_classifier` after ``n_frozen`` backbone layers.
 
     Parameters
     ----------
@@ -319,12 +319,12 @@ def activation_dataset(
 ) -> tf.data.Dataset:
     """Batches of cached boundary activations (and labels) for the suffix model.
 
-    Mirrors :func:`mstl_lib.training.make_dataset` (same shuffle, repeat and
+    Mirrors :func:`mstl_lib.nn.training.make_dataset` (same shuffle, repeat and
     batch order, so a fixed seed visits the images in the same order as the
     naive pipeline). In-memory arrays are sliced by ``tf.data``; memory-mapped
     ones are gathered batch by batch from disk.
     """
-    from mstl_lib.training import PREFETCH_BATCHES, _pipeline_options  # noqa: PLC0415
+    from mstl_lib.nn.training import PREFETCH_BATCHES, _pipeline_options  # noqa: PLC0415
 
     n = len(arrays[0])
     on_disk = any(isinstance(a, np.memmap) for a in arrays)

@@ -9,7 +9,7 @@ group in two of train / val / test) and, for cross-validation,
 leaks raises :class:`SplitLeakError` instead of producing a number.
 
 Groups are whatever must never straddle a split: patient or case ids (DDTI),
-near-duplicate clusters (BUSI, see :mod:`mstl_lib.near_duplicates`), or the
+near-duplicate clusters (BUSI, see :mod:`mstl_lib.data.near_duplicates`), or the
 source frame of cell patches.
 
 How the validation part is carved

@@ -28,7 +28,7 @@ import pandas as pd
 from PIL import Image
 from skimage.morphology import dilation
 
-from .images import read_image
+from mstl_lib.data.images import read_image
 
 MIN_SIZE_SUM = 100
 """P1's rule: a box with width + height below this (px) is debris and is dropped."""
@@ -189,7 +189,7 @@ def write_patch_dataset(frames: pd.DataFrame, out_dir, params: SegmentationParam
     Parameters
     ----------
     frames : DataFrame
-        ``path`` and ``label`` (the cell line), e.g. from ``datasets.load_cells``
+        ``path`` and ``label`` (the cell line), e.g. from ``data.load_cells``
         in the folder-per-line layout.
     out_dir : path-like
         Receives ``<label>/<frame stem>_<k>.png``; reused when its

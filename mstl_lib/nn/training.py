@@ -9,7 +9,7 @@ On a 2-core CPU machine this was measured at ~60 images/s against ~35 for
 starts; on a busy shared machine the gap shrinks and varies from run to run.
 ``bench/input_pipeline.py`` measures it.
 
-Seeding: call :func:`mstl_lib.tf_runtime.set_seed` before building a model
+Seeding: call :func:`mstl_lib.runtime.set_seed` before building a model
 for reproducible weights; :func:`fit` takes a ``seed`` too, which seeds
 dropout and the other random ops of training.
 """
@@ -21,7 +21,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from mstl_lib.tf_runtime import import_tensorflow, set_seed
+from mstl_lib.nn.runtime import import_tensorflow, set_seed
 
 tf = import_tensorflow()
 import keras  # noqa: E402
@@ -386,7 +386,7 @@ def fit(
     monitor, mode : str
         What ``restore_best`` watches; ``monitor`` "val_*" needs ``val_ds``.
     seed : int, optional
-        If given, :func:`~mstl_lib.tf_runtime.set_seed` is called first.
+        If given, :func:`~mstl_lib.runtime.set_seed` is called first.
     validation_steps : int, optional
     run_eagerly : bool or "auto"
         ``"auto"`` runs eagerly when the whole fit is at most

@@ -5,7 +5,7 @@ images (the same frame saved twice, re-cropped, with or without caliper
 marks), some of them filed under both ``benign`` and ``malignant``. A random
 image-level split then puts copies of one lesion on both sides of a fold and
 inflates every score. This module finds those copies so that
-:func:`mstl_lib.splits.kfold` can keep each cluster of copies on one side.
+:func:`mstl_lib.data.splits.kfold` can keep each cluster of copies on one side.
 
 Method
 ------
@@ -31,7 +31,7 @@ downscaled to a longest side of 320 px), checked on DDTI and on the phantoms.
 * DDTI (595 images): no pair at 6 bits, and the pairs at 8-10 bits are
   *different* patients: DDTI frames share a scanner layout with wide black
   borders, which pulls unrelated hashes together.
-* Phantoms (:mod:`mstl_lib.phantoms`, 390 images at 160 px): no pair at or
+* Phantoms (:mod:`mstl_lib.data.phantoms`, 390 images at 160 px): no pair at or
   below 6 bits, a few at 8-10.
 
 6 bits is therefore the largest threshold that sits in the gap of all three.

@@ -209,7 +209,7 @@ def device_info(import_tensorflow: bool = False) -> dict[str, Any]:
     for var in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
         info[var] = os.environ.get(var)
     if import_tensorflow:
-        from mstl_lib.tf_runtime import import_tensorflow as _import_tf  # noqa: PLC0415
+        from mstl_lib.nn.runtime import import_tensorflow as _import_tf  # noqa: PLC0415
 
         _import_tf()
     tf = sys.modules.get("tensorflow")

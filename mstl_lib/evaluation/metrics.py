@@ -1,7 +1,7 @@
 """Binary classification metrics and cross-validation fold summaries.
 
 The positive class is 1 (malignant). Scores are probabilities of the
-positive class, e.g. from :func:`mstl_lib.training.predict_scores`.
+positive class, e.g. from :func:`mstl_lib.nn.training.predict_scores`.
 
 Summaries report mean ± SD across folds, where SD is the sample standard
 deviation across folds (``ddof=1``); with a single fold it is NaN.

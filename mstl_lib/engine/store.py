@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from mstl_lib.paths import REPO_ROOT
-from mstl_lib.provenance import jsonable
+from mstl_lib.engine.provenance import jsonable
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,256 @@
+"""The backbone registry: keras.applications networks and custom architectures, built by name.
+
+Images enter every model as float32 in ``[0, 1]``, NHWC, 3 channels. Each
+classifier carries its backbone's preprocessing as its first layer
+(:class:`BackbonePreprocessing`), so saved models need no outside step.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from mstl_lib.nn.weights import WeightsInfo, WeightsUnavailableError, resolve_weights, unavailable_message
+
+from mstl_lib.nn.runtime import import_tensorflow
+
+import_tensorflow()
+import keras  # noqa: E402
+
+_APPS = keras.applications
+_GCS = "https://storage.googleapis.com/"
+
+
+class BackboneSpec(NamedTuple):
+    """How to build one backbone and what it expects as input.
+
+    The first three fields are ``(constructor, preprocess_input, min_size)``;
+    ``mode`` names the preprocessing (``"caffe"``: 0..255 BGR minus the
+    ImageNet mean, ``"tf"``: [-1, 1], ``"raw255"``: 0..255 with the model's
+    own rescaling), ``weights_file`` and ``weights_url`` are the Keras cache
+    file name and download address of the ``include_top=False`` weights.
+    """
+
+    constructor: Callable
+    preprocess_input: Callable
+    min_size: int
+    mode: str
+    weights_file: str
+    weights_url: str
+
+
+def _spec(constructor, preprocess_input, min_size, mode, url):
+    return BackboneSpec(
+        constructor, preprocess_input, min_size, mode, url.rsplit("/", 1)[-1], url
+    )
+
+
+_KA = _GCS + "tensorflow/keras-applications/"
+BACKBONES: dict[str, BackboneSpec] = {
+    "ResNet50": _spec(
+        _APPS.ResNet50, _APPS.resnet.preprocess_input, 32, "caffe",
+        _KA + "resnet/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    ),
+    "ResNet101": _spec(
+        _APPS.ResNet101, _APPS.resnet.preprocess_input, 32, "caffe",
+        _KA + "resnet/resnet101_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    ),
+    "InceptionV3": _spec(
+        _APPS.InceptionV3, _APPS.inception_v3.preprocess_input, 75, "tf",
+        _KA + "inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    ),
+    "EfficientNetB2": _spec(
+        _APPS.EfficientNetB2, _APPS.efficientnet.preprocess_input, 32, "raw255",
+        _GCS + "keras-applications/efficientnetb2_notop.h5",
+    ),
+    "VGG16": _spec(
+        _APPS.VGG16, _APPS.vgg16.preprocess_input, 32, "caffe",
+        _KA + "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    ),
+    "VGG19": _spec(
+        _APPS.VGG19, _APPS.vgg19.preprocess_input, 32, "caffe",
+        _KA + "vgg19/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    ),
+}
+
+# Layer counts with include_top=False, input layer included (P4, Table 2).
+EXPECTED_LAYER_COUNTS = {
+    "VGG16": 19,
+    "VGG19": 22,
+    "ResNet50": 175,
+    "ResNet101": 345,
+    "InceptionV3": 311,
+}
+
+
+def canonical_name(name: str) -> str:
+    """Return the ``BACKBONES`` key matching ``name`` case-insensitively."""
+    by_lower = {key.lower(): key for key in BACKBONES}
+    try:
+        return by_lower[str(name).lower()]
+    except KeyError:
+        valid = ", ".join(BACKBONES)
+        raise ValueError(f"Unknown backbone {name!r}; valid names: {valid}.") from None
+
+
+def backbone_spec(name: str) -> BackboneSpec:
+    """Return the :class:`BackboneSpec` of ``name`` (case-insensitive).
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not one of ``BACKBONES``; the message lists them.
+    """
+    return BACKBONES[canonical_name(name)]
+
+
+def _check_input_shape(name: str, input_shape) -> tuple[int, int, int]:
+    if len(input_shape) != 3:
+        raise ValueError(f"input_shape must be (height, width, channels); got {input_shape!r}.")
+    height, width, channels = input_shape
+    spec = backbone_spec(name)
+    if min(height, width) < spec.min_size:
+        raise ValueError(
+            f"{canonical_name(name)} needs inputs of at least {spec.min_size}x{spec.min_size} "
+            f"pixels; got {height}x{width}."
+        )
+    if channels != 3:
+        raise ValueError(
+            f"Backbones take 3-channel images; got {channels} channels. "
+            "Repeat grayscale images to 3 channels first."
+        )
+    return tuple(input_shape)
+
+
+def build_backbone(
+    name: str,
+    input_shape=(75, 75, 3),
+    weights="auto",
+    pooling: str | None = None,
+    timeout: float = 5.0,
+) -> tuple[keras.Model, WeightsInfo]:
+    """Build ``keras.applications.<name>`` with ``include_top=False``.
+
+    Parameters
+    ----------
+    name : str
+        One of ``BACKBONES`` (case-insensitive).
+    input_shape : tuple of int
+        ``(height, width, 3)``; both sides at least the backbone's minimum.
+    weights : str, path-like or None
+        See :func:`resolve_weights`.
+    pooling : {None, "avg", "max"}
+        Passed to the constructor.
+    timeout : float
+        Seconds to wait for the download host.
+
+    Returns
+    -------
+    backbone : keras.Model
+        Expects the backbone's own input scaling (see :func:`preprocess_for`).
+    info : WeightsInfo
+
+    Raises
+    ------
+    WeightsUnavailableError
+        ``weights="imagenet"`` and the weights cannot be obtained.
+    ValueError
+        Unknown name or invalid input shape.
+    FileNotFoundError
+        ``weights`` is a path that does not exist.
+    """
+    name = canonical_name(name)
+    input_shape = _check_input_shape(name, input_shape)
+    keras_weights, info = resolve_weights(weights, name, timeout)
+    constructor = BACKBONES[name].constructor
+
+    def construct(arg):
+        return constructor(include_top=False, weights=arg, input_shape=input_shape, pooling=pooling)
+
+    if keras_weights != "imagenet":
+        backbone = construct(None)
+    else:
+        try:
+            backbone = construct("imagenet")
+        except Exception as error:  # the download failed (offline, proxy, bad hash)
+            reason = f"download failed ({type(error).__name__}: {error})"
+            if str(weights).lower() == "imagenet":
+                raise WeightsUnavailableError(unavailable_message(name, reason)) from error
+            info = WeightsInfo(
+                info.requested, "random", "random initialisation",
+                f"ImageNet weights unavailable: {reason}; random initialisation",
+            )
+            backbone = construct(None)
+
+    if info.used == "file":
+        try:
+            backbone.load_weights(info.source)
+        except Exception as error:
+            raise ValueError(
+                f"Could not load weights file {info.source!r} into {name} "
+                f"with input shape {input_shape}: {error}"
+            ) from error
+    return backbone, info
+
+
+# --------------------------------------------------------------------------
+# Preprocessing
+# --------------------------------------------------------------------------
+
+_CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+
+
+def preprocess_for(name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """Function mapping ``[0, 1]`` images to what backbone ``name`` expects.
+
+    Uses the backbone's own ``keras.applications`` ``preprocess_input`` on
+    ``255 * images``: caffe style (BGR minus the ImageNet mean) for ResNet
+    and VGG, ``[-1, 1]`` for InceptionV3, and ``0..255`` for EfficientNet,
+    which rescales inside the network.
+
+    Classifiers from :func:`build_classifier` already contain this step as
+    a :class:`BackbonePreprocessing` layer; use this function only to feed a
+    bare backbone from :func:`build_backbone`.
+    """
+    preprocess_input = backbone_spec(name).preprocess_input
+
+    def preprocess(images):
+        return preprocess_input(np.asarray(images, dtype="float32") * 255.0)
+
+    return preprocess
+
+
+@keras.saving.register_keras_serializable(package="mstl_lib")
+class BackbonePreprocessing(keras.layers.Layer):
+    """Map ``[0, 1]`` images to the input scaling of a backbone.
+
+    Serialisable stand-in for ``preprocess_for(backbone)`` inside a model.
+
+    Parameters
+    ----------
+    backbone : str
+        Backbone name (one of ``BACKBONES``).
+    """
+
+    def __init__(self, backbone: str, **kwargs):
+        kwargs.setdefault("name", "preprocessing")
+        super().__init__(**kwargs)
+        self.backbone = canonical_name(backbone)
+        self.mode = BACKBONES[self.backbone].mode
+
+    def call(self, images):
+        images = keras.ops.cast(images, self.compute_dtype)
+        if self.mode == "tf":
+            return images * 2.0 - 1.0
+        images = images * 255.0
+        if self.mode == "caffe":
+            bgr = keras.ops.flip(images, axis=-1)
+            return bgr - keras.ops.convert_to_tensor(_CAFFE_MEAN_BGR, dtype=self.compute_dtype)
+        return images  # raw255: the backbone rescales itself
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "backbone": self.backbone}
