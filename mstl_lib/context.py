@@ -1,171 +1,258 @@
-"""A notebook's run context: the profile, the data and the weights actually used.
+"""A notebook's run context: it decides once what every task receives.
 
 Every chapter starts with :func:`start_run` and shows :meth:`RunContext.banner`,
-so each page states which profile, data and weights produced its numbers.
+so each page states which profile, data and weights produced its numbers. The
+context decides
+
+* for each dataset and each use (``"train"``, ``"show"``), whether the real
+  data, a stand-in or the phantom generator serves it (:meth:`RunContext.source`);
+* for each backbone, which initial weights the run uses
+  (:meth:`RunContext.weights_for`): ImageNet, a named file with its SHA-256, or
+  random initialisation;
+
+and hands each grid one JSON context (:meth:`RunContext.task_context`). Tasks
+receive those decisions and never look the data folder or the weights up again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from mstl_lib import __version__, data
-
 from mstl_lib.data import phantoms
-from mstl_lib.paths import build_dir
-from mstl_lib.profiles import Profile, chapter_settings, get_profile
+from mstl_lib.data.sources import MISSING, PHANTOM, REAL, STANDIN, DataSource, load_source
+from mstl_lib.paths import derived_dir, phantom_data_dir
+from mstl_lib.profiles import ChapterSettings, Profile, chapter, get_profile
 
-REAL, PHANTOM, STANDIN, MISSING = "real", "phantom", "stand-in", "missing"
+__all__ = ["MISSING", "PHANTOM", "REAL", "STANDIN", "DataSource", "RunContext", "start_run"]
+
+Substitute = Callable[[], "DataSource | None"]
+"""Builds a stand-in or phantom source when the real dataset is absent or unusable."""
 
 
 @dataclass
 class DatasetUse:
-    """How one dataset was obtained for this run."""
+    """How one dataset served one use in this run (a row of the banner's table)."""
 
     name: str
+    use: str
     kind: str
     root: str | None
     n_images: int = 0
     note: str = ""
-    data_dir: str | None = None
-    """The folder holding it (``<data_dir>/<name>``), for :func:`data.load_dataset`."""
 
 
 @dataclass
 class RunContext:
-    """What a notebook runs with; filled in as the notebook loads data and builds models."""
+    """What a notebook runs with: profile, seed, and the data and weights decisions."""
 
-    chapter: str
+    chapter: ChapterSettings
     profile: Profile
     seed: int
     data_dir_request: str
     data_root: Path | None
     data_root_reason: str
     weights_request: object
-    datasets: dict[str, DatasetUse] = field(default_factory=dict)
-    weights_used: dict[str, str] = field(default_factory=dict)
+    uses: dict[tuple[str, str], DatasetUse] = field(default_factory=dict)
+    sources: dict[tuple[str, str], DataSource] = field(default_factory=dict)
+    weights: dict = field(default_factory=dict)
+    """Resolved :class:`mstl_lib.nn.weights.WeightsInfo` by backbone."""
 
     @property
     def settings(self):
         """The chapter's settings under this profile."""
-        return chapter_settings(self.chapter, self.profile.name)
+        return self.chapter.settings(self.profile.name)
 
     @property
-    def uses_phantoms(self) -> bool:
-        return any(use.kind == PHANTOM for use in self.datasets.values())
+    def synthetic_uses(self) -> list[DatasetUse]:
+        """The datasets (and uses) served by phantoms or stand-ins."""
+        return [use for use in self.uses.values() if use.kind in (PHANTOM, STANDIN)]
+
+    # ------------------------------------------------------------------ data
 
     def phantom_root(self) -> Path:
         """The synthetic data folder of this profile (written on first use)."""
-        out = build_dir() / "phantom_data" / f"{self.profile.phantom_scale}-seed{self.seed}"
+        out = phantom_data_dir(self.profile.phantom_scale, self.seed)
         return phantoms.write_phantom_data_dir(out, seed=self.seed, scale=self.profile.phantom_scale)
 
-    def load(self, name: str, **kwargs) -> pd.DataFrame:
-        """Load dataset ``name`` from the data folder, or from phantoms when ``data_dir="auto"``.
+    def source(self, name: str, use: str = "train", *, usable: Callable[[pd.DataFrame], bool] | None = None,
+               substitute: Substitute | None = None, note: str = "") -> DataSource | None:
+        """Decide, once, what serves dataset ``name`` for ``use``; ``None`` when nothing does.
+
+        Parameters
+        ----------
+        name : str
+            A dataset of :data:`mstl_lib.data.DATASETS`.
+        use : {"train", "show"}
+        usable : callable, optional
+            ``usable(real_table) -> bool``: whether the real data can serve this
+            use (the real cell frames can be shown, but carry no cell-line label
+            to train on).
+        substitute : callable, optional
+            Builds the :class:`DataSource` to use when the real data are absent
+            or unusable (a stand-in, or a phantom made for this use). Without
+            one, ``data_dir="auto"`` falls back to the phantom data folder.
+        note : str
+            Shown in the banner when the real data serve.
+        """
+        key = (data.get_info(name).name, use)
+        if key in self.sources:
+            return self.sources[key]
+        chosen = None
+        real = self._real_source(key[0], use, note)
+        if real is not None and (usable is None or usable(load_source(real))):
+            chosen = real
+        elif substitute is not None:
+            chosen = substitute()
+        elif self.data_dir_request == "auto" and key[0] in phantoms.PHANTOM_DATASETS:
+            chosen = DataSource(key[0], use, PHANTOM, str(data.dataset_root(self.phantom_root(), key[0])),
+                                "synthetic phantoms from mstl_lib.data.phantoms; not the real dataset")
+        if chosen is None:
+            self.uses[key] = DatasetUse(key[0], use, MISSING, None, 0, "not found")
+            return None
+        self.sources[key] = chosen
+        n_images = len(load_source(chosen))
+        self.uses[key] = DatasetUse(chosen.dataset, use, chosen.kind, chosen.root, n_images, chosen.note)
+        return chosen
+
+    def _real_source(self, name: str, use: str, note: str) -> DataSource | None:
+        if self.data_root is None:
+            return None
+        try:
+            root = data.dataset_root(self.data_root, name)
+        except data.DatasetNotFoundError:
+            return None
+        return DataSource(name, use, REAL, str(root), note)
+
+    def try_load(self, name: str, use: str = "show", **kwargs) -> pd.DataFrame | None:
+        """The table of :meth:`source` ``(name, use)``, or ``None`` when nothing serves it."""
+        source = self.source(name, use)
+        return None if source is None else load_source(source, **kwargs)
+
+    def load(self, name: str, use: str = "show", **kwargs) -> pd.DataFrame:
+        """Like :meth:`try_load`, but a missing dataset raises.
 
         Raises
         ------
         data.DatasetNotFoundError
-            If the dataset is missing and no phantom stands in for it; the message
-            shows the expected layout, the download page and the citation.
+            The message shows the expected layout, the download page and the citation.
         """
-        table = self.try_load(name, **kwargs)
+        table = self.try_load(name, use, **kwargs)
         if table is None:
-            data.dataset_root(self.data_root if self.data_root else "auto", name)  # raises
+            data.dataset_root(self.data_root if self.data_root else "auto", name)  # raises with the layout
         return table
 
-    def try_load(self, name: str, **kwargs) -> pd.DataFrame | None:
-        """Like :meth:`load`, but record the dataset as missing and return ``None``."""
-        kind, base = self._find(name)
-        if kind == MISSING:
-            self.datasets[name] = DatasetUse(name, MISSING, None, 0, "not found")
-            return None
-        table = data.load_dataset(name, base, **kwargs)
-        note = "synthetic phantoms from mstl_lib.data.phantoms; not the real dataset" if kind == PHANTOM else ""
-        self._record(name, kind, data.dataset_root(base, name), table, note, data_dir=base)
-        return table
+    def mt_small_source(self, busi: DataSource, n_per_class: int = 200, size: int = 128,
+                        use: str = "train") -> DataSource:
+        """MT-Small for ``use``: the real set if supplied, else its stand-in drawn from ``busi``.
 
-    def _find(self, name: str) -> tuple[str, Path | None]:
-        """Where dataset ``name`` comes from: (kind, data folder holding it)."""
-        if self.data_root is not None:
-            try:
-                data.dataset_root(self.data_root, name)
-                return REAL, self.data_root
-            except data.DatasetNotFoundError:
-                pass
-        if self.data_dir_request == "auto" and name in phantoms.PHANTOM_DATASETS:
-            return PHANTOM, self.phantom_root()
-        return MISSING, None
-
-    def load_mt_small(self, busi: pd.DataFrame, n_per_class: int = 200, size: int = 128) -> pd.DataFrame:
-        """The MT-Small-Dataset if supplied, else its stand-in drawn from ``busi``.
-
-        The stand-in takes ``n_per_class`` benign and malignant BUSI images (fewer
-        when fewer exist, as with small phantom sets) at ``size`` x ``size``.
+        The stand-in takes ``n_per_class`` benign and malignant images of the
+        BUSI source (fewer when fewer exist) at ``size`` x ``size``.
         """
-        table = self.try_load("mt_small")
-        if table is not None:
-            return table
-        benign_malignant = busi[busi["target"] >= 0]
-        per_class = int(min(n_per_class, benign_malignant["label"].value_counts().min()))
-        busi_kind = self.datasets["busi"].kind if "busi" in self.datasets else "given"
-        folder = build_dir() / "derived" / f"mt_small_standin-{busi_kind}-seed{self.seed}"
-        root = data.build_mt_small_standin(benign_malignant, folder, n_per_class=per_class,
-                                               size=size, seed=self.seed)
-        table = data.load_mt_small(root)
-        self._record("mt_small", STANDIN, root, table,
-                     note=f"stand-in drawn from {busi_kind} BUSI: {per_class}+{per_class} images at {size}x{size}")
-        return table
 
-    def _record(self, name, kind, root, table, note="", data_dir=None):
-        table["data_kind"] = kind
-        self.datasets[name] = DatasetUse(name, kind, str(root), len(table), note,
-                                         None if data_dir is None else str(data_dir))
+        def standin() -> DataSource:
+            table = load_source(busi)
+            table = table[table["target"] >= 0]
+            per_class = int(min(n_per_class, table["label"].value_counts().min()))
+            folder = derived_dir(f"mt_small_standin-{busi.kind}-seed{self.seed}")
+            root = data.build_mt_small_standin(table, folder, n_per_class=per_class, size=size, seed=self.seed)
+            return DataSource("mt_small", use, STANDIN, str(root),
+                              f"stand-in drawn from {busi.kind} BUSI: {per_class}+{per_class} images at "
+                              f"{size}x{size}; it shares images with BUSI")
 
-    def resolve_weights(self, backbones) -> dict:
-        """Resolve the ``weights`` parameter for each backbone before training, and record it.
+        return self.source("mt_small", use, substitute=standin)
 
-        Raises ``nn_weights.WeightsUnavailableError`` for an explicit ``"imagenet"``
-        that cannot be had, before any training starts.
+    # ------------------------------------------------------------------ weights
+
+    def weights_for(self, backbones: Iterable[str]) -> dict:
+        """Resolve the ``weights`` parameter once for each backbone, before any training.
+
+        Returns
+        -------
+        dict of str to WeightsInfo
+
+        Raises
+        ------
+        mstl_lib.nn.weights.WeightsUnavailableError
+            ``weights="imagenet"`` that cannot be had; ``"auto"`` under ``full``
+            without ImageNet weights (pass ``weights=None`` to run it from random
+            initialisation, and the banner says so).
+        FileNotFoundError
+            A weights file that does not exist.
         """
-        from mstl_lib.nn.weights import resolve_weights
+        from mstl_lib.nn.weights import resolve_for_run  # noqa: PLC0415 - no TensorFlow needed
 
-        infos = {name: resolve_weights(self.weights_request, name)[1] for name in backbones}
-        for name, info in infos.items():
-            self.record_weights(name, f"{info.used}: {info.detail}")
-        return infos
+        backbones = list(dict.fromkeys(backbones))
+        missing = [name for name in backbones if name not in self.weights]
+        if missing:
+            self.weights.update(resolve_for_run(self.weights_request, missing, self.profile.name))
+        return {name: self.weights[name] for name in backbones}
 
-    def record_weights(self, model_name: str, description: str) -> None:
-        """Record which weights a model actually started from."""
-        self.weights_used[model_name] = description
+    @property
+    def random_init_requested_under_full(self) -> bool:
+        """``profile="full"`` with ``weights=None`` passed explicitly: not the papers' protocol."""
+        return self.profile.name == "full" and any(info.used == "random" for info in self.weights.values())
+
+    # ------------------------------------------------------------------ tasks
+
+    def task_context(self, source: DataSource | None, backbones: Iterable[str] = (), **extra) -> dict:
+        """The one JSON context every task of a grid receives.
+
+        Keys: ``profile``, ``seed``, ``weights`` (backbone -> resolved identity;
+        part of the results key), ``weights_info`` (backbone -> the full
+        resolution, with paths; not keyed), ``data_source`` (the
+        :class:`DataSource`; not keyed, the grid's data fingerprint covers its
+        content), plus ``extra``.
+        """
+        resolved = self.weights_for(backbones)
+        return {
+            "profile": self.profile.name,
+            "seed": self.seed,
+            "weights": {name: info.identity() for name, info in resolved.items()},
+            "weights_info": {name: info.to_dict() for name, info in resolved.items()},
+            "data_source": None if source is None else source.to_dict(),
+            **extra,
+        }
+
+    # ------------------------------------------------------------------ provenance
 
     def datasets_table(self) -> pd.DataFrame:
-        """One row per dataset touched by the notebook, with how it was obtained."""
-        rows = [vars(use) for use in self.datasets.values()]
-        return pd.DataFrame(rows, columns=["name", "kind", "root", "n_images", "note"])
+        """One row per (dataset, use) the notebook touched, with what served it."""
+        rows = [vars(use) for use in self.uses.values()]
+        return pd.DataFrame(rows, columns=["name", "use", "kind", "root", "n_images", "note"])
+
+    def weights_table(self) -> pd.DataFrame:
+        """One row per backbone: the weights it starts from."""
+        rows = [{"backbone": name, "used": info.used, "weights": info.describe(), "detail": info.detail}
+                for name, info in self.weights.items()]
+        return pd.DataFrame(rows, columns=["backbone", "used", "weights", "detail"])
 
     def as_dict(self) -> dict:
-        """Plain-data summary, stored in run records."""
+        """Plain-data summary."""
         return {
-            "chapter": self.chapter,
+            "chapter": self.chapter.name,
             "profile": self.profile.name,
             "seed": self.seed,
             "data_dir": str(self.data_root) if self.data_root else None,
-            "datasets": {k: vars(v) for k, v in self.datasets.items()},
+            "datasets": [vars(use) for use in self.uses.values()],
             "weights_request": None if self.weights_request is None else str(self.weights_request),
-            "weights_used": dict(self.weights_used),
+            "weights": {name: info.to_dict() for name, info in self.weights.items()},
             "mstl_lib": __version__,
         }
 
     def banner(self):
         """The provenance banner shown at the top of every chapter page."""
-        from mstl_lib.report import provenance_banner  # noqa: PLC0415
+        from mstl_lib.report.banner import provenance_banner  # noqa: PLC0415
 
         return provenance_banner(self)
 
 
-def start_run(chapter: str, profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0) -> RunContext:
+def start_run(chapter_settings: str | ChapterSettings, profile: str = "cpu", data_dir="auto", weights="auto",
+              seed: int = 0) -> RunContext:
     """Resolve a notebook's parameters into a :class:`RunContext`.
 
     ``data_dir="auto"`` looks at ``MSTL_DATA_DIR``, ``../shared/data`` and
@@ -173,10 +260,10 @@ def start_run(chapter: str, profile: str = "cpu", data_dir="auto", weights="auto
     synthetic phantoms, and the banner says so. The choice is printed.
     """
     prof = get_profile(profile)
-    chapter_settings(chapter, prof.name)  # fail early on an unknown chapter
+    settings = chapter(chapter_settings)
     request = "auto" if data_dir in (None, "auto") else str(data_dir)
     root, reason = data.locate_data_dir(request)
-    ctx = RunContext(chapter, prof, int(seed), request, root, reason, weights)
+    ctx = RunContext(settings, prof, int(seed), request, root, reason, weights)
     where = f"{root} ({reason})" if root else f"none ({reason}); synthetic phantoms stand in"
     print(f"profile={prof.name}  data folder: {where}  weights={weights!r}  seed={seed}")
     return ctx

@@ -1,4 +1,9 @@
-"""Where the repository, its build folder and the data live."""
+"""Where the repository, the data and every generated folder live: the only module that names them.
+
+Generated folders (all git-ignored) sit under :func:`build_dir` (``MSTL_BUILD_DIR``
+or ``<repo>/build``), except the results store (``MSTL_RESULTS_DIR`` or
+``<repo>/results``), which outlives ``make clean``.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,41 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 def build_dir() -> Path:
     """Folder for generated, git-ignored artefacts (``MSTL_BUILD_DIR`` or ``<repo>/build``)."""
     return Path(os.environ.get("MSTL_BUILD_DIR", REPO_ROOT / "build")).expanduser()
+
+
+def results_dir() -> Path:
+    """The default results store (``MSTL_RESULTS_DIR`` or ``<repo>/results``)."""
+    return Path(os.environ.get("MSTL_RESULTS_DIR", REPO_ROOT / "results")).expanduser()
+
+
+def phantom_data_dir(scale: str, seed: int) -> Path:
+    """The synthetic data folder of one phantom scale and seed."""
+    return build_dir() / "phantom_data" / f"{scale}-seed{int(seed)}"
+
+
+def derived_dir(name: str) -> Path:
+    """A folder of data derived from the datasets (stand-ins, patches, phantom cell lines): ``build/derived/<name>``."""
+    return build_dir() / "derived" / name
+
+
+def model_weights_dir() -> Path:
+    """Saved network weights that later tasks or figures read (stage-1 networks, kept models)."""
+    return build_dir() / "weights"
+
+
+def freeze_cache_dir() -> Path:
+    """On-disk activation caches of frozen network prefixes."""
+    return build_dir() / "freeze_cache"
+
+
+def bench_dir() -> Path:
+    """Outputs of the ``bench/`` scripts, which chapters may show."""
+    return build_dir() / "bench"
+
+
+def notebooks_build_dir() -> Path:
+    """Executed notebooks that the book renders (``_toc.yml`` names ``build/notebooks/...``)."""
+    return REPO_ROOT / "build" / "notebooks"
 
 
 def data_dir_candidates() -> list[tuple[str, Path]]:

@@ -5,12 +5,14 @@
            the whole book in at most an hour on 2 CPU cores.
 ``full``   the papers' exact protocols, meant for a GPU and the original data.
 
-Notebooks never hard-code these numbers: they call :func:`chapter_settings`.
+Notebooks never hard-code these numbers: each paper's ``settings`` module declares a
+:class:`ChapterSettings`, and the run context hands the chapter its settings.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import pandas as pd
@@ -34,71 +36,63 @@ PROFILES = MappingProxyType(
     }
 )
 
-CHAPTER_SETTINGS = {
-    "datasets": {
+@dataclass(frozen=True)
+class ChapterSettings:
+    """One chapter's settings under each profile, and its time budget.
+
+    Attributes
+    ----------
+    name : str
+        The chapter's name (it names its grids and banner).
+    by_profile : mapping
+        ``{"smoke": {...}, "cpu": {...}, "full": {...}}``; every profile holds the same keys.
+    budget_minutes : mapping
+        Wall-time budget of the chapter under each profile it has one for.
+    notes : mapping
+        Why a setting departs from the paper, by key; shown beside the settings table.
+    """
+
+    name: str
+    by_profile: Mapping[str, Mapping]
+    budget_minutes: Mapping[str, float] = field(default_factory=dict)
+    notes: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        missing = set(PROFILES) - set(self.by_profile)
+        if missing:
+            raise ValueError(f"chapter {self.name!r} has no settings for profile(s) {sorted(missing)}")
+        keys = {name: set(values) for name, values in self.by_profile.items()}
+        if len({frozenset(k) for k in keys.values()}) != 1:
+            raise ValueError(f"chapter {self.name!r}: the profiles' settings have different keys: {keys}")
+
+    def settings(self, profile: str) -> MappingProxyType:
+        """The settings under ``profile`` (read-only)."""
+        return MappingProxyType(dict(self.by_profile[get_profile(profile).name]))
+
+    def table(self) -> pd.DataFrame:
+        """All profiles' settings side by side (one column per profile; ``None`` shown as "all")."""
+        columns = {
+            name: {key: "all" if value is None else value for key, value in self.by_profile[name].items()}
+            for name in PROFILES
+        }
+        frame = pd.DataFrame(columns, dtype=object)
+        if self.notes:
+            frame["why"] = [self.notes.get(key, "") for key in frame.index]
+        return frame
+
+
+DATASETS_CHAPTER = ChapterSettings(
+    name="datasets",
+    by_profile={
         "smoke": {"duplicate_scan_limit": 120, "samples_per_class": 2, "duplicate_examples": 2},
         "cpu": {"duplicate_scan_limit": None, "samples_per_class": 4, "duplicate_examples": 6},
         "full": {"duplicate_scan_limit": None, "samples_per_class": 4, "duplicate_examples": 6},
     },
-    # A first grid through the experiment engine: P1's conventional-transfer (CTL)
-    # arm, ResNet50 x optimizers, on BUSI benign vs malignant.
-    "first_grid": {
-        "smoke": {"backbones": ["ResNet50"], "optimizers": ["adam"], "image_size": 32, "epochs": 1,
-                  "batch_size": 16, "augment_copies": 1, "n_splits": 2, "folds_run": 2, "max_images": 40},
-        "cpu": {"backbones": ["ResNet50"], "optimizers": ["sgd", "adam", "adagrad"], "image_size": 75,
-                "epochs": 2, "batch_size": 16, "augment_copies": 3, "n_splits": 5, "folds_run": 2,
-                "max_images": None},
-        "full": {"backbones": ["ResNet50"], "optimizers": ["sgd", "adam", "adagrad"], "image_size": 75,
-                 "epochs": 50, "batch_size": 16, "augment_copies": 3, "n_splits": 5, "folds_run": 5,
-                 "max_images": None},
-    },
-    # P1, multistage transfer learning (notebooks/03_multistage.py).
-    # The stage-2 keys mirror "first_grid"; stage 1 (cells) has its own; "best_*" names the
-    # configuration of the MT-Small and leakage-aware reruns (P1's best: ResNet50 + Adagrad).
-    "multistage": {
-        "smoke": {"backbones": ["ResNet50"], "optimizers": ["adagrad"], "image_size": 32, "epochs": 1,
-                  "batch_size": 16, "learning_rate": 1e-3, "decay_rate": 0.96, "augment_copies": 1,
-                  "n_splits": 2, "folds_run": 2, "max_images": 40, "cell_frames_per_line": 2,
-                  "cell_frame_size": 512, "patches_per_line": 12, "stage1_epochs": 1,
-                  "stage1_augment_copies": 1, "stage1_split": [0.7, 0.2, 0.1], "best_backbone": "ResNet50",
-                  "best_optimizer": "adagrad", "rerun_folds": 1, "mt_small_max_images": 40},
-        "cpu": {"backbones": ["ResNet50"], "optimizers": ["sgd", "adam", "adagrad"], "image_size": 75,
-                "epochs": 2, "batch_size": 16, "learning_rate": 1e-3, "decay_rate": 0.96, "augment_copies": 3,
-                "n_splits": 5, "folds_run": 2, "max_images": 200, "cell_frames_per_line": 12,
-                "cell_frame_size": 512, "patches_per_line": 120, "stage1_epochs": 2,
-                "stage1_augment_copies": 2, "stage1_split": [0.7, 0.2, 0.1], "best_backbone": "ResNet50",
-                "best_optimizer": "adagrad", "rerun_folds": 1, "mt_small_max_images": None},
-        "full": {"backbones": ["EfficientNetB2", "InceptionV3", "ResNet50"], "optimizers": ["sgd", "adam", "adagrad"],
-                 "image_size": 75, "epochs": 50, "batch_size": 16, "learning_rate": 1e-3, "decay_rate": 0.96,
-                 "augment_copies": 3, "n_splits": 5, "folds_run": 5, "max_images": None,
-                 "cell_frames_per_line": 200, "cell_frame_size": 512, "patches_per_line": 6800,
-                 "stage1_epochs": 50, "stage1_augment_copies": 2, "stage1_split": [0.7, 0.2, 0.1],
-                 "best_backbone": "ResNet50", "best_optimizer": "adagrad", "rerun_folds": 5,
-                 "mt_small_max_images": None},
-    },
-    # P4, fine-tuning depth and the SVM head (notebooks/04_finetuning_svm.py).
-    # cpu: all 7 strategies for ResNet50 and InceptionV3 on real BUSI and DDTI at 75 px
-    # (InceptionV3's minimum), 2 epochs, batch 16, fold 0 of the 5-fold CV; the frozen
-    # prefix is cached, so the shallow strategies cost seconds (see the chapter).
-    "finetuning": {
-        "smoke": {"datasets": ["busi", "ddti"], "backbones": ["ResNet50"], "strategies": [0, 15],
-                  "image_size": 32, "epochs": 1, "batch_size": 8, "learning_rate": 1e-4, "n_splits": 2,
-                  "folds_run": 2, "max_images": 32, "svm_cv": 2, "grouped_protocols": ["ddti:case"],
-                  "grouping_strategies": [15], "grouping_backbones": ["ResNet50"]},
-        "cpu": {"datasets": ["busi", "ddti"], "backbones": ["ResNet50", "InceptionV3"],
-                "strategies": [0, 15, 25, 50, 75, 85, 100], "image_size": 75, "epochs": 2, "batch_size": 16,
-                "learning_rate": 1e-4, "n_splits": 5, "folds_run": 1, "max_images": None, "svm_cv": 5,
-                "grouped_protocols": ["busi:duplicates", "ddti:case", "ddti:duplicates"],
-                "grouping_strategies": [15], "grouping_backbones": ["ResNet50", "InceptionV3"]},
-        "full": {"datasets": ["busi", "ddti", "mendeley"],
-                 "backbones": ["VGG16", "VGG19", "ResNet50", "ResNet101", "InceptionV3"],
-                 "strategies": [0, 15, 25, 50, 75, 85, 100], "image_size": 224, "epochs": 30, "batch_size": 4,
-                 "learning_rate": 1e-4, "n_splits": 5, "folds_run": 5, "max_images": None, "svm_cv": 5,
-                 "grouped_protocols": ["busi:duplicates", "ddti:case", "ddti:duplicates"],
-                 "grouping_strategies": [0, 15, 25, 50, 75, 85, 100],
-                 "grouping_backbones": ["ResNet50", "InceptionV3"]},
-    },
-}
+    budget_minutes={"cpu": 1},
+)
+"""The datasets chapter (book-wide; the papers' chapters keep theirs in ``papers/<paper>/settings.py``)."""
+
+SHARED_CHAPTERS = {DATASETS_CHAPTER.name: DATASETS_CHAPTER}
 
 
 def get_profile(name: str) -> Profile:
@@ -111,18 +105,21 @@ def get_profile(name: str) -> Profile:
         ) from None
 
 
-def chapter_settings(chapter: str, profile: str) -> MappingProxyType:
-    """The concrete settings of ``chapter`` under ``profile`` (read-only mapping)."""
-    profile = get_profile(profile).name
-    if chapter not in CHAPTER_SETTINGS:
-        raise ValueError(f"no settings for chapter {chapter!r}; known: {', '.join(CHAPTER_SETTINGS)}")
-    return MappingProxyType(dict(CHAPTER_SETTINGS[chapter][profile]))
+def chapter(chapter: str | ChapterSettings) -> ChapterSettings:
+    """The :class:`ChapterSettings` given, or the shared chapter of that name."""
+    if isinstance(chapter, ChapterSettings):
+        return chapter
+    if chapter not in SHARED_CHAPTERS:
+        raise ValueError(f"no shared chapter {chapter!r} (known: {', '.join(SHARED_CHAPTERS)}); "
+                         "a paper's chapter passes its ChapterSettings from papers/<paper>/settings.py")
+    return SHARED_CHAPTERS[chapter]
 
 
-def settings_table(chapter: str) -> pd.DataFrame:
-    """All profiles' settings of ``chapter`` side by side (one column per profile)."""
-    columns = {
-        name: {key: "all" if value is None else value for key, value in CHAPTER_SETTINGS[chapter][name].items()}
-        for name in PROFILES
-    }
-    return pd.DataFrame(columns, dtype=object)
+def chapter_settings(chapter_or_name: str | ChapterSettings, profile: str) -> MappingProxyType:
+    """The concrete settings of a chapter under ``profile`` (read-only mapping)."""
+    return chapter(chapter_or_name).settings(profile)
+
+
+def settings_table(chapter_or_name: str | ChapterSettings) -> pd.DataFrame:
+    """All profiles' settings of a chapter side by side (one column per profile)."""
+    return chapter(chapter_or_name).table()

@@ -18,8 +18,10 @@ import sys
 import time
 from pathlib import Path
 
+from mstl_lib.paths import notebooks_build_dir
+
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "build" / "notebooks"
+OUT = notebooks_build_dir()
 
 
 def book_notebooks(toc: Path = ROOT / "_toc.yml") -> list[str]:

@@ -17,11 +17,15 @@ A task's key is ``config_hash`` of
 * the experiment name,
 * the configuration and the fold,
 * the grid's ``data_fingerprint``,
-* the grid's ``code_version`` (bump it when the task's code changes results),
+* the grid's ``code_version``: the task's recipe version (each paper's
+  ``tasks.RECIPE_VERSION``), which a change to its training or evaluation code
+  must bump, so that records made by old code are never reused,
 * the context, minus the entries named in ``Grid.unkeyed`` (by default
   ``DEFAULT_UNKEYED_CONTEXT``: verbosity, local folder paths, and the
-  bookkeeping entries of ``RunContext.as_dict()``, none of which change
-  results). The profile, the seed and the weights request therefore enter the key.
+  bookkeeping entries of the run context, none of which change results). The
+  profile, the seed and the *resolved* weights identity (ImageNet, a file's
+  SHA-256, or random; see :meth:`mstl_lib.context.RunContext.task_context`)
+  therefore enter the key.
 
 Library versions, the device and the task function's name are recorded but are
 not part of the key: upgrading a package, or moving the task function into

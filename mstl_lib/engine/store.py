@@ -34,7 +34,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from mstl_lib.paths import REPO_ROOT
+from mstl_lib.paths import results_dir
 from mstl_lib.engine.provenance import jsonable
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class AmbiguousKeyError(LookupError):
 
 def default_results_dir() -> Path:
     """``MSTL_RESULTS_DIR`` if set, else ``<repo>/results``."""
-    return Path(os.environ.get("MSTL_RESULTS_DIR", REPO_ROOT / "results")).expanduser()
+    return results_dir()
 
 
 def check_name(name: str, what: str = "experiment") -> str:

@@ -6,10 +6,8 @@ import copy
 import importlib
 import math
 import os
-import random
 import re
 import socket
-import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
@@ -17,13 +15,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-import numpy as np
 
 from mstl_lib.engine.provenance import config_hash, device_info, environment_versions, jsonable
 from mstl_lib.engine.store import SCHEMA_VERSION
+from mstl_lib.seeding import seed_everything
 
 DEFAULT_UNKEYED_CONTEXT = (
     "verbose", "data_dir", "cache_dir", "log_dir", "weights_dir",  # local settings and folders
+    "data_source",  # where the data lie; the grid's data fingerprint covers their content
+    "weights_info",  # where the weights lie; their identity is the keyed ``weights`` entry
     "datasets", "weights_used", "mstl_lib",  # outcomes / versions of ``RunContext.as_dict()``
 )
 """Context entries that do not change results (or are covered by the data fingerprint)
@@ -192,20 +192,9 @@ def task_seed(seed: Any, key: str) -> int | None:
 
 
 def seed_globals(seed: int | None) -> None:
-    """Seed Python's and NumPy's global generators (and Keras' if already imported).
-
-    The engine calls it before each task with :func:`task_seed`, so that the
-    global generators never carry state over from earlier tasks in the same
-    process, and every executor gives the same results. Tasks should still seed
-    what they use (``runtime.set_seed(seed + fold)``).
-    """
-    if seed is None:
-        return
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    keras = sys.modules.get("keras")
-    if keras is not None and hasattr(keras, "utils"):
-        keras.utils.set_random_seed(seed % 2**32)
+    """Seed every global generator for one task (:func:`mstl_lib.seeding.seed_everything`); ``None`` leaves them."""
+    if seed is not None:
+        seed_everything(seed)
 
 
 def build_record(
@@ -261,8 +250,8 @@ def execute_task(task: Task, verbose: int = 0) -> dict:
     context = {**task.context, "verbose": verbose}
     result, error = None, None
     try:
+        func = resolve_task(task.task)  # imports the task's module (and Keras) before seeding
         seed_globals(task_seed(context.get("seed"), task.key))
-        func = resolve_task(task.task)
         result = normalise_result(func(copy.deepcopy(task.config), task.fold, dict(context)))
         error = nan_loss_error(result["history"])
     except Exception as exc:  # noqa: BLE001 - every task failure is recorded

@@ -11,7 +11,13 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from mstl_lib.nn.weights import WeightsInfo, WeightsUnavailableError, resolve_weights, unavailable_message
+from mstl_lib.nn.weights import (
+    WeightsInfo,
+    WeightsUnavailableError,
+    file_sha256,
+    resolve_weights,
+    unavailable_message,
+)
 
 from mstl_lib.nn.runtime import import_tensorflow
 
@@ -84,6 +90,40 @@ EXPECTED_LAYER_COUNTS = {
 }
 
 
+def register_backbone(name: str, constructor: Callable, preprocess_input: Callable | None = None,
+                      min_size: int = 32, mode: str = "unit", weights_url: str = "") -> BackboneSpec:
+    """Add a custom architecture to the registry, so every task and test can build it by name.
+
+    Parameters
+    ----------
+    name : str
+        Registry key (must be new).
+    constructor : callable
+        ``constructor(include_top=False, weights=None, input_shape=..., pooling=...) -> keras.Model``,
+        the ``keras.applications`` signature. With no ImageNet weights to offer,
+        ``weights`` is always ``None`` (``"auto"`` resolves to random initialisation).
+    preprocess_input : callable, optional
+        Maps ``0..255`` images to the network's input; default: scale to ``[0, 1]``.
+    min_size : int
+        Smallest input side in pixels.
+    mode : {"unit", "caffe", "tf", "raw255"}
+        The preprocessing layer of its classifiers: ``"unit"`` feeds the ``[0, 1]``
+        images as they are (see :class:`BackbonePreprocessing`).
+    weights_url : str
+        Download address of ImageNet ``include_top=False`` weights, if any.
+
+    Returns
+    -------
+    BackboneSpec
+    """
+    if name.lower() in {key.lower() for key in BACKBONES}:
+        raise ValueError(f"backbone {name!r} is already registered")
+    preprocess = preprocess_input or (lambda x: x / 255.0)
+    file_name = weights_url.rsplit("/", 1)[-1] if weights_url else f"{name.lower()}_notop.h5"
+    BACKBONES[name] = BackboneSpec(constructor, preprocess, int(min_size), mode, file_name, weights_url)
+    return BACKBONES[name]
+
+
 def canonical_name(name: str) -> str:
     """Return the ``BACKBONES`` key matching ``name`` case-insensitively."""
     by_lower = {key.lower(): key for key in BACKBONES}
@@ -138,8 +178,9 @@ def build_backbone(
         One of ``BACKBONES`` (case-insensitive).
     input_shape : tuple of int
         ``(height, width, 3)``; both sides at least the backbone's minimum.
-    weights : str, path-like or None
-        See :func:`resolve_weights`.
+    weights : str, path-like, None, WeightsInfo or its dict
+        See :func:`resolve_weights`; a :class:`WeightsInfo` (or its
+        ``to_dict()``) resolved earlier is used as it is, without resolving again.
     pooling : {None, "avg", "max"}
         Passed to the constructor.
     timeout : float
@@ -162,11 +203,20 @@ def build_backbone(
     """
     name = canonical_name(name)
     input_shape = _check_input_shape(name, input_shape)
-    keras_weights, info = resolve_weights(weights, name, timeout)
+    if isinstance(weights, (WeightsInfo, dict)):  # resolved once by the run context: use as is
+        info = weights if isinstance(weights, WeightsInfo) else WeightsInfo.from_dict(weights)
+        keras_weights = "imagenet" if info.used == "imagenet" else None
+        weights = "imagenet" if info.used == "imagenet" else info.requested  # a download failure must raise
+    else:
+        keras_weights, info = resolve_weights(weights, name, timeout)
     constructor = BACKBONES[name].constructor
 
     def construct(arg):
         return constructor(include_top=False, weights=arg, input_shape=input_shape, pooling=pooling)
+
+    if info.used == "file" and info.sha256 and file_sha256(info.source) != info.sha256:
+        raise ValueError(f"weights file {info.source!r} changed since the run resolved it "
+                         f"(sha256 {info.sha256[:12]}…); start the run again")
 
     if keras_weights != "imagenet":
         backbone = construct(None)
@@ -241,6 +291,8 @@ class BackbonePreprocessing(keras.layers.Layer):
 
     def call(self, images):
         images = keras.ops.cast(images, self.compute_dtype)
+        if self.mode == "unit":  # custom architectures take [0, 1] images as they are
+            return images
         if self.mode == "tf":
             return images * 2.0 - 1.0
         images = images * 255.0

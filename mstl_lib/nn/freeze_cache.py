@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mstl_lib.paths import build_dir
+from mstl_lib.paths import freeze_cache_dir
 from mstl_lib.nn.runtime import import_tensorflow
 
 tf = import_tensorflow()
@@ -255,7 +255,7 @@ def compute_activations(
     batch_size : int
     max_memory_bytes : int
         Above this size the arrays are memory-mapped ``.npy`` files under
-        ``cache_dir`` (default ``build_dir()/freeze_cache``), which the caller
+        ``cache_dir`` (default ``mstl_lib.paths.freeze_cache_dir()``), which the caller
         may delete after training.
     cache_dir : path, optional
 
@@ -268,7 +268,7 @@ def compute_activations(
     shapes = [tuple(int(d) for d in t.shape[1:]) for t in prefix.outputs]
     nbytes = sum(math.prod(s) for s in shapes) * n * 4
     if nbytes > max_memory_bytes:
-        folder = Path(cache_dir or build_dir() / "freeze_cache")
+        folder = Path(cache_dir or freeze_cache_dir())
         folder.mkdir(parents=True, exist_ok=True)
         stem = uuid.uuid4().hex[:12]
         arrays = [np.lib.format.open_memmap(folder / f"{stem}_{i}.npy", mode="w+", dtype="float32",

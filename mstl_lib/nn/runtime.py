@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import sys
 
-import numpy as np
+from mstl_lib.seeding import seed_everything
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -50,10 +49,6 @@ def import_tensorflow():
 
 
 def set_seed(seed: int) -> None:
-    """Seed Python, NumPy, TensorFlow and Keras for a reproducible run."""
+    """Import TensorFlow quietly, then seed everything (:func:`mstl_lib.seeding.seed_everything`)."""
     import_tensorflow()
-    import keras  # noqa: PLC0415
-
-    random.seed(seed)
-    np.random.seed(seed)
-    keras.utils.set_random_seed(seed)
+    seed_everything(seed)

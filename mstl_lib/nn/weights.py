@@ -2,10 +2,19 @@
 
 ``"auto"`` uses ImageNet weights when they can be had and falls back to random
 initialisation otherwise, recording why in a :class:`WeightsInfo`.
+
+A run resolves the ``weights`` parameter once per backbone
+(:func:`resolve_for_run`, called by the run context) before any training. The
+resolved :class:`WeightsInfo` travels to the tasks as JSON; its
+:meth:`WeightsInfo.identity` (ImageNet with the Keras file name, a file with its
+SHA-256, or random) enters the results key, so records made from other
+weights are never reused. A task builds from the resolved identity and never
+resolves again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 from dataclasses import asdict, dataclass
@@ -50,10 +59,35 @@ class WeightsInfo:
     used: str
     source: str
     detail: str
+    sha256: str | None = None
+    """SHA-256 of the weights file (``used == "file"``)."""
+    file_name: str | None = None
+    """The Keras cache file name of ImageNet weights (it names their version)."""
 
     def to_dict(self) -> dict:
-        """Plain ``dict`` for provenance records."""
+        """Plain ``dict`` for provenance records and task contexts."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> WeightsInfo:
+        """The inverse of :meth:`to_dict`."""
+        return cls(**values)
+
+    def identity(self) -> dict:
+        """What the weights *are*, independent of where they lie: the part that enters the results key."""
+        if self.used == "file":
+            return {"used": "file", "sha256": self.sha256}
+        if self.used == "imagenet":
+            return {"used": "imagenet", "file": self.file_name}
+        return {"used": "random"}
+
+    def describe(self) -> str:
+        """One line for banners and tables."""
+        if self.used == "file":
+            return f"file {Path(self.source).name} (sha256 {str(self.sha256)[:12]}…)"
+        if self.used == "imagenet":
+            return f"ImageNet ({self.file_name})"
+        return f"random initialisation ({self.detail})"
 
 
 def keras_cache_dirs() -> list[Path]:
@@ -103,6 +137,8 @@ def imagenet_weights_available(name: str, timeout: float = 5.0) -> tuple[bool, s
     cached = cached_weights_path(name)
     if cached is not None:
         return True, f"found in the Keras cache: {cached}"
+    if not _backbones().backbone_spec(name).weights_url:
+        return False, "no ImageNet weights are known for this architecture"
     reachable, reason = _host_reachable(_backbones().backbone_spec(name).weights_url, timeout)
     if reachable:
         return True, f"not cached; {reason}"
@@ -120,8 +156,18 @@ def unavailable_message(name: str, reason: str) -> str:
     )
 
 
-def _is_random(weights) -> bool:
+def is_random_request(weights) -> bool:
+    """Whether ``weights`` asks for random initialisation explicitly (``None``, ``"none"``, ``"random"``)."""
     return weights is None or (isinstance(weights, str) and weights.lower() in ("none", "random"))
+
+
+def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def resolve_weights(weights, name: str, timeout: float = 5.0) -> tuple[str | None, WeightsInfo]:
@@ -149,7 +195,7 @@ def resolve_weights(weights, name: str, timeout: float = 5.0) -> tuple[str | Non
     """
     spec = _backbones().backbone_spec(name)
     requested = None if weights is None else str(weights)
-    if _is_random(weights):
+    if is_random_request(weights):
         return None, WeightsInfo(requested, "random", "random initialisation", "random initialisation requested")
 
     if isinstance(weights, str) and weights.lower() in ("auto", "imagenet"):
@@ -157,7 +203,8 @@ def resolve_weights(weights, name: str, timeout: float = 5.0) -> tuple[str | Non
         cached = cached_weights_path(name)
         source = str(cached) if cached else spec.weights_url
         if available:
-            return "imagenet", WeightsInfo(requested, "imagenet", source, f"ImageNet weights: {reason}")
+            return "imagenet", WeightsInfo(requested, "imagenet", source, f"ImageNet weights: {reason}",
+                                           file_name=spec.weights_file)
         if weights.lower() == "imagenet":
             raise WeightsUnavailableError(unavailable_message(name, reason))
         detail = f"ImageNet weights unavailable: {reason}; random initialisation"
@@ -169,4 +216,56 @@ def resolve_weights(weights, name: str, timeout: float = 5.0) -> tuple[str | Non
             f"Weights file {str(path)!r} for {_backbones().canonical_name(name)} does not exist. "
             "Pass 'auto', 'imagenet', None or the path of an existing weights file."
         )
-    return None, WeightsInfo(requested, "file", str(path.resolve()), f"weights loaded from {path}")
+    return None, WeightsInfo(requested, "file", str(path.resolve()), f"weights loaded from {path}",
+                             sha256=file_sha256(path))
+
+
+def resolve_for_run(weights, backbones, profile: str, timeout: float = 5.0) -> dict[str, WeightsInfo]:
+    """Resolve a run's ``weights`` parameter once for each backbone, before any training.
+
+    Parameters
+    ----------
+    weights : {"auto", "imagenet", None, "none", "random"} or path
+        See :func:`resolve_weights`.
+    backbones : iterable of str
+    profile : str
+        Under ``"full"`` (the papers' protocols) ``"auto"`` must find ImageNet
+        weights: falling back to random initialisation needs ``weights=None``
+        passed explicitly.
+
+    Raises
+    ------
+    WeightsUnavailableError
+        ``"imagenet"`` (or ``"auto"`` under ``full``) that cannot be had.
+    FileNotFoundError
+        A weights file that does not exist.
+    """
+    resolved = {}
+    for name in dict.fromkeys(backbones):
+        _, info = resolve_weights(weights, name, timeout)
+        if profile == "full" and info.used == "random" and not is_random_request(weights):
+            raise WeightsUnavailableError(
+                f"The full profile reproduces the papers' ImageNet protocols and will not fall back to random "
+                f"initialisation silently: {info.detail} ({name}). Put the *_notop.h5 file in the Keras cache, "
+                "or pass weights=None explicitly to run the protocol from random initialisation "
+                "(the banner then says so)."
+            )
+        resolved[name] = info
+    return resolved
+
+
+
+def from_context(context: dict, backbone: str) -> WeightsInfo:
+    """The weights the run context resolved for ``backbone`` (see ``RunContext.task_context``).
+
+    Raises
+    ------
+    KeyError
+        The grid's context resolved no weights for ``backbone``: build the
+        grid's context with every backbone it trains.
+    """
+    infos = context.get("weights_info") or {}
+    if backbone not in infos:
+        raise KeyError(f"the task context resolved no weights for {backbone!r} (resolved: {sorted(infos)}); "
+                       "pass every backbone of the grid to RunContext.task_context")
+    return WeightsInfo.from_dict(infos[backbone])

@@ -47,3 +47,36 @@ def mean_sd_column(table: pd.DataFrame, metric: str, digits: int = 3) -> pd.Seri
         index=table.index,
         name=metric,
     )
+
+
+def beside_paper(ours: pd.DataFrame, paper: pd.DataFrame, on: Sequence[str], metrics: Sequence[str],
+                 ours_label: str = "ours", paper_label: str = "paper") -> pd.DataFrame:
+    """Our numbers and the paper's side by side, with their difference, one row per key.
+
+    Parameters
+    ----------
+    ours, paper : DataFrame
+        Both hold the ``on`` columns and the ``metrics`` columns (the paper's from
+        :mod:`mstl_lib.paper_values`).
+    on : columns identifying a row (e.g. ``["tl", "cnn", "optimizer"]``)
+    metrics : the columns to compare
+
+    Returns
+    -------
+    DataFrame
+        ``on``, then for each metric ``<metric>_<ours_label>``, ``<metric>_<paper_label>``
+        and ``<metric>_diff`` (ours minus paper; NaN where either is missing). Every
+        row of either table appears (outer join), in the paper's order first.
+    """
+    on, metrics = list(on), list(metrics)
+    for name, table in (("ours", ours), ("paper", paper)):
+        missing = [c for c in on + metrics if c not in table.columns]
+        if missing:
+            raise KeyError(f"{name} table lacks columns {missing}")
+    merged = paper[on + metrics].merge(ours[on + metrics], on=on, how="outer", sort=False,
+                                       suffixes=(f"_{paper_label}", f"_{ours_label}"))
+    columns = list(on)
+    for metric in metrics:
+        merged[f"{metric}_diff"] = merged[f"{metric}_{ours_label}"] - merged[f"{metric}_{paper_label}"]
+        columns += [f"{metric}_{ours_label}", f"{metric}_{paper_label}", f"{metric}_diff"]
+    return merged[columns]
