@@ -131,7 +131,11 @@ class RunContext:
     def try_load(self, name: str, use: str = "show", **kwargs) -> pd.DataFrame | None:
         """The table of :meth:`source` ``(name, use)``, or ``None`` when nothing serves it."""
         source = self.source(name, use)
-        return None if source is None else load_source(source, **kwargs)
+        if source is None:
+            return None
+        table = load_source(source, **kwargs)
+        self.uses[(source.dataset, use)].n_images = len(table)  # what the page shows, with its loader options
+        return table
 
     def load(self, name: str, use: str = "show", **kwargs) -> pd.DataFrame:
         """Like :meth:`try_load`, but a missing dataset raises.

@@ -17,7 +17,7 @@
 # Every chapter of this book trains and tests on the datasets shown here. This page
 # counts them (per class and per group), shows samples with their lesion masks, the
 # image sizes, the near-duplicate images hidden in BUSI, and what is missing and what
-# replaces it. The loaders live in `mstl_lib.datasets`; see
+# replaces it. The loaders live in `mstl_lib.data`; see
 # {doc}`../../book/data_availability` for the substitutions.
 
 # %% tags=["parameters"]
@@ -27,15 +27,12 @@ weights = "auto"
 seed = 0
 
 # %%
-import pandas as pd
-
 from mstl_lib import data, report
-
-from mstl_lib.data import near_duplicates
 from mstl_lib.context import start_run
-from mstl_lib.profiles import settings_table
+from mstl_lib.profiles import DATASETS_CHAPTER
+from mstl_lib.report import datasets as data_report
 
-run = start_run("datasets", profile=profile, data_dir=data_dir, weights=weights, seed=seed)
+run = start_run(DATASETS_CHAPTER, profile=profile, data_dir=data_dir, weights=weights, seed=seed)
 settings = run.settings
 
 busi = run.load("busi", include_normal=True)
@@ -43,7 +40,7 @@ ddti = run.try_load("ddti")
 breakhis = run.try_load("breakhis")
 cells = run.try_load("cells")
 mendeley = run.try_load("mendeley")
-mt_small = run.load_mt_small(busi[busi["target"] >= 0])
+mt_small = data.load_source(run.mt_small_source(run.source("busi", "show"), use="show"))
 
 # %%
 run.banner()
@@ -53,7 +50,7 @@ run.banner()
 # images are hashed and shown; the counts always cover every image):
 
 # %%
-settings_table("datasets")
+DATASETS_CHAPTER.table()
 
 # %% [markdown]
 # ## What was found
@@ -62,7 +59,7 @@ settings_table("datasets")
 # stand-in, synthetic phantoms, or nothing.
 
 # %%
-run.datasets_table()
+data_report.substitutions(run)
 
 # %% [markdown]
 # ## BUSI: breast ultrasound
@@ -90,16 +87,8 @@ report.sample_grid(busi, per_class=settings["samples_per_class"], seed=seed,
 # clusters as groups.
 
 # %%
-limit = settings["duplicate_scan_limit"]
-scanned = busi if limit is None else busi.sample(n=min(limit, len(busi)), random_state=seed)
-clusters = near_duplicates.duplicate_clusters(list(scanned["path"]))
-clusters = clusters.merge(scanned[["path", "label"]], on="path", how="left")
-summary = pd.Series(near_duplicates.cluster_summary(clusters, label_column="label"), name="BUSI")
-report.markdown(
-    f"Scanned **{len(scanned)}** of {len(busi)} BUSI images "
-    f"({'all of them' if limit is None else f'a random subset: profile {run.profile.name}'}) "
-    f"at a Hamming distance of at most {near_duplicates.DEFAULT_MAX_DISTANCE} bits."
-)
+clusters, summary = data_report.duplicate_scan(busi, settings["duplicate_scan_limit"], seed, "BUSI")
+report.markdown(data_report.scan_sentence(summary, run.profile.name))
 
 # %%
 summary.to_frame()
@@ -122,13 +111,10 @@ report.duplicate_examples(clusters, n_clusters=settings["duplicate_examples"])
 
 # %%
 if ddti is None:
-    display(report.markdown("DDTI was not found; its chapters fall back to phantoms or skip it."))
+    display(data_report.show_missing(ddti, "DDTI"))  # noqa: F821 - IPython
 else:
-    excluded = ddti.attrs.get("excluded", {})
-    tirads = ddti.groupby(["tirads", "label"]).size().rename("images").reset_index()
-    display(tirads)
-    display(report.markdown(f"Left out: {excluded}."))
-    display(data.class_counts(ddti))
+    display(data_report.tirads_table(ddti), report.markdown(data_report.excluded_sentence(ddti)),  # noqa: F821
+            data.class_counts(ddti))
 
 # %% [markdown]
 # Grouping by case is not enough. The same perceptual hash finds identical images
@@ -138,18 +124,8 @@ else:
 
 # %%
 if ddti is not None:
-    ddti_limit = limit if limit is None else min(limit, len(ddti))
-    ddti_scanned = ddti if ddti_limit is None else ddti.sample(n=ddti_limit, random_state=seed)
-    ddti_grouped = near_duplicates.group_by_duplicates(ddti_scanned)
-    ddti_clusters = ddti_grouped[ddti_grouped["dup_cluster_size"] > 1]
-    cross_case = ddti_clusters.groupby("dup_cluster")["case"].nunique().gt(1).sum()
-    display(pd.Series(ddti_grouped.attrs["near_duplicates"], name="DDTI").to_frame())
-    display(report.markdown(
-        f"Of {len(ddti_scanned)} DDTI images scanned, {len(ddti_clusters)} fall in "
-        f"{ddti_clusters['dup_cluster'].nunique()} near-duplicate clusters; **{cross_case}** of "
-        f"those clusters span more than one case number. Grouping by case and by cluster "
-        f"leaves {ddti_grouped['group'].nunique()} groups, against "
-        f"{ddti_scanned['group'].nunique()} cases."))
+    ddti_summary, ddti_sentence = data_report.cross_case_duplicates(ddti, settings["duplicate_scan_limit"], seed)
+    display(ddti_summary.to_frame(), report.markdown(ddti_sentence))  # noqa: F821 - IPython
 
 # %% [markdown]
 # ## BreakHis: breast histology (sample)
@@ -162,12 +138,10 @@ if ddti is not None:
 
 # %%
 if breakhis is None:
-    display(report.markdown("BreakHis was not found, and nothing stands in for it."))
+    display(data_report.show_missing(breakhis, "BreakHis"))  # noqa: F821 - IPython
 else:
-    display(breakhis.groupby(["label", "subtype", "patient", "magnification"]).size()
-            .rename("images").reset_index())
-    display(data.class_counts(breakhis))
-    display(report.markdown(f"Patients: **{breakhis['patient'].nunique()}**."))
+    display(data_report.breakhis_table(breakhis), data.class_counts(breakhis),  # noqa: F821
+            report.markdown(data_report.patients_sentence(breakhis)))
 
 # %% [markdown]
 # ## Cancer-cell-line microscopy
@@ -179,10 +153,10 @@ else:
 
 # %%
 if cells is None:
-    display(report.markdown("No cell frames were found."))
+    display(data_report.show_missing(cells, "Cell microscopy"))  # noqa: F821 - IPython
 else:
-    display(cells.drop(columns=["mask_paths"], errors="ignore"))
-    display(report.show_frames(cells["path"].head(4), titles=list(cells["label"].head(4))))
+    display(cells.drop(columns=["mask_paths"], errors="ignore"),  # noqa: F821
+            report.show_frames(cells["path"].head(4), titles=list(cells["label"].head(4))))
 
 # %% [markdown]
 # ## Image sizes
@@ -202,14 +176,11 @@ report.size_histogram({name: table for name, table in
 # 128 × 128 (fewer when fewer exist, as with phantoms).
 
 # %%
-display(data.class_counts(mt_small))
-report.markdown(
-    f"MT-Small: **{run.datasets['mt_small'].kind}** ({run.datasets['mt_small'].note or 'as supplied'}). "
-    "Mendeley: " + (f"found, {len(mendeley)} images." if mendeley is not None
-                    else "not found; BUSI benign vs malignant stands in."))
+display(data.class_counts(mt_small))  # noqa: F821 - IPython
+report.markdown(data_report.substitution_sentence(run))
 
 # %% [markdown]
 # ## Provenance at the end of the run
 
 # %%
-run.datasets_table()
+data_report.substitutions(run)

@@ -24,12 +24,13 @@ from mstl_lib.data.registry import (
     load_dataset,
     locate_data_dir,
 )
+from mstl_lib.data.sources import DataSource, load_source
 from mstl_lib.data.standins import build_mt_small_standin
 
 __all__ = [
     "BASE_COLUMNS", "BREAKHIS_TUMOR_TYPES", "BUSI_CLASSES", "CELL_LINE_NAMES", "DATASETS", "LOADERS",
     "MT_SMALL_CLASSES", "STANDIN_FILE", "STANDIN_KIND", "TIRADS_TO_TARGET", "DatasetInfo", "DatasetLayoutError",
-    "DatasetNotFoundError", "build_mt_small_standin", "class_counts", "dataset_root", "get_info", "group_counts",
+    "DatasetNotFoundError", "DataSource", "build_mt_small_standin", "load_source", "class_counts", "dataset_root", "get_info", "group_counts",
     "load_breakhis", "load_busi", "load_cells", "load_dataset", "load_ddti", "load_image_folder", "load_mendeley",
     "load_mt_small", "locate_data_dir",
 ]

@@ -25,6 +25,14 @@ PAPER_PACKAGES = ("p1_mstl", "p4_finetuning")
 MODULES = ("settings", "protocol", "tasks", "grids", "report")
 """The modules every paper package has."""
 
+SHARED_RECIPE_MODULES = (
+    "mstl_lib.data.images", "mstl_lib.data.splits", "mstl_lib.data.tables", "mstl_lib.data.near_duplicates",
+    "mstl_lib.nn.backbones", "mstl_lib.nn.classifier", "mstl_lib.nn.heads", "mstl_lib.nn.training",
+    "mstl_lib.nn.freeze_cache", "mstl_lib.nn.features", "mstl_lib.evaluation.metrics",
+)
+"""Shared modules whose code shapes every paper's trained numbers: a change to one of them
+changes every paper's recipe fingerprint (see :func:`recipe_fingerprint`)."""
+
 
 @dataclass(frozen=True)
 class PaperInfo:
@@ -60,6 +68,17 @@ def module(key: str, name: str | None = None) -> ModuleType:
     if name is not None and name not in MODULES:
         raise KeyError(f"paper modules are {MODULES}, not {name!r}")
     return importlib.import_module(f"mstl_lib.papers.{key}" + (f".{name}" if name else ""))
+
+
+def recipe_fingerprint(key: str) -> str:
+    """Fingerprint of the code that produces paper ``key``'s records: its ``protocol`` and
+    ``tasks`` modules and :data:`SHARED_RECIPE_MODULES` (see
+    :func:`mstl_lib.engine.provenance.code_fingerprint`). When it changes, the paper's
+    ``tasks.RECIPE_VERSION`` must change too, so that old records are not reused."""
+    from mstl_lib.engine.provenance import code_fingerprint  # noqa: PLC0415
+
+    own = [f"mstl_lib.papers.{key}.protocol", f"mstl_lib.papers.{key}.tasks"]
+    return code_fingerprint([*own, *SHARED_RECIPE_MODULES])
 
 
 def papers() -> list[PaperInfo]:
