@@ -1,0 +1,38 @@
+"""Every generated folder is named in paths.py and follows MSTL_BUILD_DIR / MSTL_RESULTS_DIR."""
+
+from __future__ import annotations
+
+import pytest
+
+from mstl_lib import paths
+
+BUILD_FOLDERS = [
+    lambda: paths.phantom_data_dir("small", 3),
+    lambda: paths.derived_dir("x"),
+    paths.model_weights_dir,
+    paths.freeze_cache_dir,
+    paths.bench_dir,
+]
+
+
+@pytest.mark.parametrize("folder", BUILD_FOLDERS)
+def test_build_folders_live_under_the_build_dir(folder, tmp_path, monkeypatch):
+    monkeypatch.setenv("MSTL_BUILD_DIR", str(tmp_path))
+    assert folder().is_relative_to(tmp_path) and folder() != tmp_path
+
+
+def test_results_dir_follows_its_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv("MSTL_RESULTS_DIR", str(tmp_path / "r"))
+    assert paths.results_dir() == tmp_path / "r"
+
+
+def test_no_other_module_names_the_build_folder():
+    """Only paths.py may spell out a folder under build/ (tests and docs aside)."""
+    offenders = []
+    for path in (paths.REPO_ROOT / "mstl_lib").rglob("*.py"):
+        if path.name == "paths.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        if '"build"' in text or "'build'" in text or "build_dir() /" in text:
+            offenders.append(str(path.relative_to(paths.REPO_ROOT)))
+    assert not offenders, f"build folders named outside paths.py: {offenders}"
