@@ -1,0 +1,152 @@
+"""Settled BatchNorm: moving statistics recomputed on the training images ("precise BN").
+
+Keras' BatchNormalization keeps moving averages with momentum 0.99. Over the few
+hundred steps of a short training they stay far from the statistics of the data
+the final weights produce, so ``predict`` computes another function than the one
+that was trained (on BUSI after 2 epochs every model predicted one class).
+:func:`settle_batchnorm` recomputes, without changing any weight, the moving
+mean and variance of the chosen BN layers as the statistics of their inputs over
+the un-augmented training images.
+
+How: every chosen layer gets momentum 0 and the model runs once in training mode.
+When the whole training set fits in one batch (:data:`MAX_BATCH_PIXELS`), each
+layer then holds exactly the mean and (biased) variance of its inputs over the
+training set, its inputs being produced by upstream layers normalised with their
+own full-set statistics, which is what inference computes afterwards. Larger sets
+run in chunks whose statistics are pooled (the law of total variance); that is
+the usual precise-BN approximation.
+
+Frozen BN layers (``trainable=False``) keep their statistics: pretrained ones
+belong to the pretrained weights. With random initialisation there are no
+statistics worth keeping; :func:`frozen_batchnorm_layers` lists them so that a
+task can settle them once on the training images before training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mstl_lib.nn.runtime import import_tensorflow
+
+import_tensorflow()
+import keras  # noqa: E402
+
+MAX_BATCH_PIXELS = 6_000_000
+"""Images x height x width of one settling batch (about 1,000 images at 75 px)."""
+
+
+@dataclass(frozen=True)
+class SettleReport:
+    """What :func:`settle_batchnorm` did."""
+
+    n_layers: int
+    n_images: int
+    n_batches: int
+    exact: bool
+    """One batch: the statistics are exactly those of the training set."""
+    largest_shift: float
+    """Largest relative change of a moving variance (how far the old statistics were off)."""
+
+    def sentence(self) -> str:
+        """One line for a chapter or a record."""
+        if not self.n_layers:
+            return "no BatchNorm layer to settle"
+        how = "in one batch (exact)" if self.exact else f"in {self.n_batches} batches (pooled)"
+        return (f"{self.n_layers} BatchNorm layers settled on {self.n_images} training images {how}; "
+                f"the largest moving-variance change was x{self.largest_shift:.2f}")
+
+
+def batchnorm_layers(model: keras.Model) -> list[keras.layers.BatchNormalization]:
+    """Every BatchNormalization layer of ``model``, nested models included, in order."""
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            found.append(layer)
+        elif isinstance(layer, keras.Model):
+            found.extend(batchnorm_layers(layer))
+    return found
+
+
+def trainable_batchnorm_layers(model: keras.Model) -> list[keras.layers.BatchNormalization]:
+    """The BN layers that training updates (their statistics belong to the trained weights)."""
+    return [layer for layer in batchnorm_layers(model) if layer.trainable]
+
+
+def frozen_batchnorm_layers(model: keras.Model) -> list[keras.layers.BatchNormalization]:
+    """The frozen BN layers (meaningful statistics only when the weights are pretrained)."""
+    return [layer for layer in batchnorm_layers(model) if not layer.trainable]
+
+
+def _batches(n: int, pixels_per_image: int, max_pixels: int) -> list[slice]:
+    size = max(1, min(n, max_pixels // max(pixels_per_image, 1)))
+    return [slice(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+def settle_batchnorm(model: keras.Model, images, layers=None,
+                     max_batch_pixels: int = MAX_BATCH_PIXELS) -> SettleReport:
+    """Recompute the moving statistics of ``layers`` on ``images`` with the model's final weights.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Any model whose input is ``images`` (a classifier, or the trainable suffix
+        of a freeze-cache split fed its cached activations).
+    images : ndarray or list of ndarray
+        The un-augmented training inputs.
+    layers : list of BatchNormalization, optional
+        Default :func:`trainable_batchnorm_layers`. Frozen layers may be passed
+        (random initialisation): they are settled too, and stay frozen.
+    max_batch_pixels : int
+        Above this many image pixels the set runs in pooled chunks.
+
+    Returns
+    -------
+    SettleReport
+    """
+    layers = trainable_batchnorm_layers(model) if layers is None else list(layers)
+    arrays = images if isinstance(images, (list, tuple)) else [images]
+    arrays = [np.asarray(a, dtype="float32") for a in arrays]
+    n = len(arrays[0])
+    if not layers or n == 0:
+        return SettleReport(len(layers), n, 0, True, 1.0)
+    targets = {id(layer) for layer in layers}
+    everyone = batchnorm_layers(model)
+    saved = [(layer, layer.trainable, layer.momentum) for layer in everyone]
+    old_variance = [np.asarray(layer.moving_variance) for layer in layers]
+    pixels = int(np.prod(arrays[0].shape[1:3])) if arrays[0].ndim >= 3 else 1
+    chunks = _batches(n, pixels, max_batch_pixels)
+    sums = [[0.0, 0.0] for _ in layers]
+    try:
+        for layer in everyone:  # only the targets update; every other BN runs in inference mode
+            layer.trainable = id(layer) in targets
+            if layer.trainable:
+                layer.momentum = 0.0
+        for chunk in chunks:
+            inputs = [a[chunk] for a in arrays]
+            model(inputs[0] if len(inputs) == 1 else inputs, training=True)
+            weight = chunk.stop - chunk.start
+            for acc, layer in zip(sums, layers, strict=True):
+                mean = np.asarray(layer.moving_mean, dtype="float64")
+                variance = np.asarray(layer.moving_variance, dtype="float64")
+                acc[0] = acc[0] + weight * mean
+                acc[1] = acc[1] + weight * (variance + mean**2)
+        for (mean_sum, square_sum), layer in zip(sums, layers, strict=True):
+            mean = mean_sum / n
+            layer.moving_mean.assign(mean.astype("float32"))
+            layer.moving_variance.assign(np.maximum(square_sum / n - mean**2, 0.0).astype("float32"))
+    finally:
+        for layer, trainable, momentum in saved:
+            layer.trainable, layer.momentum = trainable, momentum
+    shifts = [float(np.max(np.maximum(new, 1e-12) / np.maximum(old, 1e-12)))
+              for new, old in zip((np.asarray(layer.moving_variance) for layer in layers), old_variance, strict=True)]
+    return SettleReport(len(layers), n, len(chunks), len(chunks) == 1, max(shifts))
+
+
+def input_statistics(model: keras.Model, layer: keras.layers.BatchNormalization, images) -> tuple:
+    """Mean and biased variance of ``layer``'s inputs over ``images``, in inference mode (for checks)."""
+    probe = keras.Model(model.inputs, layer.input)
+    values = np.asarray(probe.predict(images, verbose=0), dtype="float64")
+    axes = tuple(i for i in range(values.ndim) if i != values.ndim - 1)
+    return values.mean(axis=axes), values.var(axis=axes)
