@@ -29,6 +29,15 @@ __all__ = [
 
 LOSS_EPS = 1e-7  # scores are clipped to [eps, 1 - eps] for the log loss
 
+DEGENERATE_SHARE = 0.95
+"""A fold whose predictions put at least this share of its test images in one class is degenerate."""
+
+
+def is_degenerate(n_pred_benign: int, n_pred_malignant: int, share: float = DEGENERATE_SHARE) -> bool:
+    """Whether predictions put at least ``share`` of the images in one class."""
+    total = n_pred_benign + n_pred_malignant
+    return bool(total) and max(n_pred_benign, n_pred_malignant) >= share * total
+
 
 def _as_binary(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:
     y_true = np.asarray(y_true).reshape(-1).astype(int)
@@ -66,8 +75,12 @@ def binary_metrics(y_true, y_score, threshold: float = 0.5) -> dict:
         ``accuracy``, ``auc``, ``f1``, ``sensitivity`` (recall of class 1),
         ``specificity`` (recall of class 0), ``precision``, ``loss`` (binary
         log loss, scores clipped to ``[1e-7, 1 - 1e-7]``), ``tp``, ``fp``,
-        ``tn``, ``fn`` and ``n``, all numbers (a results table can store them
-        as floats). Undefined ratios (no positives predicted, ...) are 0.
+        ``tn``, ``fn`` and ``n``, ``balanced_accuracy``, the predicted-class
+        counts ``pred_benign`` and ``pred_malignant``, the score range
+        ``score_min`` and ``score_max``, and ``degenerate`` (1.0 when at least
+        :data:`DEGENERATE_SHARE` of the predictions fall in one class, else 0.0),
+        all numbers (a results table can store them as floats). Undefined ratios
+        (no positives predicted, ...) are 0.
 
     Warns
     -----
@@ -85,12 +98,14 @@ def binary_metrics(y_true, y_score, threshold: float = 0.5) -> dict:
         auc = float(skm.roc_auc_score(y_true, y_score))
     clipped = np.clip(y_score, LOSS_EPS, 1 - LOSS_EPS)
     loss = float(-np.mean(y_true * np.log(clipped) + (1 - y_true) * np.log(1 - clipped))) if len(y_true) else math.nan
+    sensitivity, specificity = _ratio(tp, tp + fn), _ratio(tn, tn + fp)
     return {
         "accuracy": _ratio(tp + tn, len(y_true)),
+        "balanced_accuracy": (sensitivity + specificity) / 2,
         "auc": auc,
         "f1": float(skm.f1_score(y_true, y_pred, labels=[0, 1], zero_division=0)),
-        "sensitivity": _ratio(tp, tp + fn),
-        "specificity": _ratio(tn, tn + fp),
+        "sensitivity": sensitivity,
+        "specificity": specificity,
         "precision": float(skm.precision_score(y_true, y_pred, labels=[0, 1], zero_division=0)),
         "loss": loss,
         "tp": int(tp),
@@ -98,6 +113,11 @@ def binary_metrics(y_true, y_score, threshold: float = 0.5) -> dict:
         "tn": int(tn),
         "fn": int(fn),
         "n": int(len(y_true)),
+        "pred_benign": int(tn + fn),
+        "pred_malignant": int(tp + fp),
+        "score_min": float(y_score.min()) if len(y_score) else math.nan,
+        "score_max": float(y_score.max()) if len(y_score) else math.nan,
+        "degenerate": float(is_degenerate(int(tn + fn), int(tp + fp))),
     }
 
 

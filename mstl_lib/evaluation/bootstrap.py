@@ -1,0 +1,81 @@
+"""95 % confidence intervals by bootstrap over pooled out-of-fold test predictions.
+
+Where images come in groups (patients, cases, near-duplicate clusters), whole
+groups are resampled, so that a CI does not pretend that near-identical images
+are independent evidence.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+from sklearn import metrics as skm
+
+METRICS = {
+    "accuracy": lambda y, s: float(np.mean((s >= 0.5) == y)),
+    "balanced_accuracy": lambda y, s: float(skm.balanced_accuracy_score(y, (s >= 0.5).astype(int))),
+    "auc": lambda y, s: float(skm.roc_auc_score(y, s)),
+}
+"""Metrics a CI can be drawn for: ``metric(y_true, y_score) -> float``."""
+
+
+def bootstrap_ci(y_true, y_score, metric: str = "auc", groups=None, n_boot: int = 1000, level: float = 0.95,
+                 seed: int = 0) -> tuple[float, float, float]:
+    """Point estimate and percentile bootstrap CI of ``metric``.
+
+    Parameters
+    ----------
+    y_true, y_score : array-like
+        Pooled out-of-fold test labels and scores (P(malignant)).
+    metric : {"accuracy", "balanced_accuracy", "auc"}
+    groups : array-like, optional
+        Resample whole groups (patients, cases, duplicate clusters) instead of images.
+    n_boot : int
+    level : float
+    seed : int
+
+    Returns
+    -------
+    estimate, low, high : float
+        NaN where the metric is undefined (one class only).
+    """
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {sorted(METRICS)}, not {metric!r}")
+    y_true, y_score = np.asarray(y_true, dtype=int), np.asarray(y_score, dtype=float)
+    if len(y_true) != len(y_score):
+        raise ValueError(f"{len(y_true)} labels but {len(y_score)} scores")
+    if len(np.unique(y_true)) < 2:
+        return math.nan, math.nan, math.nan
+    function = METRICS[metric]
+    estimate = function(y_true, y_score)
+    groups = np.arange(len(y_true)) if groups is None else np.asarray(groups)
+    unique, index = np.unique(groups, return_inverse=True)
+    members = [np.flatnonzero(index == g) for g in range(len(unique))]
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(n_boot):
+        rows = np.concatenate([members[g] for g in rng.integers(0, len(unique), len(unique))])
+        if len(np.unique(y_true[rows])) < 2:
+            continue
+        values.append(function(y_true[rows], y_score[rows]))
+    if len(values) < n_boot // 2:
+        warnings.warn(f"only {len(values)} of {n_boot} resamples held both classes", RuntimeWarning, stacklevel=2)
+    if not values:
+        return estimate, math.nan, math.nan
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return estimate, float(low), float(high)
+
+
+def format_ci(estimate: float, low: float, high: float, digits: int = 3) -> str:
+    """``"0.712 [0.650, 0.770]"``; ``"n/a"`` when undefined."""
+    if math.isnan(estimate):
+        return "n/a"
+    return f"{estimate:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def excludes_chance(low: float, chance: float = 0.5) -> bool:
+    """Whether a CI's lower end lies above chance."""
+    return not math.isnan(low) and low > chance
