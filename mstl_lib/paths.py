@@ -49,6 +49,11 @@ def bench_dir() -> Path:
     return build_dir() / "bench"
 
 
+def progress_dir() -> Path:
+    """Progress files of running notebooks (JSON lines from the engine, read by ``make book``)."""
+    return build_dir() / "progress"
+
+
 def notebooks_build_dir() -> Path:
     """Executed notebooks that the book renders (``_toc.yml`` names ``build/notebooks/...``)."""
     return REPO_ROOT / "build" / "notebooks"

@@ -1,9 +1,15 @@
-"""Execute the book's notebooks from their py:percent sources.
+"""Execute the book's notebooks from their py:percent sources, with live progress.
 
 Each ``notebooks/<name>.py`` is converted by jupytext and piped into
 papermill, which writes the executed notebook to ``build/notebooks/``. The
 sources are never touched. Which notebooks: those ``_toc.yml`` lists under
 ``build/notebooks/`` (or the names given).
+
+While a notebook runs, the terminal shows which chapter and which cell are
+running and, for every grid of experiments, tasks done of total with an ETA
+(the engine writes them to ``$MSTL_PROGRESS_FILE``; the notebooks themselves
+stay clean). At the end a table gives each chapter's time, tasks trained,
+tasks from cache, failures and peak memory.
 
     python scripts/run_notebooks.py --profile smoke
     python scripts/run_notebooks.py 01_datasets -p data_dir /my/data
@@ -12,16 +18,36 @@ sources are never touched. Which notebooks: those ``_toc.yml`` lists under
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from mstl_lib.paths import notebooks_build_dir
+from mstl_lib.engine.progress import ENV as PROGRESS_ENV
+from mstl_lib.engine.progress import eta_seconds, read_events, summarize
+from mstl_lib.paths import notebooks_build_dir, progress_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = notebooks_build_dir()
+POLL_S = 1.0
+
+
+@dataclass
+class ChapterRun:
+    """What executing one notebook cost."""
+
+    name: str
+    seconds: float
+    trained: int = 0
+    cached: int = 0
+    failed: int = 0
+    peak_rss_mb: float = 0.0
+    ok: bool = True
 
 
 def book_notebooks(toc: Path = ROOT / "_toc.yml") -> list[str]:
@@ -29,34 +55,112 @@ def book_notebooks(toc: Path = ROOT / "_toc.yml") -> list[str]:
     return re.findall(r"file:\s*build/notebooks/(\S+)", toc.read_text())
 
 
-def execute(name: str, parameters: dict[str, str], out_dir: Path = OUT) -> float:
-    """Execute one notebook; return its wall time in seconds. Raises on failure."""
+def running_cell(notebook: Path) -> tuple[int, int, str] | None:
+    """(index, number of code cells, first line) of the cell papermill is executing, from its saved output."""
+    try:
+        cells = [c for c in json.loads(notebook.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
+    except (OSError, ValueError, KeyError):
+        return None
+    for index, cell in enumerate(cells, start=1):
+        if cell.get("metadata", {}).get("papermill", {}).get("status") == "running":
+            source = "".join(cell.get("source", "")).strip().splitlines()
+            return index, len(cells), (source[0][:60] if source else "")
+    return None
+
+
+def _tree_rss_mb(pid: int) -> float:
+    try:
+        import psutil  # noqa: PLC0415
+    except ImportError:
+        return 0.0
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0
+    for process in processes:
+        try:
+            total += process.memory_info().rss
+        except psutil.Error:
+            continue
+    return total / 2**20
+
+
+def _status(name: str, cell, events: list[dict]) -> str:
+    parts = [f"   [{name}]"]
+    if cell:
+        parts.append(f"cell {cell[0]}/{cell[1]}: {cell[2]}")
+    last = {}
+    for event in events:
+        last[event["grid"]] = event
+    for grid, event in last.items():
+        if event["event"] == "end" and event["trained"] + event["failed"] == 0:
+            continue  # a grid read wholly from the cache says nothing new
+        done = event["cached"] + event["trained"] + event["failed"]
+        eta = eta_seconds(event)
+        state = "done" if event["event"] == "end" else (f"ETA {eta:.0f} s" if eta is not None else "first task")
+        parts.append(f"| {grid}: {done}/{event['total']} (cached {event['cached']}, failed {event['failed']}, {state})")
+    return " ".join(parts)
+
+
+def run_chapter(name: str, parameters: dict[str, str], out_dir: Path = OUT, live: bool = True) -> ChapterRun:
+    """Execute one notebook, showing progress on stdout; raises ``RuntimeError`` when it fails."""
     source = ROOT / "notebooks" / f"{name}.py"
     if not source.is_file():
         raise FileNotFoundError(f"{source} does not exist (listed in _toc.yml?)")
     out_dir.mkdir(parents=True, exist_ok=True)
+    progress = progress_dir() / f"{name}.jsonl"
+    progress.parent.mkdir(parents=True, exist_ok=True)
+    progress.unlink(missing_ok=True)
+    output = out_dir / f"{name}.ipynb"
     bin_dir = Path(sys.executable).parent
     params = [arg for key, value in parameters.items() for arg in ("-p", key, str(value))]
     start = time.perf_counter()
-    to_ipynb = subprocess.Popen(
-        [bin_dir / "jupytext", "--to", "ipynb", "--output", "-", source], stdout=subprocess.PIPE
-    )
-    run = subprocess.run(
-        [bin_dir / "papermill", "-", out_dir / f"{name}.ipynb", "--cwd", ROOT / "notebooks",
-         "--kernel", "python3", "--no-progress-bar", "--log-level", "WARNING", *params],
-        stdin=to_ipynb.stdout,
-        stderr=subprocess.PIPE,
-        text=True,
-        check=False,
+    errors = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a long traceback cannot block papermill
+    to_ipynb = subprocess.Popen([bin_dir / "jupytext", "--to", "ipynb", "--output", "-", source],
+                                stdout=subprocess.PIPE)
+    run = subprocess.Popen(
+        [bin_dir / "papermill", "-", output, "--cwd", ROOT / "notebooks", "--kernel", "python3",
+         "--no-progress-bar", "--log-level", "WARNING", *params],
+        stdin=to_ipynb.stdout, stderr=errors, text=True, env={**os.environ, PROGRESS_ENV: str(progress)},
     )
     to_ipynb.stdout.close()
+    peak, shown, tty = 0.0, "", sys.stdout.isatty()
+    while run.poll() is None:
+        peak = max(peak, _tree_rss_mb(run.pid))
+        if live:
+            line = _status(name, running_cell(output), read_events(progress))
+            if line != shown:
+                print(("\r\033[K" + line[:200]) if tty else line, end="" if tty else "\n", flush=True)
+                shown = line
+        time.sleep(POLL_S)
+    errors.seek(0)
+    stderr = errors.read()
+    errors.close()
+    if live and tty and shown:
+        print(flush=True)
+    totals = summarize(read_events(progress))
+    chapter = ChapterRun(name, time.perf_counter() - start, totals["trained"], totals["cached"], totals["failed"],
+                         round(peak, 1))
     if to_ipynb.wait() != 0 or run.returncode != 0:
-        sys.stderr.write(run.stderr)
-        raise RuntimeError(
-            f"notebook {name} failed (see the traceback above); "
-            f"its partial output is in {out_dir / (name + '.ipynb')}"
-        )
-    return time.perf_counter() - start
+        sys.stderr.write(stderr)
+        raise RuntimeError(f"notebook {name} failed (see the traceback above); its partial output is in {output}")
+    return chapter
+
+
+def execute(name: str, parameters: dict[str, str], out_dir: Path = OUT) -> float:
+    """Execute one notebook quietly; return its wall time in seconds. Raises on failure."""
+    return run_chapter(name, parameters, out_dir, live=False).seconds
+
+
+def summary_table(chapters: list[ChapterRun]) -> str:
+    """The end-of-run table: chapter, time, tasks trained, from cache, failures, peak memory."""
+    header = f"{'chapter':<22} {'time':>9} {'trained':>8} {'cached':>7} {'failed':>7} {'peak MB':>8}  status"
+    rows = [f"{c.name:<22} {c.seconds:>8.1f}s {c.trained:>8} {c.cached:>7} {c.failed:>7} {c.peak_rss_mb:>8.0f}  "
+            f"{'ok' if c.ok else 'FAILED'}" for c in chapters]
+    total = sum(c.seconds for c in chapters)
+    return "\n".join([header, "-" * len(header), *rows, "-" * len(header), f"{'all':<22} {total:>8.1f}s"])
 
 
 def main(argv=None) -> int:
@@ -71,14 +175,18 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     parameters = {"profile": args.profile, "data_dir": args.data_dir,
                   "weights": args.weights, "seed": args.seed, **dict(args.parameter)}
-    failed = []
+    chapters = []
     for name in args.names or book_notebooks():
         print(f"== {name} (profile={args.profile})", flush=True)
         try:
-            print(f"   done in {execute(name, parameters):.1f} s", flush=True)
+            chapter = run_chapter(name, parameters)
+            print(f"   done in {chapter.seconds:.1f} s", flush=True)
         except (RuntimeError, FileNotFoundError) as err:
             print(f"   FAILED: {err}", flush=True)
-            failed.append(name)
+            chapter = ChapterRun(name, 0.0, ok=False)
+        chapters.append(chapter)
+    print(summary_table(chapters), flush=True)
+    failed = [c.name for c in chapters if not c.ok]
     if failed:
         print(f"failed notebooks: {', '.join(failed)}")
         return 1

@@ -70,6 +70,7 @@ from mstl_lib.engine.provenance import (
 )
 from mstl_lib.engine.store import ResultsStore, check_name
 from mstl_lib.engine.executors import EXECUTORS, RUNNERS
+from mstl_lib.engine.progress import ProgressLog
 from mstl_lib.engine.task import DEFAULT_UNKEYED_CONTEXT, GridFailedError, Task, importable, task_reference
 
 log = logging.getLogger(__name__)
@@ -292,7 +293,9 @@ def run_grid(
     select
         Restrict to some tasks: see :func:`select_tasks`.
     progress
-        Show a ``tqdm.auto`` bar (done / total, ETA, cached and failed counts).
+        Show a ``tqdm.auto`` bar (done / total, ETA, cached and failed counts). Whatever
+        this says, each event is also appended to ``$MSTL_PROGRESS_FILE`` when set
+        (:mod:`mstl_lib.engine.progress`), which ``make book`` shows in the terminal.
     verbose
         Passed to tasks as ``context["verbose"]`` (Keras ``fit`` verbosity; 0 = silent).
 
@@ -324,6 +327,7 @@ def run_grid(
             pending.append(task)
     n_cached, n_failed = len(records), 0
 
+    log_file = ProgressLog(grid.name, len(tasks), n_cached)
     with _progress_bar(len(tasks), n_cached, grid.name, progress) as bar:
         if pending:
             runner = RUNNERS[executor]
@@ -337,6 +341,8 @@ def run_grid(
                                 error["type"], error["message"])
                 bar.update(1)
                 bar.set_postfix(cached=n_cached, failed=n_failed)
+                log_file.task_done(record["status"] == "failed")
+    log_file.close()
 
     from mstl_lib.engine.records import failures_table, records_table  # noqa: PLC0415 - records imports grid
 

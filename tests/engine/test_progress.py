@@ -1,0 +1,43 @@
+"""Grid progress as JSON lines: written only when asked, read back, ETA and totals."""
+
+from __future__ import annotations
+
+import pytest
+
+from mstl_lib.engine.progress import ENV, ProgressLog, eta_seconds, read_events, summarize
+
+
+def test_nothing_is_written_without_the_variable(tmp_path, monkeypatch):
+    monkeypatch.delenv(ENV, raising=False)
+    log = ProgressLog("g", 3, 1)
+    log.task_done(False)
+    log.close()
+    assert log.path is None and not list(tmp_path.iterdir())
+
+
+def test_events_counts_and_totals(tmp_path, monkeypatch):
+    path = tmp_path / "p.jsonl"
+    monkeypatch.setenv(ENV, str(path))
+    first = ProgressLog("a", 4, 1)
+    first.task_done(False)
+    first.task_done(True)
+    first.close()
+    second = ProgressLog("b", 2, 2)
+    second.close()
+    path.write_text(path.read_text() + '{"event": "ta')  # a half-written last line
+    events = read_events(path)
+    assert [e["event"] for e in events] == ["start", "task", "task", "end", "start", "end"]
+    assert events[3] | {"elapsed_s": 0, "time": 0} == {"event": "end", "grid": "a", "total": 4, "cached": 1,
+                                                       "trained": 1, "failed": 1, "elapsed_s": 0, "time": 0}
+    assert summarize(events) == {"grids": 2, "trained": 1, "cached": 3, "failed": 1}
+
+
+@pytest.mark.parametrize("trained, failed, elapsed, expected", [(0, 0, 5.0, None), (2, 0, 10.0, 15.0),
+                                                                 (1, 1, 4.0, 6.0), (5, 0, 9.0, 0.0)])
+def test_eta_from_the_mean_task_time(trained, failed, elapsed, expected):
+    event = {"total": 6, "cached": 1, "trained": trained, "failed": failed, "elapsed_s": elapsed}
+    assert eta_seconds(event) == expected
+
+
+def test_a_missing_file_has_no_events(tmp_path):
+    assert read_events(tmp_path / "none.jsonl") == []
