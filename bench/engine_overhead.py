@@ -23,8 +23,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]  # mstl_lib and the tiny tasks of the tests
-os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])
+TASKS = REPO / "tests" / "engine"  # engine_tasks.py: the tiny tasks of the engine tests
+sys.path[:0] = [str(REPO), str(TASKS)]
+os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO), str(TASKS), os.environ.get("PYTHONPATH", "")])
 
 from mstl_lib.engine import Grid, run_grid  # noqa: E402
 from mstl_lib.nn.runtime import import_tensorflow  # noqa: E402

@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from mstl_lib.__main__ import main
-from mstl_lib.paths import REPO_ROOT
 from mstl_lib.engine.store import ResultsStore
+from mstl_lib.paths import REPO_ROOT
 
 
 def record(key, experiment="p1", status="done", **fields):

@@ -11,7 +11,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # --import-mode=importlib does not add test folders
     sys.path.insert(0, str(HERE))
 
-from dataset_trees import breakhis_tree, busi_tree, ddti_tree  # noqa: E402
+from dataset_trees import breakhis_tree, busi_tree, ddti_tree
 
 
 @pytest.fixture

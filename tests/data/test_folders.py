@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 from dataset_trees import check_base_columns, mendeley_tree, write_image
 
-from mstl_lib.data import DatasetLayoutError, class_counts, load_image_folder, load_mendeley
+from mstl_lib.data import (
+    DatasetLayoutError,
+    class_counts,
+    load_image_folder,
+    load_mendeley,
+)
 
 
 def test_load_image_folder(tmp_path):

@@ -75,8 +75,11 @@ def test_perceptual_hashes_match_imagehash(image_set):
 @pytest.mark.parametrize("method", ["phash", "dhash", "ahash"])
 @pytest.mark.parametrize("hash_size", [8, 16])
 def test_perceptual_hashes_shapes(image_set, method, hash_size):
-    paths, _ = image_set
-    assert perceptual_hashes(paths[:2], hash_size, method).shape == (2, hash_size**2)
+    paths, _ = image_set  # orig0, other0, orig0_exact
+    hashes = perceptual_hashes(paths[:3], hash_size, method)
+    assert hashes.shape == (3, hash_size**2) and hashes.dtype == bool
+    assert np.array_equal(hashes[0], hashes[2])  # an exact copy hashes the same
+    assert not np.array_equal(hashes[0], hashes[1])  # an unrelated image does not
 
 
 def test_unknown_hash_method_is_refused(image_set):

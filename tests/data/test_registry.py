@@ -13,8 +13,8 @@ from mstl_lib.data import (
     load_busi,
     load_dataset,
     locate_data_dir,
+    registry,
 )
-from mstl_lib.data import registry
 
 
 def test_registry_citation_keys():

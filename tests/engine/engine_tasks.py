@@ -1,7 +1,8 @@
 """Tiny, importable task functions for the experiment-engine tests and benchmark.
 
 Subprocesses and dask workers import this module by name (``engine_tasks:...``),
-so callers put the ``tests`` folder on ``sys.path`` / ``PYTHONPATH``.
+so callers put its folder (``tests/engine``) on ``sys.path`` / ``PYTHONPATH``
+(``tests/engine/conftest.py`` does both for the tests).
 
 Every task appends ``<key-ish id>\\n`` to ``context["counter_file"]`` when given,
 so a test can count how often each task really ran.
@@ -153,3 +154,8 @@ def demo_grid(counter_file=None, sleep: float = 0.0, name: str = "demo", n_confi
                  "sleep": sleep},
         unkeyed=(*DEFAULT_UNKEYED_CONTEXT, "counter_file", "sleep"),
     )
+
+
+def metrics_table(frame):
+    """Ids and metrics only (no timings) of a records frame, in grid order, to compare runs."""
+    return frame.sort_values("index")[["key", "fold", "name", "auc", "accuracy"]].reset_index(drop=True)

@@ -1,54 +1,29 @@
-"""The experiment engine: keys, caching, resume after SIGKILL, failures, executors, frames."""
+"""Grids: keys, selection, running and caching, failures, resume after SIGKILL."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
-import warnings
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from engine_tasks import count_runs, demo_grid, metrics_table
 
-TESTS = Path(__file__).resolve().parent
-if str(TESTS) not in sys.path:
-    sys.path.insert(0, str(TESTS))
-
-import engine_tasks  # noqa: E402
-from engine_tasks import count_runs, demo_grid  # noqa: E402
-
-from mstl_lib.engine import (  # noqa: E402
+from mstl_lib.engine import (
     Grid,
     GridFailedError,
     failures_frame,
-    history_frame,
-    predictions_frame,
     raise_on_failures,
-    records_frame,
     run_grid,
     select_tasks,
 )
-from mstl_lib.engine.task import classify_error  # noqa: E402
-from mstl_lib.paths import REPO_ROOT  # noqa: E402
-from mstl_lib.report.tables import aggregate, mean_sd_column  # noqa: E402
-from mstl_lib.engine.provenance import usable_cpus  # noqa: E402
-from mstl_lib.engine.store import CorruptRecordWarning, ResultsStore  # noqa: E402
-
-SUBPROCESS_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(TESTS)])}
-
-
-def metrics_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Ids and metrics only (no timings), in grid order."""
-    return frame.sort_values("index")[["key", "fold", "name", "auc", "accuracy"]].reset_index(drop=True)
-
-
-@pytest.fixture
-def counter(tmp_path):
-    return tmp_path / "counter.txt"
-
+from mstl_lib.engine.provenance import environment_versions, usable_cpus
+from mstl_lib.engine.store import CorruptRecordWarning, ResultsStore
+from mstl_lib.report.tables import aggregate
 
 # =========================================================================== grids and keys
 
@@ -112,8 +87,9 @@ def test_run_grid_writes_complete_records(tmp_path):
     assert record["wall_time_s"] > 0 and record["started"] <= record["finished"]
     assert record["data_fingerprint"] == "synthetic-v1"
     assert (record["seed"], record["profile"], record["weights_used"]) == (7, "smoke", "none")
-    assert record["versions"]["tensorflow"] and record["versions"]["mstl_lib"]
-    assert record["device"]["usable_cpus"] >= 1 and record["host"]
+    assert record["versions"] == environment_versions()  # the local executor runs in this process
+    assert record["device"]["usable_cpus"] == usable_cpus() and record["host"] == socket.gethostname()
+    assert record["pid"] == os.getpid()
     assert record["task"] == "engine_tasks:ridge_task"
     assert run.records["status"].eq("done").all() and run.failures.empty
 
@@ -188,27 +164,6 @@ def test_a_diverging_keras_training_is_a_nan_loss_failure(tmp_path, tf):
     assert record["device"]["tensorflow_imported"] and len(record["history"]["loss"]) == 4
 
 
-def test_classify_error_kinds():
-    class ResourceExhaustedError(Exception):
-        pass
-
-    class ImageReadError(ValueError):
-        pass
-
-    assert classify_error(engine_tasks.NonFiniteLossError("x")) == "nan_loss"
-    assert classify_error(ResourceExhaustedError("OOM when allocating")) == "out_of_memory"
-    assert classify_error(RuntimeError("CUDA out of memory")) == "out_of_memory"
-    assert classify_error(ImageReadError("bad.png")) == "unreadable_image"
-    try:
-        try:
-            raise OSError("cannot identify image file 'a.png'")
-        except OSError as inner:
-            raise RuntimeError("loading failed") from inner
-    except RuntimeError as outer:
-        assert classify_error(outer) == "unreadable_image"
-    assert classify_error(KeyError("x")) == "error"
-
-
 # =========================================================================== kill and resume
 
 
@@ -220,10 +175,10 @@ run_grid(demo_grid(sys.argv[2], sleep=float(sys.argv[3])), store=sys.argv[1], pr
 """
 
 
-def test_sigkill_mid_grid_then_resume(tmp_path, counter):
+def test_sigkill_mid_grid_then_resume(tmp_path, counter, subprocess_env):
     store = ResultsStore(tmp_path / "store")
     child = subprocess.Popen([sys.executable, "-c", RUN_SCRIPT, str(store.root), str(counter), "0.3"],
-                             env=SUBPROCESS_ENV)
+                             env=subprocess_env)
     deadline = time.monotonic() + 60
     while len(store.keys("demo")) < 4 and time.monotonic() < deadline and child.poll() is None:
         time.sleep(0.05)
@@ -248,109 +203,3 @@ def test_sigkill_mid_grid_then_resume(tmp_path, counter):
     reference = run_grid(grid, store=tmp_path / "uninterrupted", progress=False)
     pd.testing.assert_frame_equal(aggregate(resumed.records), aggregate(reference.records))
     pd.testing.assert_frame_equal(metrics_table(resumed.records), metrics_table(reference.records))
-
-
-# =========================================================================== executors
-
-
-HAMMER_SCRIPT = """
-import sys, pathlib, time
-from engine_tasks import demo_grid
-from mstl_lib.engine import run_grid
-stop, i = pathlib.Path(sys.argv[2]), 0
-while not stop.exists():
-    run_grid(demo_grid(), store=sys.argv[1], force=i % 2 == 0, progress=False)
-    i += 1
-print(i)
-"""
-
-
-def test_dask_matches_local_while_another_executor_writes_the_same_store(tmp_path, monkeypatch):
-    pytest.importorskip("distributed")
-    monkeypatch.setenv("PYTHONPATH", SUBPROCESS_ENV["PYTHONPATH"])  # for the dask workers
-    grid = demo_grid()
-    local = run_grid(grid, store=tmp_path / "local", progress=False)
-
-    shared, stop = ResultsStore(tmp_path / "shared"), tmp_path / "stop"
-    hammer = subprocess.Popen([sys.executable, "-c", HAMMER_SCRIPT, str(shared.root), str(stop)],
-                              env=SUBPROCESS_ENV, stdout=subprocess.PIPE, text=True)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", CorruptRecordWarning)
-            dask_run = run_grid(grid, store=shared, executor="dask", n_workers=2, force=True, progress=False)
-    finally:
-        stop.touch()
-        loops = int(hammer.communicate(timeout=60)[0])
-    assert hammer.returncode == 0 and loops >= 1
-    assert dask_run.n_run == 12 and dask_run.ok
-    assert set(dask_run.records["wall_time_s"] > 0) == {True}
-    pd.testing.assert_frame_equal(metrics_table(dask_run.records), metrics_table(local.records))
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", CorruptRecordWarning)
-        after = run_grid(grid, store=shared, progress=False)  # every record parses and is cached
-    assert after.n_cached == 12
-    assert shared.corrupt_files() == [] and not list(shared.folder("demo").glob(".*.tmp"))
-    pd.testing.assert_frame_equal(metrics_table(after.records), metrics_table(local.records))
-
-
-def test_processes_executor_matches_local_including_global_rng(tmp_path, monkeypatch):
-    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "sentinel")  # the parent's own setting survives
-    grid = Grid("rng", [{"name": "a"}, {"name": "b"}], 2, "engine_tasks:random_task", context={"seed": 3})
-    local = run_grid(grid, store=tmp_path / "local", progress=False)
-    procs = run_grid(grid, store=tmp_path / "procs", executor="processes", n_workers=2, progress=False)
-    assert procs.records["score"].tolist() == local.records["score"].tolist()
-    assert local.records["score"].nunique() == 4  # each task has its own stream
-    records = [ResultsStore(tmp_path / "procs").read("rng", k) for k in procs.keys]
-    assert os.getpid() not in {r["pid"] for r in records}
-    threads = str(max(1, usable_cpus() // 2))  # 2 workers share the cores
-    assert {r["device"]["TF_NUM_INTRAOP_THREADS"] for r in records} == {threads}
-    assert os.environ["TF_NUM_INTRAOP_THREADS"] == "sentinel"
-
-
-def test_processes_executor_refuses_unimportable_tasks(tmp_path):
-    grid = Grid("lam", [{}], 1, lambda config, fold, context: {"metrics": {}})
-    with pytest.raises(ValueError, match="importable"):
-        run_grid(grid, store=tmp_path, executor="processes", progress=False)
-    assert run_grid(grid, store=tmp_path, progress=False).ok  # local runs it fine
-    with pytest.raises(ValueError, match="executor"):
-        run_grid(grid, store=tmp_path, executor="threads")
-
-
-# =========================================================================== reading back
-
-
-def test_frames_and_aggregate(tmp_path):
-    grid = demo_grid(n_configs=2)
-    run = run_grid(grid, store=tmp_path, progress=False)
-    frame = records_frame(tmp_path, grid)
-    pd.testing.assert_frame_equal(frame, run.records)
-    assert frame.attrs["config_columns"] == ["name", "C"]
-    assert frame.attrs["metric_columns"] == ["auc", "accuracy"]
-
-    table = aggregate(frame)
-    assert list(table.columns) == ["name", "C", "n", "auc_mean", "auc_sd", "accuracy_mean", "accuracy_sd"]
-    c0 = frame.loc[frame["name"] == "c0", "auc"].to_numpy()
-    assert table.loc[0, "auc_mean"] == pytest.approx(c0.mean())
-    assert table.loc[0, "auc_sd"] == pytest.approx(c0.std(ddof=1))
-    assert table["n"].tolist() == [3, 3]
-    assert mean_sd_column(table, "auc").str.match(r"^0\.\d{3} ± 0\.\d{3}$").all()
-    overall = aggregate(frame, by=[], metrics=["auc"])
-    assert overall.loc[0, "n"] == 6
-
-    predictions = predictions_frame(tmp_path, grid)
-    assert {"key", "fold", "name", "C", "row", "y_true", "y_score"} <= set(predictions.columns)
-    assert len(predictions) == 2 * 120  # every sample once per configuration
-    history = history_frame(tmp_path, grid)
-    assert list(history.columns[-3:]) == ["epoch", "metric", "value"] and len(history) == 6 * 3
-    assert records_frame(tmp_path, "demo").shape == frame.shape  # by experiment name
-
-
-def test_aggregate_skips_failed_rows_and_prefixes_clashing_config_fields(tmp_path):
-    grid = Grid("clash", [{"mode": "ok", "status": "x", "opt": {"lr": 0.1}}, {"mode": "raise"}], 2,
-                "engine_tasks:faulty_task")
-    frame = run_grid(grid, store=tmp_path, progress=False).records
-    assert {"config.status", "opt.lr", "mode", "score"} <= set(frame.columns)
-    table = aggregate(frame, by=["mode"])
-    assert table.set_index("mode")["n"].to_dict() == {"ok": 2}
-    assert table.loc[0, "score_mean"] == pytest.approx(1.5)

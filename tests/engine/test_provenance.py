@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mstl_lib.paths import REPO_ROOT
 from mstl_lib.engine.provenance import (
     canonical_json,
     config_hash,
@@ -23,13 +22,21 @@ from mstl_lib.engine.provenance import (
     fingerprint_table,
     jsonable,
 )
+from mstl_lib.paths import REPO_ROOT
 
 
-def test_environment_versions_lists_the_stack():
+def test_environment_versions_lists_the_stack(tf):
+    import keras
+    import sklearn
+
+    import mstl_lib
+
     versions = environment_versions()
-    for name in ("python", "tensorflow", "keras", "numpy", "scikit-learn", "mstl_lib"):
-        assert versions[name], name
     assert versions["python"] == ".".join(map(str, sys.version_info[:3]))
+    assert versions["numpy"] == np.__version__ and versions["pandas"] == pd.__version__
+    assert versions["scikit-learn"] == sklearn.__version__
+    assert versions["tensorflow"] == tf.__version__ and versions["keras"] == keras.__version__
+    assert versions["mstl_lib"] == mstl_lib.__version__
 
 
 def test_provenance_does_not_import_tensorflow():
@@ -43,16 +50,20 @@ def test_provenance_does_not_import_tensorflow():
 
 def test_device_info_without_tensorflow():
     info = device_info()
-    assert info["cpu_count"] >= 1 and 1 <= info["usable_cpus"] <= info["cpu_count"]
-    assert info["cpu_model"]
-    json.dumps(info)
+    assert info["cpu_count"] == os.cpu_count()
+    assert info["usable_cpus"] == len(os.sched_getaffinity(0)) and 1 <= info["usable_cpus"] <= info["cpu_count"]
+    assert isinstance(info["cpu_model"], str) and info["cpu_model"].strip()
+    assert info["TF_NUM_INTRAOP_THREADS"] == os.environ.get("TF_NUM_INTRAOP_THREADS")
+    assert json.loads(json.dumps(info)) == info  # storable as is
 
 
 def test_device_info_reports_tensorflow_threads_and_gpus(tf):
     info = device_info()
     assert info["tensorflow_imported"] is True
-    assert isinstance(info["gpus"], list)
-    assert info["tf_intra_op_threads"] >= 0
+    assert info["tf_intra_op_threads"] == tf.config.threading.get_intra_op_parallelism_threads()
+    assert info["tf_inter_op_threads"] == tf.config.threading.get_inter_op_parallelism_threads()
+    assert len(info["gpus"]) == len(tf.config.list_physical_devices("GPU"))
+    assert all(isinstance(name, str) and name for name in info["gpus"])
 
 
 # --------------------------------------------------------------------------- data
@@ -114,8 +125,11 @@ def test_fingerprint_of_a_thousand_files_is_fast(tmp_path):
     for i in range(1000):
         (tmp_path / f"{i:04d}.png").write_bytes(b"\0" * (i % 50))
     start = time.perf_counter()
-    data_fingerprint(tmp_path)
+    fingerprint = data_fingerprint(tmp_path)
     assert time.perf_counter() - start < 2.0
+    assert fingerprint == data_fingerprint(sorted(tmp_path.iterdir(), reverse=True))
+    (tmp_path / "0999.png").write_bytes(b"\0" * 3)  # one of a thousand files changes size
+    assert data_fingerprint(tmp_path) != fingerprint
 
 
 # --------------------------------------------------------------------------- hashing

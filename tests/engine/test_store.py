@@ -12,7 +12,6 @@ import warnings
 import numpy as np
 import pytest
 
-from mstl_lib.paths import REPO_ROOT
 from mstl_lib.engine.store import (
     SCHEMA_VERSION,
     AmbiguousKeyError,
@@ -20,6 +19,7 @@ from mstl_lib.engine.store import (
     ResultsStore,
     default_results_dir,
 )
+from mstl_lib.paths import REPO_ROOT
 
 
 def record(key: str, experiment: str = "exp", status: str = "done", **fields) -> dict:

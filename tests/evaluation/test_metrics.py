@@ -9,7 +9,14 @@ import pandas as pd
 import pytest
 from sklearn.exceptions import UndefinedMetricWarning
 
-from mstl_lib.evaluation.metrics import binary_metrics, confusion, format_mean_sd, mean_sd, roc_points, summarize_folds
+from mstl_lib.evaluation.metrics import (
+    binary_metrics,
+    confusion,
+    format_mean_sd,
+    mean_sd,
+    roc_points,
+    summarize_folds,
+)
 
 Y_TRUE = [0, 0, 1, 1]
 Y_SCORE = [0.1, 0.6, 0.4, 0.9]  # predictions at 0.5: [0, 1, 0, 1]

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from mstl_lib import paper_values
-
 from mstl_lib.evaluation import stats
 
 
@@ -46,4 +45,21 @@ def test_fold_pairs_matches_arms_on_config_and_fold():
     pairs = stats.fold_pairs(records)
     assert pairs["fold"].tolist() == [0, 1]
     np.testing.assert_allclose(pairs["MSTL"] - pairs["CTL"], [0.1, 0.2])
-    assert "significant" in stats.summarize_test(stats.t_test(pairs["CTL"], pairs["MSTL"]))
+    # differences 0.1 and 0.2: t = 3 on 1 degree of freedom, p = 0.205
+    result = stats.t_test(pairs["CTL"], pairs["MSTL"])
+    assert result["statistic"] == pytest.approx(3.0) and result["p_value"] == pytest.approx(0.2048, abs=1e-4)
+    assert stats.summarize_test(result).endswith(": not significant at 0.05")
+
+
+@pytest.mark.parametrize(
+    ("p_value", "alpha", "verdict"),
+    [(0.01, 0.05, "significant"), (0.05, 0.05, "not significant"), (0.2, 0.05, "not significant"),
+     (0.03, 0.01, "not significant"), (0.009, 0.01, "significant")],
+)
+def test_summarize_test_states_the_exact_verdict(p_value, alpha, verdict):
+    result = {"test": "paired", "alternative": "two-sided", "n": 9, "mean_difference": 1.5,
+              "statistic": 2.0, "p_value": p_value}
+    text = stats.summarize_test(result, alpha=alpha)
+    assert text.startswith("paired t-test (two-sided, n = 9): mean difference MSTL - CTL = +1.5")
+    assert f"p = {p_value:.5f}" in text
+    assert text.endswith(f": {verdict} at {alpha}")

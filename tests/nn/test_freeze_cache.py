@@ -6,9 +6,7 @@ import numpy as np
 import pytest
 
 from mstl_lib import finetuning
-
-from mstl_lib.nn import freeze_cache, classifier, heads
-
+from mstl_lib.nn import classifier, freeze_cache, heads
 from mstl_lib.nn.runtime import set_seed
 
 keras = pytest.importorskip("keras")

@@ -20,13 +20,6 @@ from mstl_lib.nn.training import (
 )
 
 
-@pytest.fixture(autouse=True)
-def fresh_session(tf):
-    import keras
-
-    keras.backend.clear_session(free_memory=False)
-
-
 def toy_problem(n=32, side=8, seed=0):
     """Bright images are class 1, dark ones class 0: separable by the mean."""
     rng = np.random.default_rng(seed)
@@ -72,7 +65,7 @@ def test_make_dataset_batches_and_shapes():
 
 
 def test_shuffle_is_seeded_and_reshuffles_each_epoch():
-    images, labels = toy_problem(16)
+    images, _ = toy_problem(16)
     ids = np.arange(16)
     first = make_dataset(images, ids, 16, shuffle=True, seed=3)
     second = make_dataset(images, ids, 16, shuffle=True, seed=3)
@@ -126,6 +119,10 @@ def test_fit_with_repeated_dataset():
     train = make_dataset(images, labels, 8, shuffle=True, repeat=True)
     history = fit(model, train, make_dataset(images, labels, 8), epochs=2, steps_per_epoch=steps_for(16, 8))
     assert len(history["loss"]) == 2 and len(history["val_loss"]) == 2
+    assert all(np.isfinite(history[key]).all() for key in ("loss", "val_loss", "accuracy", "val_accuracy"))
+    # the last validation loss is the evaluation of the final weights on the same batches
+    assert model.evaluate(make_dataset(images, labels, 8), verbose=0)[0] == pytest.approx(history["val_loss"][-1],
+                                                                                          rel=1e-5)
 
 
 def test_non_finite_loss_raises():

@@ -64,6 +64,8 @@ def test_write_cell_phantoms_layout(tmp_path, read_files):
     assert labels.shape == (96, 96) and labels.max() >= 5
 
 
-def test_write_cell_phantoms_custom_labels_dir(tmp_path):
+def test_write_cell_phantoms_custom_labels_dir(tmp_path, read_files):
     write_cell_phantoms(tmp_path / "frames", 1, size=64, labels_dir=tmp_path / "masks")
-    assert len(list((tmp_path / "masks").rglob("*.png"))) == len(CELL_LINES)
+    expected = {f"{line}/frame_001.png" for line in CELL_LINES}
+    assert set(read_files(tmp_path / "masks")) == set(read_files(tmp_path / "frames")) == expected
+    assert not (tmp_path / "frames_labels").exists()

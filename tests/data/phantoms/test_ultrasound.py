@@ -14,7 +14,11 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from mstl_lib.data.phantoms import sample_lesion_cues, ultrasound_phantom, write_ultrasound_phantoms
+from mstl_lib.data.phantoms import (
+    sample_lesion_cues,
+    ultrasound_phantom,
+    write_ultrasound_phantoms,
+)
 
 
 # --------------------------------------------------------------------------- phantom
