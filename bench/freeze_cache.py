@@ -39,13 +39,15 @@ def _images(n: int, size: int):
     """The first ``n`` BUSI images (benign vs malignant) at ``size``, or random ones without data."""
     import numpy as np
 
-    from mstl_lib import finetuning
-    from mstl_lib.data import locate_data_dir
-    from mstl_lib.protocols import image_array
+    from mstl_lib.data import dataset_root, locate_data_dir
+    from mstl_lib.data.sources import REAL, DataSource
+    from mstl_lib.data.tables import image_array
+    from mstl_lib.papers.p4_finetuning import protocol
 
     root, _ = locate_data_dir("auto")
     try:
-        table = finetuning.p4_table("busi", str(root), "none").iloc[:n]
+        source = DataSource("busi", "train", REAL, str(dataset_root(root, "busi")))
+        table = protocol.task_table(source, "none").iloc[:n]
         return image_array(tuple(table["path"]), size), table["target"].to_numpy("int32"), "BUSI"
     except Exception:  # noqa: BLE001 - no data: random images time the same
         rng = np.random.default_rng(0)
@@ -68,13 +70,14 @@ def measure_one(backbone: str, pct: int, n_images: int, size: int, batch: int, e
     """Both paths for one (backbone, strategy), in this process."""
     import keras
 
-    from mstl_lib import finetuning
-
     from mstl_lib.nn import freeze_cache, training
+    from mstl_lib.papers.p4_finetuning import tasks
+    from mstl_lib.seeding import seed_everything
 
     images, labels, source = _images(n_images, size)
     steps = training.steps_for(len(images), batch)
-    model, n_frozen, _ = finetuning.build_p4_model(backbone, size, pct, weights=None, seed=0)
+    seed_everything(0)
+    model, n_frozen, _ = tasks.build_p4_model(backbone, size, pct, weights=None)
 
     def compiled(m):
         m.compile(optimizer=keras.optimizers.Adam(1e-4), loss="sparse_categorical_crossentropy")
@@ -140,7 +143,7 @@ def main(argv=None) -> int:
                   f"{row.get('cache_s', float('nan')):>7.2f} {row.get('cache_MB', 0):>8.1f} "
                   f"{row['naive_peak_MB']:>10.0f}/{row.get('cached_peak_MB', float('nan')):<10.0f}", flush=True)
     if rows and not args.no_save:
-        from mstl_lib.finetuning import benchmark_path
+        from mstl_lib.papers.p4_finetuning.report import benchmark_path
 
         path = benchmark_path()
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from mstl_lib.paths import REPO_ROOT
 
 spec = importlib.util.spec_from_file_location("run_notebooks", REPO_ROOT / "scripts" / "run_notebooks.py")
 run_notebooks = importlib.util.module_from_spec(spec)
+sys.modules["run_notebooks"] = run_notebooks  # dataclasses look their module up
 spec.loader.exec_module(run_notebooks)
 
 NOTEBOOKS = run_notebooks.book_notebooks()

@@ -1,4 +1,8 @@
-"""Classification heads: callables ``head(features) -> outputs`` put on top of a backbone."""
+"""Classification heads: callables ``head(features) -> outputs`` put on top of a backbone.
+
+Every output layer is float32, so that under a ``mixed_bfloat16`` policy the
+scores and the loss stay in float32.
+"""
 
 from __future__ import annotations
 
@@ -37,7 +41,7 @@ def gap_dense_head(n_classes: int, activation: str = "softmax") -> Callable:
 
     def head(x):
         x = _pool(x, "avg", "head")
-        return keras.layers.Dense(n_classes, activation=activation, name="head_output")(x)
+        return keras.layers.Dense(n_classes, activation=activation, name="head_output", dtype="float32")(x)
 
     return head
 
@@ -73,7 +77,7 @@ def mlp_head(
             x = keras.layers.Dense(width, activation="relu", name=f"head_dense_{index}")(x)
             if index == 0 and dropout:
                 x = keras.layers.Dropout(dropout, name="head_dropout")(x)
-        return keras.layers.Dense(n_outputs, activation=activation, name="head_output")(x)
+        return keras.layers.Dense(n_outputs, activation=activation, name="head_output", dtype="float32")(x)
 
     return head
 
@@ -85,6 +89,6 @@ def p4_head(units: int = 512, dropout: float = 0.5, n_classes: int = 2) -> Calla
         x = _pool(x, "max", "head")
         x = keras.layers.Dense(units, activation="relu", name="head_dense")(x)
         x = keras.layers.Dropout(dropout, name="head_dropout")(x)
-        return keras.layers.Dense(n_classes, activation="softmax", name="head_output")(x)
+        return keras.layers.Dense(n_classes, activation="softmax", name="head_output", dtype="float32")(x)
 
     return head

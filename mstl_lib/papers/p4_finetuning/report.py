@@ -1,0 +1,763 @@
+"""Everything P4's chapter shows, built from stored records: tables beside P4's, figures, sentences.
+
+Every sentence that states a result or a direction is written here from the
+numbers, and says so when the conclusion does not follow from them: with one
+fold there is no spread, so no difference between two cells can be told from
+fold-to-fold noise. A difference "follows" when the two-sided 95 % t interval
+of its mean over folds excludes zero (paired by fold where both sides share
+the folds, Welch's interval where the folds differ), with at least two folds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from mstl_lib import engine, paper_values
+from mstl_lib.data.sources import DataSource, load_source
+from mstl_lib.evaluation import metrics
+from mstl_lib.paths import bench_dir
+from mstl_lib.papers.p4_finetuning import protocol
+from mstl_lib.report.tables import aggregate, beside_paper
+
+__all__ = [
+    "BENCHMARK_FILE", "METRICS_READ", "TIRADS_ORDER", "Results", "auc_vs_depth", "benchmark_path", "benchmark_summary",
+    "closing_note", "collect", "confusion_and_roc", "confusion_figure", "ddti_note", "degenerate_note",
+    "failures_table",
+    "grouping_comparison", "grouping_differences", "grouping_paragraph", "keras_layer_counts", "load_benchmark",
+    "reading_table3", "rounding_misses", "table1", "table2", "table2_wide", "table3", "table4", "timing_frame",
+    "timing_summary", "tirads_table", "verdict", "weights_caption", "weights_kinds",
+]
+
+METRICS_READ = (
+    "ft_auc", "svm_auc", "ft_accuracy", "svm_accuracy", "ft_precision", "svm_precision",
+    "ft_sensitivity", "svm_sensitivity", "svm_c",
+    "ft_balanced_accuracy", "svm_balanced_accuracy", "ft_degenerate", "svm_degenerate",
+    "ft_pred_benign", "svm_pred_benign", "ft_pred_malignant", "svm_pred_malignant",
+    "ft_score_min", "svm_score_min", "ft_score_max", "svm_score_max",
+)
+"""The task metrics this module reads (Tables 3 and 4, the grouping comparison, the prose)."""
+
+BENCHMARK_FILE = "freeze_cache_benchmark.json"
+"""Written by ``bench/freeze_cache.py`` into :func:`mstl_lib.paths.bench_dir`."""
+
+KEY = ["dataset", "backbone", "trainable_pct"]
+"""One cell of P4's Table 3."""
+
+
+# ----------------------------------------------------------------- records
+
+
+@dataclass
+class Results:
+    """The chapter's stored records, read back once.
+
+    Attributes
+    ----------
+    records : DataFrame
+        One row per task (done and failed) of every grid: config, metrics, and
+        ``dataset``, ``protocol`` (the fold grouping), ``epochs_run`` and
+        ``still_improving`` (the best epoch was the last of several).
+    raw : list of dict
+        The records themselves (histories, timings, weights).
+    predictions : DataFrame
+        Per-test-image scores of the finished tasks, with ``dataset`` and ``protocol``.
+    failures : DataFrame
+        One row per failed task.
+    """
+
+    records: pd.DataFrame
+    raw: list[dict] = field(default_factory=list)
+    predictions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    failures: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def weights_used(self) -> list[str]:
+        """The records' ``weights_used`` (``WeightsInfo.describe()`` of each task)."""
+        return [str(r.get("weights_used")) for r in self.raw if r.get("weights_used")]
+
+    @property
+    def image_level(self) -> pd.DataFrame:
+        """The records of P4's own (image-level) folds."""
+        return self.records[self.records["protocol"] == "none"] if len(self.records) else self.records
+
+
+def _history_columns(record: dict) -> dict:
+    history = record.get("history") or {}
+    losses = [v for v in history.get("val_loss") or [] if v is not None]
+    best_is_last = bool(len(losses) > 1 and int(np.argmin(losses)) == len(losses) - 1)
+    return {"epochs_run": len(history.get("loss") or []), "still_improving": best_is_last}
+
+
+def collect(store, grids: Mapping[str, engine.Grid]) -> Results:
+    """Read every grid's records from ``store`` (a store or its folder) into one :class:`Results`."""
+    frames, raws, predictions, failures = [], [], [], []
+    for grid in grids.values():
+        labels = {"dataset": grid.context.get("dataset"), "protocol": grid.context.get("grouping", "none")}
+        raw = engine.load_records(store, grid)
+        frame = engine.records_frame(store, grid)
+        if len(frame):
+            extra = pd.DataFrame([_history_columns(r) for r in raw], index=frame.index)
+            frames.append(pd.concat([frame.assign(**labels), extra], axis=1))
+        raws.extend(raw)
+        found = engine.predictions_frame(store, grid)
+        if len(found):
+            predictions.append(found.assign(**labels))
+        failed = engine.failures_frame(store, grid)
+        if len(failed):
+            failures.append(failed.assign(**labels))
+
+    def stack(parts):
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+    return Results(stack(frames), raws, stack(predictions), stack(failures))
+
+
+def failures_table(results: Results):
+    """The failed tasks (kind, type, message), or a sentence saying none failed."""
+    if results.failures.empty:
+        return _markdown("No task failed.")
+    columns = ["dataset", "protocol", "backbone", "trainable_pct", "fold", "error_kind", "error_type",
+               "error_message"]
+    return results.failures[[c for c in columns if c in results.failures.columns]]
+
+
+def _markdown(text: str):
+    from mstl_lib.report import markdown  # noqa: PLC0415
+
+    return markdown(text)
+
+
+def _done(records: pd.DataFrame) -> pd.DataFrame:
+    if records.empty:
+        return records
+    return records[records["status"] == "done"] if "status" in records.columns else records
+
+
+# ----------------------------------------------------------------- weights
+
+
+def weights_kinds(weights_used: Iterable[str]) -> list[str]:
+    """``"imagenet"``, ``"file"``, ``"random"`` (or ``"unknown"``) for each distinct description, sorted."""
+    kinds = set()
+    for text in weights_used:
+        text = str(text)
+        if text.startswith("random"):
+            kinds.add("random")
+        elif text.startswith("ImageNet"):
+            kinds.add("imagenet")
+        elif text.startswith("file"):
+            kinds.add("file")
+        elif text and text != "None":
+            kinds.add("unknown")
+    return sorted(kinds)
+
+
+def weights_caption(weights_used: Iterable[str]) -> str:
+    """One line for the top of a table: which weights produced it, and what that means.
+
+    ``weights_used``: the records' ``weights_used`` (``WeightsInfo.describe()``).
+    """
+    weights_used = list(weights_used)
+    kinds = weights_kinds(weights_used)
+    if not kinds:
+        return "Weights: no finished task yet."
+    if kinds == ["random"]:
+        why = ("requested explicitly" if all("requested" in str(w) for w in weights_used)
+               else "no ImageNet weights on this machine")
+        return (f"**Weights: random initialisation ({why}).** These numbers "
+                "measure fine-tuning depth *from random initialisation*, i.e. mostly the capacity of the "
+                "trainable part, not transfer; P4's numbers come from ImageNet weights.")
+    if "random" in kinds:
+        return f"**Weights: mixed ({', '.join(kinds)}).** Rows differ in initialisation; compare with care."
+    if kinds == ["imagenet"]:
+        return f"Weights: {'; '.join(sorted(set(weights_used)))}, as in P4."
+    return (f"**Weights: {'; '.join(sorted(set(weights_used)))}.** Not P4's ImageNet weights: the numbers "
+            "measure fine-tuning from these.")
+
+
+# ----------------------------------------------------------------- verdicts
+
+
+def _t_critical(df: float) -> float:
+    from scipy import stats  # noqa: PLC0415
+
+    return float(stats.t.ppf(0.975, df))
+
+
+def verdict(differences) -> tuple[float, str]:
+    """Mean of per-fold differences, and whether its sign follows from them.
+
+    Returns
+    -------
+    mean : float
+    status : {"follows", "within noise", "one fold", "no data"}
+        ``follows``: at least two folds and the two-sided 95 % t interval of the
+        mean excludes zero; ``one fold``: a single value, no spread to judge it by.
+    """
+    values = np.asarray(list(differences), dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return math.nan, "no data"
+    mean = float(values.mean())
+    if values.size < 2:
+        return mean, "one fold"
+    se = float(values.std(ddof=1)) / math.sqrt(values.size)
+    if se == 0:
+        return mean, "follows" if mean != 0 else "within noise"
+    return mean, "follows" if abs(mean) > _t_critical(values.size - 1) * se else "within noise"
+
+
+def _unpaired_verdict(a, b) -> tuple[float, str]:
+    """``mean(a) - mean(b)`` and whether it follows (Welch's 95 % t interval excludes zero; two folds each)."""
+    a = np.asarray(list(a), dtype=float)
+    b = np.asarray(list(b), dtype=float)
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    if a.size == 0 or b.size == 0:
+        return math.nan, "no data"
+    diff = float(a.mean() - b.mean())
+    if a.size < 2 or b.size < 2:
+        return diff, "one fold"
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return diff, "follows" if diff != 0 else "within noise"
+    df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
+    return diff, "follows" if abs(diff) > _t_critical(df) * se else "within noise"
+
+
+def _fmt(value, digits: int = 3) -> str:
+    return "n/a" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
+
+
+def _qualifier(status: str) -> str:
+    return {
+        "follows": "the 95 % t interval over folds excludes zero, so the direction follows",
+        "within noise": "the 95 % t interval over folds includes zero: the direction does not follow",
+        "one fold": "one fold, no spread: whether this is more than noise does not follow from this run",
+        "no data": "no finished task to judge it by",
+    }[status]
+
+
+# ----------------------------------------------------------------- Table 1 and the DDTI labels
+
+
+def table1(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Benign and malignant counts of the rows the tasks draw from, beside P4's Table 1.
+
+    ``tables``: ``{dataset: task table}`` (e.g. :func:`grids.train_tables`).
+    """
+    paper = paper_values.load("p4_table1").rename(columns={"benign": "paper_benign",
+                                                           "malignant": "paper_malignant",
+                                                           "total": "paper_total"})
+    rows = []
+    for name, table in tables.items():
+        benign, malignant = int((table["target"] == 0).sum()), int((table["target"] == 1).sum())
+        kind = str(table["data_kind"].iloc[0]) if "data_kind" in table.columns and len(table) else "unknown"
+        rows.append({"dataset": protocol.PAPER_DATASET.get(name, name), "data": kind, "ours_benign": benign,
+                     "ours_malignant": malignant, "ours_total": benign + malignant,
+                     "ours_malignant_share": round(malignant / max(benign + malignant, 1), 3)})
+    ours = pd.DataFrame(rows, columns=["dataset", "data", "ours_benign", "ours_malignant", "ours_total",
+                                       "ours_malignant_share"])
+    merged = ours.merge(paper, on="dataset", how="left")
+    merged["paper_malignant_share"] = (merged["paper_malignant"] / merged["paper_total"]).round(3)
+    return merged.set_index("dataset")
+
+
+TIRADS_ORDER = ("2", "3", "4a", "4b", "4c", "5")
+
+
+def tirads_table(source) -> pd.DataFrame | None:
+    """DDTI images and cases per TIRADS score (``none`` = no score, left out), or None for another dataset.
+
+    ``source``: the :class:`~mstl_lib.data.sources.DataSource` that serves DDTI.
+    """
+    source = None if source is None else DataSource.from_dict(source)
+    if source is None or source.dataset != "ddti":
+        return None
+    table = load_source(source, include_unlabelled=True)
+    if "tirads" not in table.columns:
+        return None
+    table = table.assign(tirads=table["tirads"].fillna("none").astype(str))
+    out = table.groupby("tirads").agg(images=("path", "size"), cases=("group", "nunique"),
+                                      label=("label", "first"))
+    order = [t for t in TIRADS_ORDER if t in out.index] + [t for t in out.index if t not in TIRADS_ORDER]
+    return out.loc[order]
+
+
+def ddti_note(tirads: pd.DataFrame | None) -> str:
+    """Whether any TIRADS threshold reproduces P4's DDTI counts, and how skewed each version is."""
+    paper = paper_values.load("p4_table1").set_index("dataset")
+    if "DDTI" not in paper.index:
+        return ""
+    p_benign, p_malignant = int(paper.loc["DDTI", "benign"]), int(paper.loc["DDTI", "malignant"])
+    p_share = p_malignant / (p_benign + p_malignant)
+    if tirads is None or tirads.empty:
+        return f"DDTI is not used on this page; P4's DDTI has {p_benign} benign / {p_malignant} malignant images."
+    scored = [t for t in TIRADS_ORDER if t in tirads.index]
+    counts = tirads.loc[scored, "images"].astype(int)
+    cuts = [(int(counts.iloc[:k].sum()), int(counts.iloc[k:].sum())) for k in range(1, len(scored))]
+    ours = tirads[tirads["label"].isin(["benign", "malignant"])].groupby("label")["images"].sum()
+    o_benign, o_malignant = int(ours.get("benign", 0)), int(ours.get("malignant", 0))
+    o_share = o_malignant / max(o_benign + o_malignant, 1)
+    if (p_benign, p_malignant) in cuts:
+        fit = "One TIRADS threshold of this copy reproduces P4's counts exactly."
+    else:
+        smallest = counts.iloc[0] if len(counts) else 0
+        fit = (f"No TIRADS threshold of this copy reproduces P4's {p_benign} / {p_malignant} (the thresholds give "
+               + ", ".join(f"{b} / {m}" for b, m in cuts) + ")"
+               + (f"; even TIRADS {scored[0]} alone has {smallest} images, more than {p_benign}" if
+                  smallest > p_benign else "")
+               + ", so P4 most likely used one of the re-distributed, re-cut versions of DDTI.")
+    skew = (f"P4's DDTI is {p_share:.0%} malignant, ours {o_share:.0%}: "
+            + ("P4's is the more skewed, so its accuracies have the higher floor (the all-malignant classifier's "
+               "accuracy is the malignant share)." if p_share > o_share else
+               "ours is at least as skewed as P4's."))
+    return f"{fit} {skew}"
+
+
+# ----------------------------------------------------------------- Table 2
+
+
+def keras_layer_counts(backbones: Iterable[str] = protocol.BACKBONES, size: int = 75) -> dict[str, int]:
+    """Layer counts of the Keras backbones (``include_top=False``, random weights, input layer included)."""
+    from mstl_lib.nn import backbones as nn_backbones  # noqa: PLC0415 - imports TensorFlow
+
+    counts = {}
+    for name in backbones:
+        side = max(size, nn_backbones.backbone_spec(name).min_size)
+        model, _ = nn_backbones.build_backbone(name, (side, side, 3), weights=None)
+        counts[name] = len(model.layers)
+    return counts
+
+
+def table2(counts: Mapping[str, int]) -> pd.DataFrame:
+    """P4's Table 2 (long) with the built totals, the engine's frozen counts and the rounding rule.
+
+    Columns ``keras_total`` (from ``counts``), ``engine_frozen`` (what the tasks
+    freeze), ``rounding_rule`` (:func:`protocol.rounded_frozen_layers`) and
+    ``matches`` (the built total equals P4's and the engine freezes Table 2's count).
+    Only the backbones in ``counts`` are kept.
+
+    Raises
+    ------
+    protocol.Table2Mismatch
+        Some row does not match: the frozen-layer counts would not mean what P4 says.
+    """
+    t2 = protocol.table2()
+    t2 = t2[t2["backbone"].isin(list(counts))].copy()
+    t2["keras_total"] = t2["backbone"].map(dict(counts))
+    t2["engine_frozen"] = [protocol.frozen_layers(b, p) for b, p in zip(t2["backbone"], t2["trainable_pct"])]
+    t2["rounding_rule"] = [protocol.rounded_frozen_layers(n, p)
+                           for n, p in zip(t2["total_layers"], t2["trainable_pct"])]
+    t2["matches"] = (t2["keras_total"] == t2["total_layers"]) & (t2["engine_frozen"] == t2["frozen_layers"])
+    if not t2["matches"].all():
+        bad = t2.loc[~t2["matches"], ["backbone", "trainable_pct", "total_layers", "keras_total"]]
+        raise protocol.Table2Mismatch(
+            "The built networks do not match P4's Table 2, so the strategies would not freeze what P4 "
+            f"froze:\n{bad.to_string(index=False)}")
+    return t2.reset_index(drop=True)
+
+
+def table2_wide(t2: pd.DataFrame) -> pd.DataFrame:
+    """Frozen layers, one row per strategy and one column per backbone (P4's layout)."""
+    order = [b for b in protocol.BACKBONES if b in set(t2["backbone"])]
+    return t2.pivot(index="trainable_pct", columns="backbone", values="frozen_layers")[order]
+
+
+def rounding_misses(t2: pd.DataFrame) -> pd.DataFrame:
+    """The rows of Table 2 that ``total x (1 - trainable %)`` rounded half up does not give."""
+    return t2.loc[t2["rounding_rule"] != t2["frozen_layers"],
+                  ["backbone", "trainable_pct", "total_layers", "frozen_layers", "rounding_rule"]]
+
+
+# ----------------------------------------------------------------- Table 3 and its figure
+
+
+def _paper_names(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(dataset=frame["dataset"].map(lambda d: protocol.PAPER_DATASET.get(d, d)))
+
+
+def table3(records: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFrame:
+    """AUC per dataset, backbone and strategy: ours (FT, FT-SVM; mean and SD over folds) beside P4's.
+
+    ``records``: the image-level records (:attr:`Results.image_level`). Only our
+    cells are kept; ``*_diff`` is ours minus P4's; ``*_degenerate`` counts the folds
+    whose predictions put nearly every test image in one class.
+    """
+    paper = paper_values.load("p4_table3") if paper is None else paper
+    done = _done(records)
+    columns = [*KEY, "folds", "ft_auc_ours", "ft_auc_paper", "ft_auc_diff", "ft_auc_sd",
+               "svm_auc_ours", "svm_auc_paper", "svm_auc_diff", "svm_auc_sd", "ft_degenerate", "svm_degenerate"]
+    if done.empty:
+        return pd.DataFrame(columns=columns).set_index(KEY)
+    named = _paper_names(done)
+    summary = aggregate(named, by=KEY, metrics=["ft_auc", "svm_auc"])
+    ours = summary.rename(columns={"ft_auc_mean": "ft_auc", "svm_auc_mean": "svm_auc", "n": "folds"})
+    degenerate = named.groupby(KEY, sort=False)[["ft_degenerate", "svm_degenerate"]].sum().astype(int).reset_index()
+    ours = ours.merge(degenerate, on=KEY, how="left")
+    merged = beside_paper(ours, paper, on=KEY, metrics=["ft_auc", "svm_auc"])
+    merged = merged.merge(ours[[*KEY, "folds", "ft_auc_sd", "svm_auc_sd", "ft_degenerate", "svm_degenerate"]],
+                          on=KEY, how="inner")
+    merged["trainable_pct"] = merged["trainable_pct"].astype(int)
+    return merged[columns].sort_values(KEY).set_index(KEY).round(3)
+
+
+def auc_vs_depth(t3: pd.DataFrame):
+    """AUC against the share of trainable layers: ours (FT, FT-SVM) and P4's FT-SVM, one panel per dataset."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    from mstl_lib.report import finish  # noqa: PLC0415
+
+    long = t3.reset_index()
+    datasets = list(dict.fromkeys(long["dataset"]))
+    fig, axes = plt.subplots(1, max(len(datasets), 1), figsize=(5 * max(len(datasets), 1), 3.4), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        part = long[long["dataset"] == dataset]
+        for backbone, rows in part.groupby("backbone", sort=False):
+            line = ax.plot(rows["trainable_pct"], rows["ft_auc_ours"], "o-", label=f"{backbone} FT")[0]
+            ax.plot(rows["trainable_pct"], rows["svm_auc_ours"], "s--", color=line.get_color(),
+                    label=f"{backbone} FT-SVM")
+            ax.plot(rows["trainable_pct"], rows["svm_auc_paper"], "x:", color=line.get_color(), alpha=0.6,
+                    label=f"{backbone} FT-SVM (P4)")
+        ax.set_title(dataset)
+        ax.set_xlabel("trainable layers (%)")
+        ax.set_ylabel("AUC")
+        ax.set_ylim(0.3, 1.02)
+    if datasets:
+        axes[0][-1].legend(fontsize=7, loc="lower right")
+    return finish(fig)
+
+
+def _head_differences(records: pd.DataFrame) -> pd.Series:
+    """Per fold: FT-SVM minus FT AUC, averaged over the cells of that fold."""
+    done = _done(records)
+    return (done["svm_auc"] - done["ft_auc"]).groupby(done["fold"]).mean()
+
+
+def reading_table3(records: pd.DataFrame, weights_used: Iterable[str]) -> str:
+    """What separates Table 3's numbers from P4's, and what the SVM-vs-MLP difference says, from the records."""
+    done = _done(records)
+    if done.empty:
+        return "No finished task: Table 3 is empty."
+    reasons = []
+    kinds = weights_kinds(weights_used)
+    if kinds != ["imagenet"]:
+        reasons.append("the weights (" + ("random initialisation" if kinds == ["random"] else ", ".join(kinds))
+                       + " here, ImageNet in P4: without pretrained features the frozen prefix is a random "
+                       "projection, so \"fine-tuning depth\" becomes \"how much of the network is trained at all\")")
+    epochs = int(done["epochs"].max())
+    if epochs < protocol.PAPER_EPOCHS:
+        improving = int(done["still_improving"].sum()) if "still_improving" in done.columns else 0
+        if epochs > 1:
+            state = (f"the validation loss was still falling at the last epoch in {improving} of {len(done)} "
+                     "tasks")
+        else:
+            state = "with a single epoch, whether the head converged cannot be told"
+        reasons.append(f"the budget ({epochs} epoch(s), P4: {protocol.PAPER_EPOCHS}): the MLP head gets "
+                       f"{epochs} epoch(s) while the SVM is fitted to convergence on the same features, so an "
+                       f"FT-SVM advantage partly measures convergence ({state})")
+    folds = int(done.groupby(KEY)["fold"].nunique().min())
+    if folds < 2:
+        reasons.append("one fold per cell (no spread: a few AUC points between neighbouring strategies are "
+                       "within fold-to-fold noise, and no ranking of strategies follows)")
+    text = ("**Reading Table 3.** " + (
+        f"{len(reasons)} thing(s) separate these numbers from P4's before any comparison: "
+        + "; ".join(reasons) + ". The `full` profile with ImageNet weights removes them."
+        if reasons else "This run follows P4's protocol (ImageNet weights, 30 epochs, every fold)."))
+    mean, status = verdict(_head_differences(done))
+    direction = "higher" if mean > 0 else "lower"
+    text += (f"\n\nHere the FT-SVM AUC is {direction} than the FT AUC by {abs(mean):.3f} on average over "
+             f"{done.groupby(KEY).ngroups} cell(s): {_qualifier(status)}.")
+    return text
+
+
+def degenerate_note(records: pd.DataFrame) -> str:
+    """How many folds' predictions collapsed onto one class, per head, with the share predicted malignant."""
+    done = _done(records)
+    if done.empty:
+        return "No finished task."
+    n = len(done)
+    parts = []
+    for phase, label in (("ft", "FT"), ("svm", "FT-SVM")):
+        degenerate = int(done[f"{phase}_degenerate"].sum())
+        predicted = done[f"{phase}_pred_malignant"].sum()
+        total = predicted + done[f"{phase}_pred_benign"].sum()
+        span = float((done[f"{phase}_score_max"] - done[f"{phase}_score_min"]).median())
+        parts.append(f"{label}: {degenerate} of {n} task(s) degenerate, {predicted / max(total, 1):.0%} of test "
+                     f"images predicted malignant, median score span {span:.2f}")
+    text = ("**Collapsed predictions.** A fold is degenerate when at least "
+            f"{metrics.DEGENERATE_SHARE:.0%} of its test predictions fall in one class; its accuracy is then "
+            "about the class share, whatever the features. " + "; ".join(parts) + ".")
+    worst = max(int(done["ft_degenerate"].sum()), int(done["svm_degenerate"].sum()))
+    if worst == 0:
+        text += " No task collapsed, so no accuracy above is a class share in disguise."
+    elif worst * 2 >= n:
+        text += (" At least half the tasks of one head collapsed: its accuracy, precision and sensitivity say "
+                 "little here, and balanced accuracy or AUC is the number to read.")
+    else:
+        text += " Some tasks collapsed: read their accuracies with balanced accuracy beside them."
+    return text
+
+
+# ----------------------------------------------------------------- Table 4 and the figures
+
+
+def table4(records: pd.DataFrame, paper: pd.DataFrame | None = None, strategy: int = 15) -> pd.DataFrame:
+    """At ``strategy`` % trainable: accuracy, precision, sensitivity (FT, FT-SVM) and C, ours beside P4's.
+
+    Ours are means over folds; ``svm_c`` is the C the grid search chose most often;
+    ``balanced_accuracy`` (not in P4) is ours only: unlike accuracy, it does not
+    reward predicting the majority class.
+    """
+    paper = paper_values.load("p4_table4") if paper is None else paper
+    done = _done(records)
+    on = ["dataset", "backbone", "metric"]
+    done = done[done["trainable_pct"] == strategy] if len(done) else done
+    rows = []
+    for (dataset, backbone), group in (_paper_names(done).groupby(["dataset", "backbone"], sort=False)
+                                       if len(done) else []):
+        for metric in ("accuracy", "balanced_accuracy", "precision", "sensitivity"):
+            rows.append({"dataset": dataset, "backbone": backbone, "metric": metric,
+                         "ft": group[f"ft_{metric}"].mean(), "svm": group[f"svm_{metric}"].mean()})
+        rows.append({"dataset": dataset, "backbone": backbone, "metric": "svm_c", "ft": np.nan,
+                     "svm": float(group["svm_c"].value_counts().index[0])})
+    ours = pd.DataFrame(rows, columns=[*on, "ft", "svm"])
+    merged = beside_paper(ours, paper, on=on, metrics=["ft", "svm"])
+    merged = merged.merge(ours[on], on=on, how="inner")
+    merged.loc[merged["metric"] == "svm_c", ["ft_diff", "svm_diff"]] = np.nan  # C is a choice, not a score
+    return merged.set_index(on).round(4)
+
+
+def confusion_and_roc(predictions: pd.DataFrame, title: str, by: Iterable[str] = ("backbone",)):
+    """Confusion matrices (summed over folds) and ROC curves of FT and FT-SVM, one row per ``by`` value."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    from mstl_lib.report import finish, finish_roc_axes, plot_roc  # noqa: PLC0415
+
+    by = list(by)
+    keys = list(dict.fromkeys(predictions[by].itertuples(index=False, name=None)))
+    fig, axes = plt.subplots(len(keys), 3, figsize=(10, 3.2 * len(keys)), squeeze=False)
+    for row, key in zip(axes, keys):
+        part = predictions[(predictions[by] == pd.Series(key, index=by)).all(axis=1)]
+        name = " ".join(str(protocol.PAPER_DATASET.get(k, k)) for k in key)
+        y = part["y_true"].to_numpy().astype(int)
+        for ax, column, label in ((row[0], "ft_score", "FT"), (row[1], "svm_score", "FT-SVM")):
+            matrix = metrics.confusion(y, (part[column].to_numpy() >= 0.5).astype(int))
+            ax.imshow(matrix, cmap="Blues")
+            for (i, j), value in np.ndenumerate(matrix):
+                ax.text(j, i, str(value), ha="center", va="center",
+                        color="white" if value > matrix.max() / 2 else "black")
+            ax.set_xticks([0, 1], ["benign", "malignant"])
+            ax.set_yticks([0, 1], ["benign", "malignant"])
+            ax.set_xlabel("predicted")
+            ax.set_ylabel("true")
+            ax.set_title(f"{name} {label}", fontsize=9)
+            plot_roc(row[2], y, part[column], label, digits=3)
+        finish_roc_axes(row[2], f"{name} ROC", fontsize=8)
+    fig.suptitle(title)
+    return finish(fig)
+
+
+def confusion_figure(predictions: pd.DataFrame, strategy: int = 15,
+                     backbones: Iterable[str] = ("ResNet50", "InceptionV3")):
+    """:func:`confusion_and_roc` at ``strategy`` % (image-level folds), one row per dataset and backbone.
+
+    A sentence instead when no finished task matches.
+    """
+    backbones = list(backbones)
+    chosen = predictions
+    if len(predictions):
+        chosen = predictions[(predictions["protocol"] == "none") & (predictions["trainable_pct"] == strategy)
+                             & predictions["backbone"].isin(backbones)]
+    if chosen.empty:
+        return _markdown(f"No finished task has predictions at {strategy} % trainable for {', '.join(backbones)}.")
+    return confusion_and_roc(chosen, f"{strategy} % trainable, test predictions of the folds run",
+                             by=("dataset", "backbone"))
+
+
+# ----------------------------------------------------------------- grouped folds
+
+
+def grouping_comparison(records: pd.DataFrame, strategies: Iterable[int] | None = None) -> pd.DataFrame:
+    """AUC and accuracy per protocol (image-level ``none`` vs grouped folds), mean over the folds run."""
+    done = _done(records)
+    columns = ["folds", "ft_auc", "svm_auc", "ft_accuracy", "svm_accuracy"]
+    if done.empty:
+        return pd.DataFrame(columns=columns)
+    if strategies is not None:
+        done = done[done["trainable_pct"].isin(list(strategies))]
+    done = _paper_names(done)
+    grouped = done[done["protocol"] != "none"]
+    cells = grouped[KEY].drop_duplicates()
+    done = done.merge(cells, on=KEY, how="inner")
+    return (done.groupby([*KEY, "protocol"])
+            .agg(folds=("fold", "nunique"), ft_auc=("ft_auc", "mean"), svm_auc=("svm_auc", "mean"),
+                 ft_accuracy=("ft_accuracy", "mean"), svm_accuracy=("svm_accuracy", "mean"))
+            .round(3))
+
+
+def grouping_differences(comparison: pd.DataFrame, metric: str = "svm_auc") -> pd.DataFrame:
+    """``metric`` per protocol side by side, with grouped minus image-level columns."""
+    if comparison.empty:
+        return comparison
+    wide = comparison[metric].unstack("protocol")
+    for name in [c for c in wide.columns if c != "none"]:
+        if "none" in wide.columns:
+            wide[f"{name}_minus_none"] = (wide[name] - wide["none"]).round(3)
+    return wide
+
+
+def grouping_paragraph(records: pd.DataFrame) -> str:
+    """Grouped minus image-level AUC for each cell run both ways, with whether the direction follows."""
+    done = _done(records)
+    if done.empty or not (done["protocol"] != "none").any():
+        return "No grouped protocol has finished tasks."
+    lines = []
+    for (dataset, backbone, pct, name), part in done[done["protocol"] != "none"].groupby([*KEY, "protocol"]):
+        base = done[(done["protocol"] == "none") & (done["dataset"] == dataset) & (done["backbone"] == backbone)
+                    & (done["trainable_pct"] == pct)]
+        if base.empty:
+            continue
+        svm, svm_status = _unpaired_verdict(part["svm_auc"], base["svm_auc"])
+        ft, _ = _unpaired_verdict(part["ft_auc"], base["ft_auc"])
+        if svm_status == "follows":
+            meaning = ("grouping lowers the FT-SVM AUC: the image-level number was inflated by near-identical "
+                       "images on both sides of the split" if svm < 0 else
+                       "grouping raises the FT-SVM AUC: no sign that image-level folds inflated it")
+        else:
+            meaning = _qualifier(svm_status)
+        lines.append(f"- {protocol.PAPER_DATASET.get(dataset, dataset)}, {backbone}, {int(pct)} %, `{name}` minus "
+                     f"image-level folds: FT-SVM AUC {svm:+.3f}, FT AUC {ft:+.3f} ({meaning}).")
+    return "\n".join(lines) if lines else "No cell was run with both image-level and grouped folds."
+
+
+# ----------------------------------------------------------------- timings and the benchmark
+
+
+def timing_frame(raw: Iterable[dict]) -> pd.DataFrame:
+    """Per finished task: frozen count, cached or not, caching cost, epoch times (the first traces)."""
+    rows = []
+    for record in raw:
+        if record.get("status") != "done":
+            continue
+        extra, config, context = record.get("extra") or {}, record["config"], record.get("context") or {}
+        epochs = extra.get("epoch_seconds") or []
+        dataset = context.get("dataset")
+        rows.append({"dataset": protocol.PAPER_DATASET.get(dataset, dataset), "protocol": context.get("grouping", "none"),
+                     "backbone": config["backbone"], "trainable_pct": config["trainable_pct"],
+                     "fold": record["fold"], "n_frozen": extra.get("n_frozen"), "cached": extra.get("cached"),
+                     "cache_s": extra.get("cache_seconds"), "cache_MB": (extra.get("cache_bytes") or 0) / 1e6,
+                     "first_epoch_s": epochs[0] if epochs else np.nan,
+                     "later_epoch_s": float(np.mean(epochs[1:])) if len(epochs) > 1 else np.nan,
+                     "svm_s": extra.get("svm_seconds"), "task_s": record.get("wall_time_s")})
+    return pd.DataFrame(rows, columns=["dataset", "protocol", "backbone", "trainable_pct", "fold", "n_frozen",
+                                       "cached", "cache_s", "cache_MB", "first_epoch_s", "later_epoch_s",
+                                       "svm_s", "task_s"])
+
+
+def timing_summary(timings: pd.DataFrame) -> pd.DataFrame:
+    """:func:`timing_frame` averaged per dataset, backbone and strategy (``cached``: share of tasks)."""
+    if timings.empty:
+        return timings
+    numeric = timings.assign(cached=timings["cached"].astype(float))
+    columns = ["n_frozen", "cached", "cache_s", "cache_MB", "first_epoch_s", "later_epoch_s", "svm_s", "task_s"]
+    return numeric.groupby(KEY)[columns].mean().round(2)
+
+
+def benchmark_path():
+    """Where ``bench/freeze_cache.py`` writes its measurements (``build/bench/``, git-ignored)."""
+    return bench_dir() / BENCHMARK_FILE
+
+
+def load_benchmark() -> pd.DataFrame | None:
+    """The last ``bench/freeze_cache.py`` measurements (``attrs["meta"]``), or None when not run here."""
+    path = benchmark_path()
+    if not path.is_file():
+        return None
+    payload = json.loads(path.read_text())
+    frame = pd.DataFrame(payload["rows"])
+    frame.attrs["meta"] = payload.get("meta", {})
+    return frame
+
+
+def benchmark_summary(bench: pd.DataFrame | None, goal: float = 10.0) -> str:
+    """The benchmark's rows as sentences, and whether the cache reaches ``goal`` x at 0-15 % trainable."""
+    if bench is None or bench.empty:
+        return "`bench/freeze_cache.py` has not been run on this machine."
+    lines = [f"Benchmark (`bench/freeze_cache.py`, {bench.attrs.get('meta', {}).get('summary', 'this machine')}): "
+             "time per epoch naive vs cached, ratio, one-off caching cost:"]
+    cached = bench[bench["n_frozen"] >= 1] if "n_frozen" in bench.columns else bench
+    for row in cached.itertuples():
+        lines.append(f"- {row.backbone}, {row.trainable_pct} % trainable ({row.n_frozen} frozen): "
+                     f"{row.naive_epoch_s:.2f} s vs {row.cached_epoch_s:.2f} s per epoch, {row.speedup:.1f}x; "
+                     f"caching {row.cache_s:.1f} s; peak RSS naive {row.naive_peak_MB:.0f} MB, "
+                     f"cached {row.cached_peak_MB:.0f} MB.")
+    shallow = cached[cached["trainable_pct"] <= 15]
+    if len(shallow):
+        met = "met" if (shallow["speedup"] >= goal).all() else "not met everywhere"
+        lines.append(f"The goal of at least {goal:g}x at 0-15 % trainable is {met}: speedups "
+                     + ", ".join(f"{s:.1f}x" for s in shallow["speedup"]) + ".")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------- closing note
+
+
+def closing_note(records: pd.DataFrame, weights_used: Iterable[str], bench: pd.DataFrame | None = None,
+                 paper: pd.DataFrame | None = None) -> str:
+    """The chapter's closing paragraph: P4's claims checked on this run's records, with what follows."""
+    weights_used = list(weights_used)
+    lines = [weights_caption(weights_used), ""]
+    paper = paper_values.load("p4_table3") if paper is None else paper
+    done = _done(records)
+    image_level = done[done["protocol"] == "none"] if len(done) else done
+    if image_level.empty:
+        lines.append("No finished image-level task: P4's claims are not checked on this page.")
+    else:
+        t3 = table3(image_level, paper).reset_index()
+        best15, clear15, pairs = 0, 0, 0
+        for (dataset, backbone), part in t3.groupby(["dataset", "backbone"], sort=False):
+            pairs += 1
+            ranked = part.sort_values("svm_auc_ours", ascending=False)
+            best = ranked.iloc[0]
+            text = (f"- **{dataset}, {backbone}** ({int(part['folds'].max())} fold(s)): best FT-SVM AUC "
+                    f"{_fmt(best['svm_auc_ours'])} at {int(best['trainable_pct'])} %")
+            if len(ranked) > 1:
+                second = ranked.iloc[1]
+                cells = _paper_names(image_level)
+                cells = cells[(cells["dataset"] == dataset) & (cells["backbone"] == backbone)]
+                by_fold = cells.pivot_table(index="fold", columns="trainable_pct", values="svm_auc")
+                _, status = verdict(by_fold[int(best["trainable_pct"])] - by_fold[int(second["trainable_pct"])])
+                text += (f", {_fmt(best['svm_auc_ours'] - second['svm_auc_ours'])} above the runner-up "
+                         f"({int(second['trainable_pct'])} %): {_qualifier(status)}")
+                if int(best["trainable_pct"]) == 15:
+                    best15 += 1
+                    clear15 += status == "follows"
+            at15 = part[part["trainable_pct"] == 15]
+            if len(at15) and np.isfinite(at15["svm_auc_paper"].iloc[0]):
+                text += (f". At 15 %: ours FT {_fmt(at15['ft_auc_ours'].iloc[0])} / FT-SVM "
+                         f"{_fmt(at15['svm_auc_ours'].iloc[0])}, P4 {_fmt(at15['ft_auc_paper'].iloc[0], 2)} / "
+                         f"{_fmt(at15['svm_auc_paper'].iloc[0], 2)}")
+            lines.append(text + ".")
+        lines.append("")
+        strategies = sorted(image_level["trainable_pct"].unique())
+        if 15 in strategies and len(strategies) > 1:
+            lines.append(f"P4's first claim, 15 % trainable is the best strategy: the best FT-SVM strategy here for "
+                         f"{best15} of {pairs} (dataset, backbone) pair(s), clearly (beyond fold noise) for "
+                         f"{clear15}." + ("" if clear15 else " The claim is not confirmed by this run."))
+        mean, status = verdict(_head_differences(image_level))
+        paper_mean = float((t3["svm_auc_paper"] - t3["ft_auc_paper"]).mean())
+        lines.append(f"P4's second claim, the SVM head beats the MLP head: FT-SVM minus FT AUC over these cells "
+                     f"{mean:+.3f} (P4's Table 3, same cells: {_fmt(paper_mean) if np.isfinite(paper_mean) else 'n/a'}"
+                     f"); {_qualifier(status)}.")
+    if len(done) and (done["protocol"] != "none").any():
+        lines += ["", "Grouped folds against P4's image-level folds:", grouping_paragraph(done)]
+    if bench is not None and len(bench):
+        lines += ["", benchmark_summary(bench)]
+    return "\n".join(lines)
