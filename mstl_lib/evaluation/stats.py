@@ -81,3 +81,20 @@ def summarize_test(result: dict, alpha: float = 0.05) -> str:
     return (f"{result['test']} t-test ({result['alternative']}, n = {result['n']}): mean difference "
             f"MSTL - CTL = {result['mean_difference']:+.3g}, t = {result['statistic']:.3f}, "
             f"p = {result['p_value']:.5f}: {verdict} at {alpha}")
+
+
+def above_chance(n_correct: int, n: int, chance: float, alpha: float = 0.05) -> dict:
+    """One-sided exact binomial test: is ``n_correct`` of ``n`` better than guessing at rate ``chance``?
+
+    Returns
+    -------
+    dict
+        ``n_correct``, ``n``, ``accuracy``, ``chance``, ``p_value`` (NaN when
+        ``n`` is 0) and ``above_chance`` (``p_value < alpha``).
+    """
+    n_correct, n = int(n_correct), int(n)
+    if not 0 <= n_correct <= n:
+        raise ValueError(f"need 0 <= n_correct <= n, got {n_correct} of {n}")
+    p_value = float(stats.binomtest(n_correct, n, chance, alternative="greater").pvalue) if n else float("nan")
+    return {"n_correct": n_correct, "n": n, "accuracy": n_correct / n if n else float("nan"), "chance": float(chance),
+            "p_value": p_value, "above_chance": bool(p_value < alpha)}

@@ -114,3 +114,41 @@ def test_parameter_sweep_has_one_row_per_pair():
     assert len(sweep) == 6
     assert {"block_size", "offset", "cells_in_a_box", "boxes_without_cell"} <= set(sweep.columns)
     assert (sweep["cells_in_a_box"] == 1).all()
+
+
+@pytest.mark.parametrize(("size", "grown"), [(1, 0), (2, 1), (3, 2)])
+def test_dilate_grows_a_blob_by_size_minus_one(size, grown):
+    binary = np.zeros((20, 20), bool)
+    binary[5:10, 5:10] = True
+    dilated = cell_patches.dilate(binary, size)
+    ys, xs = np.nonzero(dilated)
+    assert (ys.max() - ys.min() + 1, xs.max() - xs.min() + 1) == (5 + grown, 5 + grown)
+    assert dilated[binary].all()  # dilation never removes foreground
+
+
+def test_bounding_boxes_one_per_outer_contour_in_reading_order():
+    mask = np.zeros((50, 50), bool)
+    mask[30:40, 5:15] = True
+    mask[2:6, 20:30] = True
+    mask[3:5, 22:24] = False  # a hole: still one outer contour
+    boxes = cell_patches.bounding_boxes(mask)
+    assert boxes.tolist() == [[20, 2, 10, 4], [5, 30, 10, 10]]
+    assert cell_patches.bounding_boxes(np.zeros((5, 5), bool)).shape == (0, 4)
+
+
+def test_annotated_centroids():
+    labels = np.zeros((10, 10), np.int32)
+    labels[0:2, 0:4] = 3
+    labels[5, 7] = 8
+    centroids = cell_patches.annotated_centroids(labels)
+    assert centroids.values.tolist() == [[3, 1.5, 0.5], [8, 7.0, 5.0]]
+    assert cell_patches.annotated_centroids(np.zeros((4, 4))).empty
+
+
+@pytest.mark.parametrize("dark_cells", [True, False])
+def test_binarize_marks_the_cells_as_foreground(dark_cells):
+    gray = cell_patches.to_grayscale(synthetic_frame([(40, 40, 60, 60)]))
+    binary = cell_patches.binarize(gray, block_size=51, offset=4, dark_cells=dark_cells)
+    assert binary.dtype == bool and binary.shape == gray.shape
+    assert binary[45, 45] == dark_cells  # just inside the dark blob's edge
+    assert binary[5, 5] == (not dark_cells)  # flat background: above the local mean minus the offset

@@ -1,0 +1,699 @@
+"""Everything P1's pages show, built from stored records: tables beside the paper, figures, and every result sentence.
+
+Each sentence that states a result or a direction (stage 1 learned or not,
+the significance verdict, the leakage rerun, the closing note, chapter 02's
+note) is produced here from the numbers, and says so when a conclusion does
+not follow from them. The notebooks only call these functions.
+
+Record frames are :func:`mstl_lib.engine.records_frame` tables; raw records
+are the dicts of :func:`mstl_lib.engine.load_records`. Functions taking a
+``chapter`` take the :class:`~mstl_lib.papers.p1_mstl.grids.ChapterRun` of
+``grids.run_all``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.patches import Rectangle
+
+from mstl_lib.data import tables
+from mstl_lib.data.images import read_image
+from mstl_lib.data.sources import REAL, load_source
+from mstl_lib.evaluation import metrics, stats
+from mstl_lib.papers.p1_mstl import cell_patches, protocol
+from mstl_lib.report import finish, finish_roc_axes, learning_curves, markdown, plot_roc
+from mstl_lib.report.tables import aggregate, beside_paper
+
+STAGE1_METRICS = protocol.STAGE1_METRICS
+"""The stage-1 metrics this module reads."""
+STAGE2_METRICS = protocol.TABLE1_METRICS
+"""The stage-2 metrics this module reads (Table 1's)."""
+ALPHA = 0.05
+
+# =========================================================================== small helpers
+
+
+def _done(records: pd.DataFrame) -> pd.DataFrame:
+    return records[records["status"] == "done"] if "status" in records.columns else records
+
+
+def _pct(value: float, digits: int = 1) -> str:
+    return "n/a" if value is None or not np.isfinite(value) else f"{value:.{digits}f} %"
+
+
+def _join(items: list[str]) -> str:
+    items = [i for i in items if i]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else ""
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def failures(frame: pd.DataFrame):
+    """The failed tasks (with their errors), or a line saying that none failed."""
+    if frame.empty:
+        return markdown("No task failed.")
+    columns = [c for c in ("grid", "key", "fold", "tl", "backbone", "optimizer", "error_kind", "error_type",
+                           "error_message") if c in frame.columns]
+    return frame[columns]
+
+
+# =========================================================================== Fig. 2a: segmentation
+
+
+def _draw_boxes(ax, boxes, colour, width=1.0):
+    for x, y, w, h in np.asarray(boxes).reshape(-1, 4):
+        ax.add_patch(Rectangle((x, y), w, h, fill=False, edgecolor=colour, linewidth=width))
+
+
+def _outlined(image: np.ndarray, boxes, colour=(255, 0, 0)) -> np.ndarray:
+    """RGB copy of ``image`` with ``boxes`` outlined one pixel wide (fast for thousands of boxes)."""
+    import cv2  # noqa: PLC0415
+
+    rgb = np.asarray(image)
+    rgb = np.repeat(rgb[..., None], 3, axis=-1) if rgb.ndim == 2 else rgb[..., :3].copy()
+    rgb = np.ascontiguousarray(rgb.astype(np.uint8))
+    for x, y, w, h in np.asarray(boxes).reshape(-1, 4):
+        cv2.rectangle(rgb, (int(x), int(y)), (int(x + w - 1), int(y + h - 1)), colour, 1)
+    return rgb
+
+
+def segmentation_panels(segmentation: cell_patches.CellSegmentation, title: str = "", n_patches: int = 4):
+    """Fig. 2a: (i) frame, (ii) binary image, (iii) boxes (kept green, dropped red), (iv) the largest patches."""
+    kept = {tuple(b) for b in segmentation.boxes}
+    dropped = [b for b in segmentation.all_boxes if tuple(b) not in kept]
+    patches = cell_patches.crop_patches(segmentation.image, segmentation.boxes)
+    order = np.argsort([-(p.shape[0] * p.shape[1]) for p in patches])[:n_patches]
+    fig = plt.figure(figsize=(12, 3.4))
+    patch_columns = max(1, (n_patches + 1) // 2)
+    grid = fig.add_gridspec(2, 3 + patch_columns, width_ratios=[2, 2, 2] + [1] * patch_columns)
+    panels = [fig.add_subplot(grid[:, i]) for i in range(3)]
+    panels[0].imshow(segmentation.image, cmap="gray")
+    panels[0].set_title("(i) frame", fontsize=9)
+    panels[1].imshow(segmentation.dilated, cmap="gray")
+    panels[1].set_title("(ii) adaptive threshold + 2×2 dilation", fontsize=9)
+    panels[2].imshow(_outlined(segmentation.image, dropped))
+    _draw_boxes(panels[2], segmentation.boxes, "lime", 1.2)
+    panels[2].set_title(f"(iii) {len(segmentation.boxes)} kept (green), {segmentation.n_discarded} dropped "
+                        "(w + h < 100)", fontsize=8)
+    for ax in panels:
+        ax.axis("off")
+    for k, index in enumerate(order):
+        ax = fig.add_subplot(grid[k % 2, 3 + k // 2])
+        ax.imshow(patches[index], cmap="gray")
+        ax.axis("off")
+        ax.set_title("(iv) patch" if k == 0 else "", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return finish(fig)
+
+
+def demo_frames(frames: pd.DataFrame) -> pd.DataFrame:
+    """The frames the segmentation figure shows: the bright-field frames of a flat set, else one frame per line."""
+    if "modality" in frames.columns and (frames["modality"] == "bright-field").any():
+        return frames[frames["modality"] == "bright-field"]
+    return frames.groupby("label", sort=True).head(1)
+
+
+def segmentation_demo(source, params: cell_patches.SegmentationParams | None = None) -> list:
+    """Fig. 2a on each frame of :func:`demo_frames` of ``source`` (``cells``, use ``"show"``)."""
+    if source is None:
+        return [markdown("No cell frames in this run: the segmentation cannot be shown.")]
+    params = params or cell_patches.SegmentationParams()
+    figures = []
+    for frame in demo_frames(load_source(source)).itertuples():
+        image = read_image(frame.path, channels=3, dtype="uint8")
+        title = f"{frame.label}: {str(frame.path).rsplit('/', 1)[-1]} ({source.kind})"
+        figures.append(segmentation_panels(cell_patches.segment_cells(image, params), title=title))
+    return figures
+
+
+def annotation_sentence(check: dict, n_discarded: int) -> str:
+    """What the check of the kept boxes against a manual segmentation found."""
+    return (f"**HeLa DIC check:** {check['cells_in_a_box']} of {check['annotated_cells']} annotated cells lie inside "
+            f"a kept box; {check['boxes_without_cell']} of {check['boxes']} kept boxes hold no annotated cell; a box "
+            f"with cells holds {check['cells_per_box']:.1f} of them on average ({n_discarded} boxes dropped by the "
+            "w + h < 100 rule).")
+
+
+def annotation_check(source, params: cell_patches.SegmentationParams | None = None) -> list:
+    """The first annotated frame of ``source``: its panels, the check's sentence, and the threshold sweep."""
+    frames = None if source is None else load_source(source)
+    if frames is None or "seg_path" not in frames.columns or not frames["seg_path"].notna().any():
+        return [markdown("No annotated cell frame in this data folder: the check is skipped.")]
+    from PIL import Image  # noqa: PLC0415
+
+    params = params or cell_patches.SegmentationParams()
+    item = frames[frames["seg_path"].notna()].iloc[0]
+    image = read_image(item["path"], channels=3, dtype="uint8")
+    labels = np.array(Image.open(item["seg_path"]))
+    segmentation = cell_patches.segment_cells(image, params)
+    check = cell_patches.annotation_check(segmentation.boxes, labels)
+    return [segmentation_panels(segmentation, title=f"{item['label']}: annotated frame ({source.kind})"),
+            markdown(annotation_sentence(check, segmentation.n_discarded)),
+            markdown("P1 gives neither the threshold's neighbourhood nor its offset. How the check moves with them:"),
+            cell_patches.parameter_sweep(image, labels, base=params)]
+
+
+def patch_summary(patches: pd.DataFrame) -> pd.DataFrame:
+    """Per cell line: source frames, patches, median patch width and height."""
+    return patches.groupby("label").agg(frames=("frame", "nunique"), patches=("path", "size"),
+                                        median_w=("w", "median"), median_h=("h", "median"))
+
+
+def patch_examples(patches: pd.DataFrame, per_line: int = 6, size: int = 75, seed: int = 0):
+    """A row of random patches per cell line (the stage-1 inputs, at the training size)."""
+    lines = sorted(patches["label"].unique())
+    fig, axes = plt.subplots(len(lines), per_line, figsize=(1.4 * per_line, 1.5 * len(lines)), squeeze=False)
+    for row, line in enumerate(lines):
+        part = patches[patches["label"] == line].sample(frac=1, random_state=seed).head(per_line)
+        for col in range(per_line):
+            ax = axes[row, col]
+            ax.axis("off")
+            if col < len(part):
+                ax.imshow(read_image(part["path"].iloc[col], channels=3, size=(size, size)))
+        axes[row, 0].set_title(line, fontsize=8, loc="left")
+    return finish(fig)
+
+
+# =========================================================================== stage 1
+
+
+def stage1_table(raw_records: list[dict]) -> pd.DataFrame:
+    """One row per stage-1 task: test accuracy and loss, chance level, and an exact binomial test against chance."""
+    rows = []
+    for record in raw_records:
+        row = {"backbone": record["config"]["backbone"], "optimizer": record["config"]["optimizer"],
+               "status": record["status"], "wall_time_s": record.get("wall_time_s")}
+        if record["status"] == "done":
+            extra = record["extra"]
+            test = stats.above_chance(round(record["metrics"]["accuracy"] * extra["n_test"]), extra["n_test"],
+                                      1 / len(extra["classes"]))
+            row.update({name: record["metrics"][name] for name in STAGE1_METRICS})
+            row.update(n_test=test["n"], chance=test["chance"], p_value=test["p_value"], learned=test["above_chance"])
+        rows.append(row)
+    columns = ["backbone", "optimizer", "status", *STAGE1_METRICS, "n_test", "chance", "p_value", "learned",
+               "wall_time_s"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def stage1_sentence(table: pd.DataFrame) -> str:
+    """Whether stage 1 learned to tell the cell lines apart, from :func:`stage1_table`."""
+    done = table[table["status"] == "done"]
+    if done.empty:
+        return "**No stage-1 task finished**, so no MSTL network could be trained."
+    learned = done[done["learned"].astype(bool)]
+    span = (f"Stage-1 test accuracy on the held-out patches: {done['accuracy'].min():.2f} to "
+            f"{done['accuracy'].max():.2f}, against {done['chance'].iloc[0]:.2f} by chance "
+            f"({int(done['n_test'].iloc[0])} test patches per task; exact binomial test, one-sided, at {ALPHA}).")
+    if len(learned) == len(done):
+        return span + " Stage 1 learned to tell the lines apart in every configuration."
+    failed = _join([f"{r.backbone}-{r.optimizer}" for r in done[~done["learned"].astype(bool)].itertuples()])
+    return (span + f" **Stage 1 did not beat chance for {failed}**, so the MSTL networks built on it start from "
+            "nearly untrained weights as well; for those, this run cannot test what cell pre-training adds.")
+
+
+def weights_table(raw_records: list[dict]) -> pd.DataFrame:
+    """Which weights the tasks actually started from, as their records state, one row per (arm, backbone, source)."""
+    rows = [{"tl": r["config"].get("tl", "stage 1"), "backbone": r["config"]["backbone"],
+             "weights_used": r.get("weights_used"), "started_from": (r.get("extra") or {}).get("started_from")}
+            for r in raw_records if r["status"] == "done"]
+    table = pd.DataFrame(rows, columns=["tl", "backbone", "weights_used", "started_from"])
+    if table.empty:
+        return table.assign(tasks=pd.Series(dtype=int))
+    return table.groupby(["tl", "backbone", "weights_used", "started_from"], dropna=False, sort=False).size() \
+        .rename("tasks").reset_index()
+
+
+# =========================================================================== Table 1
+
+
+def table1(records: pd.DataFrame) -> pd.DataFrame:
+    """P1's Table 1 from stage-2 records: fold means per (TL, CNN, optimizer), accuracy in %.
+
+    Columns ``tl, cnn, optimizer, n_folds``, the fold means of
+    :data:`STAGE2_METRICS`, ``accuracy_sd`` (sample SD, %) and
+    ``avg_accuracy_cnn`` (mean over the CNN's optimizers, %).
+    """
+    columns = ["tl", "cnn", "optimizer", "n_folds", *STAGE2_METRICS, "accuracy_sd", "avg_accuracy_cnn"]
+    done = _done(records)
+    if done.empty:
+        return pd.DataFrame(columns=columns)
+    summary = aggregate(done, by=["tl", "backbone", "optimizer"], metrics=list(STAGE2_METRICS))
+    out = pd.DataFrame({"tl": summary["tl"], "cnn": summary["backbone"], "optimizer": summary["optimizer"],
+                        "n_folds": summary["n"]})
+    for name in STAGE2_METRICS:
+        out[name] = summary[f"{name}_mean"]
+    out["accuracy"] = 100 * out["accuracy"]
+    out["accuracy_sd"] = 100 * summary["accuracy_sd"]
+    out["avg_accuracy_cnn"] = out.groupby(["tl", "cnn"])["accuracy"].transform("mean")
+    return out[columns]
+
+
+def format_table1(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """Table 1 as P1 prints it: metrics rounded, test accuracy ``mean ± SD`` (%), average per CNN."""
+    shown = table[["tl", "cnn", "optimizer"]].copy()
+    for name in ("auc", "f1", "specificity", "sensitivity", "loss"):
+        shown[name] = table[name].astype(float).round(digits)
+    shown["test accuracy (%)"] = [metrics.format_mean_sd(m, s, 2)
+                                  for m, s in zip(table["accuracy"], table["accuracy_sd"], strict=True)]
+    shown["avg. per CNN (%)"] = table["avg_accuracy_cnn"].astype(float).round(1)
+    return shown
+
+
+def table1_beside_paper(ours: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Ours, the paper's and ours − paper per cell (accuracy in percentage points); NaN where a side has no row."""
+    paper = protocol.paper_table1() if paper is None else paper
+    return beside_paper(ours, paper, on=list(protocol.TABLE1_KEYS), metrics=[*STAGE2_METRICS, "accuracy_sd"]).round(3)
+
+
+def table1_caption(chapter) -> str:
+    """Where our Table 1 departs from the paper's: data, sample, folds, epochs and starting weights."""
+    settings, source = chapter.settings, chapter.plan.ultrasound
+    context = chapter.grids["main"].context
+    n_images = len(chapter.task_table("main"))
+    available = len(tables.binary_table(context["data_source"], "image", None, int(context["seed"])))
+    sample = (f"P1's {context['per_class']} + {context['per_class']} draw of {available}" if context["per_class"] else
+              f"a stratified sample of {n_images} of {available}" if n_images < available else f"all {n_images}")
+    weights = _join(sorted({info["used"] for info in context["weights_info"].values()}))
+    paper = "Mendeley 100 + 100, 5 folds of 50 epochs, ImageNet weights"
+    return (f"**Ours:** {source.dataset} ({source.kind}), {sample} images, {len(chapter.grids['main'].fold_list)} of "
+            f"{settings['n_splits']} outer folds, {_plural(settings['epochs'], 'epoch')}, CTL from {weights} weights, "
+            f"MSTL from stage 1 on {chapter.plan.cells_train.kind} cell lines "
+            f"({_plural(settings['stage1_epochs'], 'epoch')}). "
+            f"**Paper:** {paper}.")
+
+
+# =========================================================================== significance
+
+
+def paper_ttest(paper: pd.DataFrame | None = None, reported_p: float | None = None) -> pd.DataFrame:
+    """Every candidate t-test on the paper's own Table 1, with ``matches`` (rounds to the reported p)."""
+    ctl, mstl = protocol.ttest_candidates(paper)
+    reported_p = protocol.paper_p_value() if reported_p is None else reported_p
+    variants = stats.t_test_variants(ctl, mstl)
+    variants["matches"] = np.round(variants["p_value"], 4) == np.round(reported_p, 4)
+    return variants
+
+
+def paper_ttest_sentence(variants: pd.DataFrame, reported_p: float | None = None) -> str:
+    """Which test reproduces P1's p-value, and what the others give (from :func:`paper_ttest`)."""
+    reported_p = protocol.paper_p_value() if reported_p is None else reported_p
+    matches = variants[variants["matches"]]
+    if matches.empty:
+        return f"No candidate t-test on {protocol.TTEST_SAMPLE} reproduces the paper's p = {reported_p}."
+    names = _join([f"{m.test} {m.alternative}" for m in matches.itertuples()])
+    others = variants[~variants["matches"] & (variants["alternative"] == "two-sided")]
+    sentence = (f"Only the **{names} t-test** on {protocol.TTEST_SAMPLE} gives the paper's p = {reported_p} "
+                f"(here p = {matches['p_value'].iloc[0]:.5f}).")
+    unpaired = others[others["test"] != "paired"]
+    if len(unpaired) and (unpaired["p_value"] >= ALPHA).all():
+        sentence += (f" The two-sided unpaired tests give p = {unpaired['p_value'].min():.3f} or more, so the "
+                     "paper's significance rests on pairing the configurations.")
+    return sentence
+
+
+def paired_accuracies(table: pd.DataFrame, by=("cnn", "optimizer"), value: str = "accuracy") -> pd.DataFrame:
+    """CTL and MSTL ``value`` side by side for each (CNN, optimizer) present in both arms."""
+    if table.empty:
+        return pd.DataFrame(columns=[*by, "CTL", "MSTL"])
+    wide = table.pivot_table(index=list(by), columns="tl", values=value, aggfunc="mean")
+    for arm in protocol.ARMS:
+        if arm not in wide.columns:
+            wide[arm] = np.nan
+    return wide.dropna(subset=list(protocol.ARMS)).reset_index()
+
+
+def our_tests(records: pd.DataFrame) -> pd.DataFrame:
+    """P1's test (paired, on configuration means) and a fold-level paired test on our records; rows need ≥ 2 pairs."""
+    tests = []
+    pairs = paired_accuracies(table1(records))
+    if len(pairs) >= 2:
+        tests.append({"level": "configuration means (as P1)", **stats.t_test(pairs["CTL"], pairs["MSTL"], "paired")})
+    done = _done(records)
+    folds = stats.fold_pairs(done) if {"CTL", "MSTL"} <= set(done.get("tl", [])) else pd.DataFrame()
+    if len(folds) >= 2:
+        tests.append({"level": "folds", **stats.t_test(100 * folds["CTL"], 100 * folds["MSTL"], "paired")})
+    return pd.DataFrame(tests, columns=["level", "test", "alternative", "n", "mean_difference", "statistic", "df",
+                                        "p_value"])
+
+
+def conclusion_limits(chapter) -> list[str]:
+    """Why this run cannot test P1's claim as stated (empty when it follows the protocol in these respects)."""
+    settings, plan = chapter.settings, chapter.plan
+    limits = []
+    if plan.ultrasound.kind != REAL:
+        limits.append(f"the ultrasound images are {plan.ultrasound.kind}, not real")
+    context = chapter.grids["main"].context
+    random = sorted(name for name, info in context["weights_info"].items() if info["used"] != "imagenet")
+    if random:
+        limits.append(f"CTL starts {_join(random)} from {context['weights_info'][random[0]]['used']} weights, "
+                      "not ImageNet, so MSTL is random → cells → ultrasound and the comparison asks whether cell "
+                      "pre-training helps an untrained network, not whether it adds to ImageNet features")
+    if plan.cells_train.kind != REAL:
+        limits.append("stage 1 trained on phantom cell lines, not on cancer-cell microscopy")
+    stage1 = stage1_table(chapter.raw_records("stage1"))
+    if not stage1.empty and not stage1["learned"].fillna(False).astype(bool).all():
+        limits.append("stage 1 did not beat chance in every configuration")
+    if settings["epochs"] < protocol.EPOCHS:
+        limits.append(f"stage 2 trained for {_plural(settings['epochs'], 'epoch')} and stage 1 for "
+                      f"{_plural(settings['stage1_epochs'], 'epoch')}, where P1 trains {protocol.EPOCHS} each")
+    return limits
+
+
+def _verdict(tests: pd.DataFrame, alpha: float) -> str:
+    significant = tests["p_value"] < alpha
+    if significant.all() and (tests["mean_difference"] > 0).all():
+        return "**survives** in this run: MSTL is significantly better at every level tested"
+    if (significant & (tests["mean_difference"] < 0)).any():
+        return "**does not survive** in this run: MSTL is significantly *worse* at some level"
+    return "**does not survive** in this run: the difference is not significant at every level tested"
+
+
+def significance_sentence(tests: pd.DataFrame, limits: list[str], alpha: float = ALPHA) -> str:
+    """The verdict on P1's conclusion from :func:`our_tests`, and whether it bears on the claim."""
+    if tests.empty:
+        head = ("Too few CTL/MSTL pairs in this run for a t-test (a paired test needs at least two), so the paper's "
+                "conclusion can be neither confirmed nor refuted here.")
+    else:
+        lines = [f"*{row['level']}*: {stats.summarize_test(row.to_dict(), alpha)}" for _, row in tests.iterrows()]
+        undefined = tests["p_value"].isna().any()
+        head = ("\n\n".join(lines) + "\n\nThe paper's conclusion (MSTL significantly better, p < 0.05) "
+                + _verdict(tests, alpha) + "." + (" (A p-value is undefined where every pair differs by the "
+                                                  "same amount.)" if undefined else ""))
+    if limits:
+        return head + " **This does not bear on P1's claim as stated**, because " + "; ".join(limits) + "."
+    return head + (" The run has real data, ImageNet weights, a stage 1 that learned and P1's epochs, so the verdict "
+                   "bears on the claim (for this run's ultrasound data).")
+
+
+# =========================================================================== figures
+
+
+def roc_by_arm(predictions: pd.DataFrame, arms=("MSTL", "CTL")):
+    """Fig. 4: ROC curves per (CNN, optimizer), test predictions of all folds pooled, one panel per arm."""
+    if predictions.empty:
+        return markdown("No finished task has predictions yet.")
+    fig, axes = plt.subplots(1, len(arms), figsize=(4.2 * len(arms), 3.8), squeeze=False)
+    for ax, arm in zip(axes[0], arms, strict=True):
+        for (backbone, optimizer), part in predictions[predictions["tl"] == arm].groupby(["backbone", "optimizer"]):
+            plot_roc(ax, part["y_true"], part["y_score"], f"{backbone}-{optimizer}", digits=3)
+        finish_roc_axes(ax, protocol.ARM_TITLES.get(arm, arm), fontsize=7)
+    return finish(fig)
+
+
+def factor_means(records: pd.DataFrame, arm: str = "MSTL") -> pd.DataFrame:
+    """Fig. 5's numbers: ``arm`` test accuracy (%) per optimizer and per CNN, mean and SD over configuration means."""
+    done = _done(records)
+    done = done[done["tl"] == arm] if "tl" in done.columns else done.iloc[0:0]
+    rows = []
+    if not done.empty:
+        config_means = done.groupby(["backbone", "optimizer"])["accuracy"].mean().mul(100).reset_index()
+        for factor, column in (("optimizer", "optimizer"), ("cnn", "backbone")):
+            for level, values in config_means.groupby(column)["accuracy"]:
+                rows.append({"factor": factor, "level": level, "accuracy": values.mean(),
+                             "accuracy_sd": values.std(ddof=1), "configurations": len(values)})
+    return pd.DataFrame(rows, columns=["factor", "level", "accuracy", "accuracy_sd", "configurations"])
+
+
+def factor_effects(records: pd.DataFrame, paper: pd.DataFrame | None = None, arm: str = "MSTL"):
+    """Fig. 5: mean test accuracy (%) per optimizer and per CNN for ``arm``, ours beside the paper's text values."""
+    paper = protocol.paper_factors() if paper is None else paper
+    ours = factor_means(records, arm).set_index(["factor", "level"])
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    for ax, factor in zip(axes, ("optimizer", "cnn"), strict=True):
+        theirs = paper[paper["factor"] == factor].set_index("level")
+        levels = list(theirs.index)
+        x = np.arange(len(levels))
+        mine = [ours.loc[(factor, level)] if (factor, level) in ours.index else None for level in levels]
+        ax.bar(x - 0.2, theirs["accuracy"], 0.4, yerr=theirs["accuracy_sd"], label="paper (Mendeley)",
+               color="lightgrey", capsize=3)
+        ax.bar(x + 0.2, [np.nan if m is None else m["accuracy"] for m in mine], 0.4,
+               yerr=[np.nan if m is None else m["accuracy_sd"] for m in mine], label="reproduced", color="tab:blue",
+               capsize=3)
+        ax.set_xticks(x, levels)
+        ax.set_ylim(0, 105)
+        ax.set_title(f"effect of the {'optimizer' if factor == 'optimizer' else 'CNN'} ({arm})", fontsize=10)
+        ax.set_ylabel("test accuracy (%)")
+    axes[1].legend(fontsize=7, loc="lower right")
+    return finish(fig)
+
+
+def factor_note(records: pd.DataFrame, arm: str = "MSTL") -> str:
+    """Which of P1's factor levels this run covers (a missing level has no blue bar; one level has no SD)."""
+    means = factor_means(records, arm)
+    parts = []
+    for factor, levels, name in (("optimizer", protocol.OPTIMIZERS, "optimizers"), ("cnn", protocol.BACKBONES, "CNNs")):
+        present = means[means["factor"] == factor]
+        parts.append(f"{len(present)} of P1's {len(levels)} {name}")
+    note = f"This run's {arm} configurations cover {_join(parts)}; a level it did not run has no blue bar"
+    single = means[means["configurations"] < 2]
+    if len(single):
+        note += ", and a level averaged over one configuration has no error bar"
+    return note + "."
+
+
+def feature_map_figure(image: np.ndarray, maps: dict[str, list[np.ndarray]], layer_names):
+    """Fig. 6: channel-mean activation of each layer, one row per arm, on the same image."""
+    fig, axes = plt.subplots(len(maps), len(layer_names) + 1, figsize=(2.0 * (len(layer_names) + 1), 2.2 * len(maps)),
+                             squeeze=False)
+    for row, (arm, layers) in enumerate(maps.items()):
+        axes[row, 0].imshow(image)
+        axes[row, 0].set_ylabel(arm)
+        axes[row, 0].set_title("input" if row == 0 else "", fontsize=8)
+        for col, (name, activation) in enumerate(zip(layer_names, layers, strict=True), start=1):
+            mean = activation.mean(axis=-1)
+            span = mean.max() - mean.min()
+            axes[row, col].imshow((mean - mean.min()) / span if span > 0 else mean, cmap="inferno")
+            if row == 0:
+                axes[row, col].set_title(f"conv{col}: {name}\n{activation.shape[0]}×{activation.shape[1]}×"
+                                         f"{activation.shape[2]}", fontsize=7)
+        for ax in axes[row]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    return finish(fig)
+
+
+def kept_networks(raw_records: list[dict]) -> dict[str, dict]:
+    """The finished records, by arm, whose trained network was saved and is still on disk."""
+    from mstl_lib.paths import model_weights_dir  # noqa: PLC0415
+
+    return {r["config"]["tl"]: r for r in raw_records
+            if r["status"] == "done" and (r.get("extra") or {}).get("model_file")
+            and (model_weights_dir() / r["extra"]["model_file"]).is_file()}
+
+
+def feature_maps(chapter):
+    """Fig. 6 from the kept ResNet50 CTL and MSTL networks of fold 0, on the same (malignant) test image."""
+    kept = kept_networks(chapter.raw_records("main"))
+    if not set(protocol.ARMS) <= set(kept) or kept["CTL"]["config"]["backbone"] != "ResNet50":
+        return markdown("The feature-map figure needs the saved ResNet50 CTL and MSTL networks of fold 0 "
+                        "(`build/weights`; delete their records to retrain them).")
+    from mstl_lib.papers.p1_mstl import tasks  # noqa: PLC0415 - TensorFlow
+
+    predictions = kept["MSTL"]["predictions"]
+    malignant = [p for p, y in zip(predictions["path"], predictions["y_true"], strict=True) if y == 1]
+    size = int(kept["MSTL"]["config"]["image_size"])
+    example = read_image((malignant or predictions["path"])[0], channels=3, size=(size, size))
+    maps = {arm: tasks.feature_maps(tasks.load_stage2_model(kept[arm]), example) for arm in protocol.ARMS}
+    return feature_map_figure(example, maps, protocol.RESNET50_STAGES)
+
+
+def learning_curves_by_arm(history: pd.DataFrame) -> list:
+    """Figs. S1 and S2: per arm, training and validation accuracy, then loss, per optimizer and fold."""
+    out = []
+    for arm in ("MSTL", "CTL"):
+        part = history[history["tl"] == arm] if "tl" in history.columns else history.iloc[0:0]
+        out.append(markdown(f"**{arm}**: training and validation accuracy, then loss, per optimizer and fold"))
+        out.append(learning_curves(part, by="optimizer", metrics=("accuracy", "val_accuracy")))
+        out.append(learning_curves(part, by="optimizer", metrics=("loss", "val_loss")))
+    return out
+
+
+# =========================================================================== MT-Small and leakage
+
+
+def mt_small_table(records: pd.DataFrame) -> pd.DataFrame:
+    """Our MT-Small rows (both arms) beside P1's (MSTL only; its CTL cells are NaN)."""
+    return beside_paper(table1(records), protocol.paper_mt_small(), on=list(protocol.TABLE1_KEYS),
+                        metrics=["auc", "f1", "specificity", "sensitivity", "accuracy", "accuracy_sd"]).round(3)
+
+
+def mt_small_note(source) -> str:
+    """What served MT-Small, and what that means for the comparison."""
+    if source.kind == REAL:
+        return "MT-Small is the real dataset (200 + 200 images), as in P1; P1 reports MSTL only, we run both arms."
+    return (f"MT-Small is a **{source.kind}**: {source.note}. It is not an independent dataset, so agreement with "
+            "the BUSI numbers above is expected and says nothing about generalisation. P1 reports MSTL only; we run "
+            "both arms.")
+
+
+def duplicate_sentence(grouped: pd.DataFrame) -> str:
+    """How many of the images in use fall in near-duplicate groups (only those can leak across splits)."""
+    sizes = grouped["group"].value_counts()
+    in_groups, n_groups = int(sizes[sizes > 1].sum()), int((sizes > 1).sum())
+    return (f"Of the {len(grouped)} images this profile uses, {in_groups} fall in {n_groups} groups of more than one "
+            "image once near-duplicates are merged; only those can leak across splits.")
+
+
+def leakage_table(image_records: pd.DataFrame, grouped_records: pd.DataFrame, best: dict | None = None) -> pd.DataFrame:
+    """The best configuration with image-level and duplicate-grouped splits, both arms."""
+    best = best or protocol.BEST
+    parts = [table1(image_records).assign(split="image groups"),
+             table1(grouped_records).assign(split="duplicate clusters grouped")]
+    table = pd.concat([p for p in parts if not p.empty] or [parts[0]], ignore_index=True)
+    table = table[(table["cnn"] == best["cnn"]) & (table["optimizer"] == best["optimizer"])]
+    return table[["split", "tl", "cnn", "optimizer", "n_folds", "auc", "f1", "specificity", "sensitivity",
+                  "accuracy", "accuracy_sd"]].round(3).reset_index(drop=True)
+
+
+def leakage_sentence(image_records: pd.DataFrame, grouped_records: pd.DataFrame, best: dict | None = None,
+                     alpha: float = ALPHA) -> str:
+    """What grouping near-duplicates changed, per arm, and whether the change can be told from fold noise."""
+    best = best or protocol.BEST
+
+    def accuracies(records, arm):
+        done = _done(records)
+        if done.empty:
+            return np.array([])
+        done = done[(done["tl"] == arm) & (done["backbone"] == best["cnn"]) & (done["optimizer"] == best["optimizer"])]
+        return 100 * done["accuracy"].to_numpy(dtype=float)
+
+    parts, beyond_noise = [], []
+    for arm in protocol.ARMS:
+        image, grouped = accuracies(image_records, arm), accuracies(grouped_records, arm)
+        if not len(image) or not len(grouped):
+            parts.append(f"{arm}: no finished tasks on both splits")
+            beyond_noise.append(False)
+            continue
+        change = f"{arm} accuracy moved {grouped.mean() - image.mean():+.1f} points"
+        if min(len(image), len(grouped)) < 2:
+            parts.append(change + " (one fold per split: not separable from fold-to-fold noise)")
+            beyond_noise.append(False)
+            continue
+        p_value = stats.t_test(image, grouped, "welch")["p_value"]
+        beyond_noise.append(bool(p_value < alpha))
+        parts.append(change + f" (Welch p = {p_value:.3f}: {'significant' if p_value < alpha else 'not significant'})")
+    tail = (" Grouping near-duplicates changed the result beyond fold noise in both arms." if all(beyond_noise) else
+            " So this rerun neither shows nor rules out that near-duplicate leakage inflates the image-level numbers.")
+    return "With near-duplicate clusters grouped: " + "; ".join(parts) + "." + tail
+
+
+# =========================================================================== closing note and runtime
+
+
+def stored_runtime(store, prefix: str = "multistage_") -> pd.DataFrame:
+    """Training time of every stored record of P1's experiments, per profile (from the experiment names).
+
+    One row per profile: ``experiments``, ``tasks`` and ``training_min`` (sum of
+    the records' ``wall_time_s``). Counts every record in the store, including
+    those of earlier settings and chapter 02's (which share the main grid's
+    experiment), so it is an upper bound on one run's training time.
+    """
+    rows = []
+    for experiment in store.experiments():
+        if not experiment.startswith(prefix):
+            continue
+        records = store.records(experiment)
+        rows.append({"profile": experiment.rsplit("-", 1)[-1], "experiment": experiment, "tasks": len(records),
+                     "training_min": sum(float(r.get("wall_time_s") or 0) for r in records) / 60})
+    table = pd.DataFrame(rows, columns=["profile", "experiment", "tasks", "training_min"])
+    return (table.groupby("profile", sort=False)
+            .agg(experiments=("experiment", "size"), tasks=("tasks", "sum"), training_min=("training_min", "sum"))
+            .reset_index())
+
+
+def best_comparison(ours: pd.DataFrame, best: dict | None = None, paper: pd.DataFrame | None = None) -> str:
+    """The best configuration, MSTL and CTL, ours beside the paper's, and the direction of MSTL − CTL."""
+    best = best or protocol.BEST
+    paper = protocol.paper_table1() if paper is None else paper
+    name = f"{best['cnn']}-{best['optimizer']}"
+
+    def row(table, arm):
+        found = table[(table["tl"] == arm) & (table["cnn"] == best["cnn"]) & (table["optimizer"] == best["optimizer"])]
+        return None if found.empty else found.iloc[0]
+
+    theirs = row(paper, "MSTL")
+    text = (f"**Best configuration, {name}.** Paper (Mendeley): MSTL {theirs['accuracy']:.2f} ± "
+            f"{theirs['accuracy_sd']:.3f} %, AUC {theirs['auc']:.3f}.")
+    mstl, ctl = row(ours, "MSTL"), row(ours, "CTL")
+    if mstl is None or ctl is None:
+        return text + " This run has no finished MSTL and CTL tasks for it to compare."
+    folds = int(min(mstl["n_folds"], ctl["n_folds"]))
+    difference = mstl["accuracy"] - ctl["accuracy"]
+    direction = "above" if difference > 0 else "below" if difference < 0 else "level with"
+    return (text + f" Ours ({folds} fold{'s' if folds != 1 else ''}): MSTL {_pct(mstl['accuracy'], 2)}, AUC "
+            f"{mstl['auc']:.3f}; CTL {_pct(ctl['accuracy'], 2)}, AUC {ctl['auc']:.3f}. MSTL is "
+            f"{abs(difference):.1f} points {direction} CTL here; one configuration over {folds} fold"
+            f"{'s' if folds != 1 else ''} is a direction, not a test (see the significance section).")
+
+
+def closing_note(chapter) -> str:
+    """The best configuration beside the paper, and how long the chapter's training took."""
+    seen, seconds = set(), 0.0
+    for name in chapter.grids:
+        for record in chapter.raw_records(name):
+            if record["key"] not in seen:
+                seen.add(record["key"])
+                seconds += float(record.get("wall_time_s") or 0)
+    best = {"cnn": chapter.settings["best_backbone"], "optimizer": chapter.settings["best_optimizer"]}
+    elapsed = (time.perf_counter() - chapter.started) / 60
+    return (best_comparison(table1(chapter.records("main")), best) + "\n\n"
+            f"Runtime: the {len(seen)} tasks of this chapter's grids trained for {seconds / 60:.1f} min in all "
+            f"(stored in their records); running the grids took {elapsed:.1f} min in this execution of the page "
+            "(finished tasks are read from the store, not retrained).")
+
+
+# =========================================================================== chapter 02
+
+
+def tour_table(records: pd.DataFrame) -> pd.DataFrame:
+    """Chapter 02's per-task table: configuration, fold, status, the metrics and the wall time."""
+    columns = ["backbone", "optimizer", "fold", "status", *STAGE2_METRICS, "wall_time_s"]
+    return records[[c for c in columns if c in records.columns]]
+
+
+def tour_note(raw_records: list[dict], paper: pd.DataFrame | None = None) -> str:
+    """Chapter 02's result sentence: what the CTL tasks started from, how they did against the majority class, and why.
+
+    A network that gives one class to every test image, or an accuracy within
+    5 points of always answering the majority class, makes the numbers a test
+    of the pipeline, and the sentence says so.
+    """
+    paper = protocol.paper_table1() if paper is None else paper
+    done = [r for r in raw_records if r["status"] == "done"]
+    if not done:
+        return "No task of this grid finished, so there is no result to describe."
+    weights = _join(sorted({str(r.get("weights_used")) for r in done}))
+    epochs = sorted({int(r["config"]["epochs"]) for r in done})
+    accuracy = np.mean([r["metrics"]["accuracy"] for r in done])
+    majority, collapsed = [], 0
+    for record in done:
+        truth = np.asarray(record["predictions"]["y_true"])
+        predicted = np.asarray(record["predictions"]["y_score"]) >= 0.5
+        majority.append(max(truth.mean(), 1 - truth.mean()))
+        collapsed += int(predicted.all() or not predicted.any())
+    baseline = float(np.mean(majority))
+    optimizers = sorted({r["config"]["optimizer"] for r in done})
+    backbones = sorted({r["config"]["backbone"] for r in done})
+    theirs = paper[(paper["tl"] == "CTL") & paper["cnn"].isin(backbones) & paper["optimizer"].isin(optimizers)]
+    text = (f"The {_plural(len(done), 'finished task')} started from {weights} and trained for "
+            f"{_join([str(e) for e in epochs])} epoch{'s' if epochs != [1] else ''} (P1: {protocol.EPOCHS}, from "
+            f"ImageNet). Mean test accuracy {accuracy:.2f}, against {baseline:.2f} for always answering the majority "
+            f"class of each test fold; {collapsed} of {len(done)} networks gave the same class to every test image.")
+    if collapsed or accuracy < baseline + 0.05:
+        text += " These numbers are at the level of chance: they show that the pipeline runs, not how well CTL works."
+    else:
+        text += f" The networks beat the majority class by {100 * (accuracy - baseline):.0f} points."
+    if len(theirs):
+        low, high = theirs["accuracy"].min(), theirs["accuracy"].max()
+        reached = f"{low:.1f} %" if low == high else f"{low:.1f}–{high:.1f} %"
+        text += (f" For comparison, P1's CTL {_join(backbones)} reached {reached} with "
+                 f"{'this optimizer' if len(theirs) == 1 else 'these optimizers'} (Table 1, Mendeley).")
+    return text
+
