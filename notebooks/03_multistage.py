@@ -168,7 +168,8 @@ report.weights_table(chapter.raw_records("stage1") + chapter.raw_records("main")
 
 # %%
 ours = report.table1(chapter.records("main"))
-display(report.markdown(report.table1_caption(chapter)), report.format_table1(ours))
+display(report.markdown(report.table1_caption(chapter)), report.format_table1(ours),
+        report.markdown(report.degenerate_note(chapter.records("main"))))
 
 # %% [markdown]
 # **The paper's Table 1** (Mendeley, 5-fold):

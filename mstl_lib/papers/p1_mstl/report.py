@@ -31,7 +31,12 @@ from mstl_lib.report.tables import aggregate, beside_paper
 STAGE1_METRICS = protocol.STAGE1_METRICS
 """The stage-1 metrics this module reads."""
 STAGE2_METRICS = protocol.TABLE1_METRICS
-"""The stage-2 metrics this module reads (Table 1's)."""
+"""The stage-2 metrics of Table 1."""
+STAGE2_READ = protocol.STAGE2_RECORDED
+"""Every stage-2 metric this module reads: Table 1's and the fold checks (:func:`degenerate_note`)."""
+METRICS_BY_TASK = {"mstl_lib.papers.p1_mstl.tasks:stage1_task": STAGE1_METRICS,
+                   "mstl_lib.papers.p1_mstl.tasks:stage2_task": STAGE2_READ}
+"""The metrics this module reads from each task's records (the contract every paper declares)."""
 ALPHA = 0.05
 
 # =========================================================================== small helpers
@@ -52,6 +57,27 @@ def _join(items: list[str]) -> str:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def degenerate_note(records: pd.DataFrame) -> str:
+    """How many stage-2 folds put at least 95 % of their test images in one class, per arm.
+
+    A degenerate fold's accuracy is the share of one class, not evidence of learning.
+    """
+    done = _done(records)
+    if done.empty or "degenerate" not in done.columns:
+        return "No finished stage-2 task records its predicted classes."
+    parts = []
+    for arm, rows in done.groupby("tl", sort=True):
+        n_bad = int(rows["degenerate"].sum())
+        malignant = rows["pred_malignant"].sum() / max(rows["pred_malignant"].sum() + rows["pred_benign"].sum(), 1)
+        parts.append(f"{arm}: {n_bad} of {_plural(len(rows), 'fold')} degenerate, {malignant:.0%} of test images "
+                     "predicted malignant")
+    total = int(done["degenerate"].sum())
+    verdict = ("**Some folds are degenerate**: their accuracy is a class share, not evidence that the network "
+               "learned; read AUC and balanced accuracy instead." if total else
+               "No fold is degenerate (every fold predicts both classes).")
+    return "; ".join(parts) + ". " + verdict
 
 
 def failures(frame: pd.DataFrame):

@@ -32,7 +32,7 @@ from mstl_lib import engine
 from mstl_lib.data import splits, tables
 from mstl_lib.engine.provenance import config_hash
 from mstl_lib.evaluation import metrics
-from mstl_lib.nn import classifier, heads, training
+from mstl_lib.nn import batchnorm, classifier, heads, training
 from mstl_lib.nn.weights import WeightsInfo, file_sha256, from_context
 from mstl_lib.papers.p1_mstl import protocol
 from mstl_lib.paths import model_weights_dir
@@ -40,7 +40,7 @@ from mstl_lib.paths import model_weights_dir
 # mstl_lib.nn imports TensorFlow here, at import, so that the engine's seeding (after it
 # imports this module) reaches Keras' generators.
 
-RECIPE_VERSION = "p1-2"
+RECIPE_VERSION = "p1-3"
 """Part of every P1 task key: bump it when the training or evaluation code changes results."""
 
 STAGE1_TASK = "mstl_lib.papers.p1_mstl.tasks:stage1_task"
@@ -125,7 +125,12 @@ def transfer_from_stage1(backbone: str, input_shape, link: dict):
 
 def train_recipe(model, train: tuple, val: tuple, test_images: np.ndarray, config: dict, *, loss: str,
                  augmentation: dict, seed: int, verbose: int = 0) -> tuple[dict, np.ndarray, int]:
-    """P1's training of either stage: augment offline, fit with the decaying schedule, predict the test images.
+    """P1's training of either stage: augment offline, fit with the decaying schedule, settle BatchNorm, predict.
+
+    After training, the BatchNorm statistics are recomputed on the un-augmented
+    training images with the final weights (:func:`mstl_lib.nn.batchnorm.settle_batchnorm`):
+    Keras' moving averages lag far behind after a short training, and ``predict``
+    would otherwise compute another function than the one trained.
 
     Parameters
     ----------
@@ -151,6 +156,7 @@ def train_recipe(model, train: tuple, val: tuple, test_images: np.ndarray, confi
     outputs : ndarray of shape (n_test, n_outputs)
     n_train : int
         Training images after augmentation.
+    settled : mstl_lib.nn.batchnorm.SettleReport
     """
     augmenter = training.augmentation(seed=seed, **augmentation)
     x_train, y_train = training.augment_offline(train[0], train[1], copies=int(config["augment_copies"]),
@@ -163,8 +169,9 @@ def train_recipe(model, train: tuple, val: tuple, test_images: np.ndarray, confi
     model.compile(optimizer=training.make_optimizer(config["optimizer"], schedule), loss=loss, metrics=["accuracy"])
     history = training.fit(model, train_ds, val_ds, epochs=int(config["epochs"]), steps_per_epoch=steps,
                            verbose=verbose)
+    settled = batchnorm.settle_batchnorm(model, train[0])
     outputs = np.asarray(model.predict(training.make_dataset(test_images, None, batch), verbose=0))
-    return history, outputs.reshape(len(test_images), -1), len(x_train)
+    return history, outputs.reshape(len(test_images), -1), len(x_train), settled
 
 
 # =========================================================================== stage 1
@@ -200,7 +207,7 @@ def stage1_task(config: dict, fold: int, context: dict) -> dict:
     onehot = np.eye(len(classes), dtype=np.float32)
     model, info = stage1_architecture(config["backbone"], (size, size, 3), len(classes),
                                       from_context(context, config["backbone"]))
-    history, probabilities, n_train = train_recipe(
+    history, probabilities, n_train, settled = train_recipe(
         model, (images[part.train], onehot[labels[part.train]]), (images[part.val], onehot[labels[part.val]]),
         images[part.test], config, loss="categorical_crossentropy", augmentation=protocol.STAGE1_AUGMENTATION,
         seed=seed, verbose=int(context.get("verbose", 0)))
@@ -218,7 +225,8 @@ def stage1_task(config: dict, fold: int, context: dict) -> dict:
         "history": history,
         "weights_used": info.describe(),
         "extra": {"weights_file": file_name, "sha256": file_sha256(path), "classes": list(classes),
-                  "started_from": info.used, "n_train": n_train, "n_val": len(part.val), "n_test": len(part.test)},
+                  "started_from": info.used, "n_train": n_train, "n_val": len(part.val), "n_test": len(part.test),
+                  "batchnorm": settled.sentence()},
     }
 
 
@@ -298,14 +306,14 @@ def stage2_task(config: dict, fold: int, context: dict) -> dict:
     images = tables.image_array(tuple(table["path"]), size)
     labels = table["target"].to_numpy(dtype=np.float32)
     model, info = stage2_model(config, context, (size, size, 3))
-    history, outputs, n_train = train_recipe(
+    history, outputs, n_train, settled = train_recipe(
         model, (images[part.train], labels[part.train]), (images[part.val], labels[part.val]), images[part.test],
         config, loss="binary_crossentropy", augmentation=protocol.STAGE2_AUGMENTATION,
         seed=int(context["seed"]) + int(fold), verbose=int(context.get("verbose", 0)))
     scores = outputs[:, -1]
     y_test = labels[part.test].astype(int)
     measured = metrics.binary_metrics(y_test, scores)
-    extra = {"n_train": n_train, "n_val": len(part.val), "n_test": len(part.test),
+    extra = {"n_train": n_train, "n_val": len(part.val), "n_test": len(part.test), "batchnorm": settled.sentence(),
              "started_from": info.detail if info.used == "file" else info.used}
     if keeps_model(config, fold, context):
         file_name = weights_file_name("stage2", config, fold, context, STAGE2_UNKEYED)
@@ -313,7 +321,7 @@ def stage2_task(config: dict, fold: int, context: dict) -> dict:
         save_model_weights(model, twin, model_weights_dir() / file_name)
         extra["model_file"] = file_name
     return {
-        "metrics": {name: measured[name] for name in protocol.TABLE1_METRICS},
+        "metrics": {name: measured[name] for name in protocol.STAGE2_RECORDED},
         "predictions": {"row": part.test.tolist(), "path": table["path"].iloc[part.test].tolist(),
                         "y_true": y_test.tolist(), "y_score": scores.tolist()},
         "history": history,

@@ -43,6 +43,9 @@ METRICS_READ = (
 )
 """The task metrics this module reads (Tables 3 and 4, the grouping comparison, the prose)."""
 
+METRICS_BY_TASK = {"mstl_lib.papers.p4_finetuning.tasks:finetune_svm": METRICS_READ}
+"""The metrics this module reads from each task's records (the contract every paper declares)."""
+
 BENCHMARK_FILE = "freeze_cache_benchmark.json"
 """Written by ``bench/freeze_cache.py`` into :func:`mstl_lib.paths.bench_dir`."""
 

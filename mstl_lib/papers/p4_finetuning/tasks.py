@@ -30,7 +30,7 @@ import keras  # noqa: E402,I001 - mstl_lib.nn.classifier imported TensorFlow qui
 
 __all__ = ["RECIPE_VERSION", "build_p4_model", "epoch_timer", "finetune_svm", "train_phase1"]
 
-RECIPE_VERSION = "p4-2"
+RECIPE_VERSION = "p4-3"
 """The grids' ``code_version``: bump it whenever a change here changes results."""
 
 
@@ -82,12 +82,18 @@ def build_p4_model(backbone: str, image_size: int, trainable_pct: int, weights):
 
 def train_phase1(model, n_frozen: int, images: np.ndarray, labels: np.ndarray, parts: dict, *,
                  epochs: int, batch_size: int, learning_rate: float, seed: int, cache: bool = True,
-                 verbose: int = 0, run_eagerly: bool | str = "auto") -> dict:
+                 verbose: int = 0, run_eagerly: bool | str = "auto", random_init: bool = False) -> dict:
     """Train P4's phase 1 on ``parts["fit"]``, keep the best epoch on ``parts["val"]``.
 
     With ``cache`` and ``n_frozen >= 1`` the frozen prefix runs once over all rows
     of ``parts`` and the suffix trains on the cached activations. ``seed`` orders
     the shuffling of the training batches (it seeds no global generator).
+
+    BatchNorm is settled (:mod:`mstl_lib.nn.batchnorm`): with ``random_init`` the
+    frozen layers' statistics, meaningless without pretraining, are recomputed
+    once on the training images before training; after training, the trainable
+    layers' statistics are recomputed on the un-augmented training part with the
+    kept weights, so that prediction and features use the function that was trained.
 
     Returns
     -------
@@ -96,9 +102,13 @@ def train_phase1(model, n_frozen: int, images: np.ndarray, labels: np.ndarray, p
         ``history``, ``epoch_seconds``, ``cache_seconds``, ``cache_bytes``,
         ``cached`` and ``boundary``.
     """
-    from mstl_lib.nn import freeze_cache, training  # noqa: PLC0415
+    from mstl_lib.nn import batchnorm, freeze_cache, training  # noqa: PLC0415
 
     labels = np.asarray(labels, dtype="int32")
+    settled = []
+    if random_init:  # before the prefix is cached: the cache holds what the settled prefix computes
+        settled.append(batchnorm.settle_batchnorm(model, images[parts["fit"]],
+                                                  layers=batchnorm.frozen_batchnorm_layers(model)))
     timer = epoch_timer()
     steps = training.steps_for(len(parts["fit"]), batch_size)
     use_cache = bool(cache) and n_frozen >= 1
@@ -141,6 +151,9 @@ def train_phase1(model, n_frozen: int, images: np.ndarray, labels: np.ndarray, p
                                   callbacks=[timer], restore_best=True, monitor="val_loss",
                                   verbose=verbose, run_eagerly=run_eagerly)
     out["epoch_seconds"] = list(timer.seconds)
+    fit_inputs = inputs_of(parts["fit"])
+    settled.append(batchnorm.settle_batchnorm(trained, fit_inputs))
+    out["batchnorm"] = " | ".join(step.sentence() for step in settled)
 
     def predict(idx):
         return freeze_cache.predict_arrays(trained, inputs_of(idx))[:, 1]
@@ -192,7 +205,7 @@ def finetune_svm(config: dict, fold: int, context: dict) -> dict:
     phase1 = train_phase1(model, n_frozen, images, labels, parts, epochs=int(config["epochs"]),
                           batch_size=int(config["batch_size"]), learning_rate=float(config["learning_rate"]),
                           seed=seed + fold, cache=bool(config.get("cache", True)),
-                          verbose=int(context.get("verbose", 0)))
+                          verbose=int(context.get("verbose", 0)), random_init=info.used == "random")
     phase1_seconds = time.perf_counter() - start
 
     test = parts["test"]
@@ -218,6 +231,7 @@ def finetune_svm(config: dict, fold: int, context: dict) -> dict:
                   "cache_seconds": phase1["cache_seconds"], "cache_bytes": phase1["cache_bytes"],
                   "epoch_seconds": phase1["epoch_seconds"], "phase1_seconds": phase1_seconds,
                   "svm_seconds": svm_seconds, "svm_cv_accuracy": float(search.best_score_),
+                  "batchnorm": phase1["batchnorm"],
                   "n_fit": len(parts["fit"]), "n_val": len(parts["val"]), "n_train": len(parts["train"]),
                   "n_test": len(test), "data_kind": str(table["data_kind"].iloc[0])},
     }

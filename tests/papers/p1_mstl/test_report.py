@@ -404,3 +404,23 @@ def test_tour_note_says_when_networks_beat_the_majority_class():
 
 def test_tour_note_without_finished_tasks():
     assert "No task" in report.tour_note([{**_tour_record([0.1], [0]), "status": "failed"}])
+
+
+@pytest.mark.parametrize(("pred_malignant", "expected"), [
+    ([5, 8, 3, 2], "No fold is degenerate"),
+    ([20, 0, 3, 2], "**Some folds are degenerate**"),
+])
+def test_degenerate_note_counts_collapsed_folds(pred_malignant, expected):
+    records = pd.DataFrame({"tl": ["CTL", "CTL", "MSTL", "MSTL"], "status": "done",
+                            "pred_malignant": pred_malignant, "pred_benign": [20 - p for p in pred_malignant],
+                            "degenerate": [float(p in (0, 20)) for p in pred_malignant]})
+    note = report.degenerate_note(records)
+    assert expected in note
+    n_ctl = sum(p in (0, 20) for p in pred_malignant[:2])
+    assert note.startswith(f"CTL: {n_ctl} of 2 folds degenerate")
+    assert "MSTL: 0 of 2 folds degenerate" in note
+
+
+def test_degenerate_note_without_records():
+    assert report.degenerate_note(pd.DataFrame({"status": []})) == ("No finished stage-2 task records its "
+                                                                    "predicted classes.")

@@ -140,6 +140,9 @@ def test_one_task_through_the_engine(one_task):
     assert record["weights_used"] == "random initialisation (random initialisation requested)"
     extra = record["extra"]
     assert extra["n_frozen"] == 149 and extra["n_layers"] == 175 and extra["cached"]
+    # random init: the frozen prefix's BN settled before caching, then the trained suffix's after training
+    first, second = extra["batchnorm"].split(" | ")
+    assert "BatchNorm layers settled on" in first and "BatchNorm layers settled on" in second
     assert extra["n_fit"] + extra["n_val"] == extra["n_train"]
     predictions = record["predictions"]
     assert len(predictions["y_true"]) == extra["n_test"] == len(predictions["svm_score"])

@@ -1,0 +1,35 @@
+"""Contract: every paper's tasks run through the engine on phantoms and return the metrics its report reads."""
+
+from __future__ import annotations
+
+import pytest
+
+from mstl_lib import engine, papers
+from mstl_lib.context import start_run
+from mstl_lib.data import phantoms
+
+
+@pytest.fixture(scope="module")
+def phantom_data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("contract")
+    return phantoms.write_phantom_data_dir(root / "data", seed=0, scale="small")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", papers.PAPER_PACKAGES)
+def test_every_task_returns_the_metrics_its_report_reads(key, phantom_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("MSTL_BUILD_DIR", str(tmp_path / "build"))
+    monkeypatch.setenv("MSTL_RESULTS_DIR", str(tmp_path / "results"))
+    chapter = papers.module(key, "settings").CHAPTER
+    report = papers.module(key, "report")
+    run = start_run(chapter, profile="smoke", data_dir=str(phantom_data), weights=None, seed=0)
+    store = engine.ResultsStore()
+    papers.module(key, "grids").run_all(run, store)
+    records = store.records()
+    assert records, f"{key}: the smoke grids ran no task"
+    assert {record["task"] for record in records} == set(report.METRICS_BY_TASK), (
+        f"{key}: tasks run and tasks the report declares differ")
+    for record in records:
+        assert record["status"] == "done", record.get("error")
+        missing = set(report.METRICS_BY_TASK[record["task"]]) - set(record["metrics"])
+        assert not missing, f"{record['task']} does not return {sorted(missing)}, which {key}'s report reads"
