@@ -131,7 +131,7 @@ def main(argv=None):
     print(f"{args.backbone} at {args.size} px, batch {args.batch_size}, {args.images} random images, "
           f"{args.epochs} timed epochs after 1 warm-up epoch; threads: intra {tf.config.threading.get_intra_op_parallelism_threads()}"
           f", inter {tf.config.threading.get_inter_op_parallelism_threads()} (0 = all cores)")
-    print(f"float32 GEMM peak: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peak.items()))
+    print("float32 GEMM peak: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peak.items()))
     rows = [run_variant(name, args, images, labels) for name in ("naive", "library", "bfloat16")]
     base = rows[0]["img_s"]
     print(f"{'variant':<10} {'img/s':>7} {'x naive':>8} {'build s':>8} {'1st epoch s':>12} {'stall s':>8} {'epoch s':>8}")

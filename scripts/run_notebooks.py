@@ -88,19 +88,25 @@ def _tree_rss_mb(pid: int) -> float:
 
 
 def _status(name: str, cell, events: list[dict]) -> str:
+    """One line: the running cell, the grid whose tasks are running (done/total, ETA) and the grids finished."""
     parts = [f"   [{name}]"]
     if cell:
         parts.append(f"cell {cell[0]}/{cell[1]}: {cell[2]}")
     last = {}
     for event in events:
         last[event["grid"]] = event
+    finished = [e for e in last.values() if e["event"] == "end"]
     for grid, event in last.items():
-        if event["event"] == "end" and event["trained"] + event["failed"] == 0:
-            continue  # a grid read wholly from the cache says nothing new
+        if event["event"] == "end":
+            continue
         done = event["cached"] + event["trained"] + event["failed"]
         eta = eta_seconds(event)
-        state = "done" if event["event"] == "end" else (f"ETA {eta:.0f} s" if eta is not None else "first task")
-        parts.append(f"| {grid}: {done}/{event['total']} (cached {event['cached']}, failed {event['failed']}, {state})")
+        parts.append(f"| grid {grid}: {done}/{event['total']} tasks (cached {event['cached']}, failed "
+                     f"{event['failed']}, {f'ETA {eta:.0f} s' if eta is not None else 'first task running'})")
+    if finished:
+        trained = sum(e["trained"] for e in finished)
+        cached = sum(e["cached"] for e in finished)
+        parts.append(f"| {len(finished)} grid(s) finished: {trained} trained, {cached} from cache")
     return " ".join(parts)
 
 
