@@ -254,7 +254,10 @@ def as_store(store: ResultsStore | str | os.PathLike | None) -> ResultsStore:
 
 
 def _progress_bar(total: int, initial: int, desc: str, enabled: bool):
-    from tqdm.auto import tqdm  # noqa: PLC0415
+    if enabled:
+        from tqdm.auto import tqdm  # noqa: PLC0415
+    else:  # tqdm.auto would warn about notebook widgets even for a bar it never draws
+        from tqdm import tqdm  # noqa: PLC0415
 
     bar = tqdm(total=total, initial=initial, desc=desc, unit="task", disable=not enabled, dynamic_ncols=True)
     bar.set_postfix(cached=initial, failed=0)
@@ -269,7 +272,7 @@ def run_grid(
     scheduler: Any = None,
     force: bool = False,
     select: Callable | Mapping | None = None,
-    progress: bool = True,
+    progress: bool | None = None,
     verbose: int = 0,
 ) -> GridRun:
     """Run the unfinished tasks of a grid, writing each record as it completes.
@@ -293,9 +296,11 @@ def run_grid(
     select
         Restrict to some tasks: see :func:`select_tasks`.
     progress
-        Show a ``tqdm.auto`` bar (done / total, ETA, cached and failed counts). Whatever
-        this says, each event is also appended to ``$MSTL_PROGRESS_FILE`` when set
-        (:mod:`mstl_lib.engine.progress`), which ``make book`` shows in the terminal.
+        Show a ``tqdm.auto`` bar (done / total, ETA, cached and failed counts); by
+        default only when ``$MSTL_PROGRESS_FILE`` is not set. When it is set (``make
+        book``), each event is appended to that file instead
+        (:mod:`mstl_lib.engine.progress`) and shown in the terminal, so the executed
+        notebooks stay free of progress bars.
     verbose
         Passed to tasks as ``context["verbose"]`` (Keras ``fit`` verbosity; 0 = silent).
 
@@ -328,6 +333,8 @@ def run_grid(
     n_cached, n_failed = len(records), 0
 
     log_file = ProgressLog(grid.name, len(tasks), n_cached)
+    if progress is None:
+        progress = log_file.path is None
     with _progress_bar(len(tasks), n_cached, grid.name, progress) as bar:
         if pending:
             runner = RUNNERS[executor]
