@@ -35,6 +35,6 @@ def test_no_other_module_names_the_build_folder():
         if path.name == "paths.py":
             continue
         text = path.read_text(encoding="utf-8")
-        if re.search(r"build_dir\(\)|REPO_ROOT\s*/\s*[\"']build|[\"']build/", text):
+        if re.search(r"\bbuild_dir\(\)|REPO_ROOT\s*/\s*[\"']build|[\"']build/", text):
             offenders.append(str(path.relative_to(paths.REPO_ROOT)))
     assert not offenders, f"build folders named outside paths.py: {offenders}"
