@@ -6,25 +6,10 @@ import numpy as np
 import pytest
 
 from mstl_lib.nn import classifier, freeze_cache, heads
-from mstl_lib.nn.runtime import set_seed
 
 keras = pytest.importorskip("keras")
 
 
-def chain_classifier(seed: int = 0) -> keras.Model:
-    """Image -> preprocessing -> a plain chain "backbone" (7 layers) -> P4's head."""
-    set_seed(seed)
-    inputs = keras.Input((16, 16, 3))
-    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
-    x = keras.layers.BatchNormalization()(x)
-    x = keras.layers.Conv2D(8, 3, strides=2, padding="same", activation="relu")(x)
-    x = keras.layers.BatchNormalization()(x)
-    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(x)
-    x = keras.layers.Conv2D(8, 3, padding="same")(x)
-    backbone = keras.Model(inputs, x, name="backbone")
-    image = keras.Input((16, 16, 3), name="image")
-    features = backbone(keras.layers.Rescaling(2.0, offset=-1.0, name="preprocessing")(image))
-    return keras.Model(image, heads.p4_head(units=8)(features), name="chain")
 
 
 def random_images(n: int, size: int, seed: int = 0) -> np.ndarray:
@@ -38,14 +23,14 @@ def cached_logits(model: keras.Model, n_frozen: int, images: np.ndarray) -> np.n
 
 
 @pytest.mark.parametrize("n_frozen", [1, 2, 3, 5, 7])
-def test_chain_cached_logits_equal_naive(n_frozen):
+def test_chain_cached_logits_equal_naive(n_frozen, chain_classifier):
     model = chain_classifier()
     images = random_images(5, 16)
     np.testing.assert_allclose(cached_logits(model, n_frozen, images), model.predict(images, verbose=0),
                                rtol=1e-5, atol=1e-6)
 
 
-def test_chain_boundary_is_one_tensor():
+def test_chain_boundary_is_one_tensor(chain_classifier):
     split = freeze_cache.split_classifier(chain_classifier(), 3)
     assert split.boundary_shapes == [(16, 16, 4)]  # input, conv, batch norm
 
@@ -74,7 +59,7 @@ def test_resnet_boundary_crosses_a_residual_branch():
     assert len(split.boundary_names) == 2  # the block's main path and its shortcut
 
 
-def test_features_model_gives_the_head_dense_output():
+def test_features_model_gives_the_head_dense_output(chain_classifier):
     model = chain_classifier()
     images = random_images(4, 16)
     split = freeze_cache.split_classifier(model, 4, feature_layer="head_dense")
@@ -83,7 +68,7 @@ def test_features_model_gives_the_head_dense_output():
     np.testing.assert_allclose(split.features.predict(arrays[0], verbose=0), reference, rtol=1e-5, atol=1e-6)
 
 
-def test_memmap_cache_matches_memory(tmp_path):
+def test_memmap_cache_matches_memory(tmp_path, chain_classifier):
     model = chain_classifier()
     images = random_images(6, 16)
     split = freeze_cache.split_classifier(model, 3)
@@ -99,6 +84,6 @@ def test_memmap_cache_matches_memory(tmp_path):
         np.testing.assert_array_equal(ya.numpy(), yb.numpy())
 
 
-def test_n_frozen_zero_is_refused():
+def test_n_frozen_zero_is_refused(chain_classifier):
     with pytest.raises(ValueError, match="n_frozen"):
         freeze_cache.split_classifier(chain_classifier(), 0)

@@ -6,23 +6,14 @@ import pytest
 
 from mstl_lib import engine, papers
 from mstl_lib.context import start_run
-from mstl_lib.data import phantoms
-
-
-@pytest.fixture(scope="module")
-def phantom_data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("contract")
-    return phantoms.write_phantom_data_dir(root / "data", seed=0, scale="small")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("key", papers.PAPER_PACKAGES)
-def test_every_task_returns_the_metrics_its_report_reads(key, phantom_data, tmp_path, monkeypatch):
-    monkeypatch.setenv("MSTL_BUILD_DIR", str(tmp_path / "build"))
-    monkeypatch.setenv("MSTL_RESULTS_DIR", str(tmp_path / "results"))
+def test_every_task_returns_the_metrics_its_report_reads(key, phantom_dir, isolated_dirs):
     chapter = papers.module(key, "settings").CHAPTER
     report = papers.module(key, "report")
-    run = start_run(chapter, profile="smoke", data_dir=str(phantom_data), weights=None, seed=0)
+    run = start_run(chapter, profile="smoke", data_dir=str(phantom_dir), weights=None, seed=0)
     store = engine.ResultsStore()
     papers.module(key, "grids").run_all(run, store)
     records = store.records()

@@ -41,26 +41,9 @@ def test_build_p4_model_freezes_table2_prefix(pct):
     assert model.get_layer("head_dense").units == 512 and model.output_shape == (None, 2)
 
 
-def chain_classifier(seed: int = 0):
-    """Image -> preprocessing -> a plain chain "backbone" (7 layers) -> P4's head (8 units)."""
-    from mstl_lib.nn import heads
-    from mstl_lib.seeding import seed_everything
-
-    seed_everything(seed)
-    inputs = keras.Input((16, 16, 3))
-    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
-    x = keras.layers.BatchNormalization()(x)
-    x = keras.layers.Conv2D(8, 3, strides=2, padding="same", activation="relu")(x)
-    x = keras.layers.BatchNormalization()(x)
-    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(x)
-    x = keras.layers.Conv2D(8, 3, padding="same")(x)
-    backbone = keras.Model(inputs, x, name="backbone")
-    image = keras.Input((16, 16, 3), name="image")
-    features = backbone(keras.layers.Rescaling(2.0, offset=-1.0, name="preprocessing")(image))
-    return keras.Model(image, heads.p4_head(units=8)(features), name="chain")
 
 
-def _phase1(n_frozen: int, cache: bool):
+def _phase1(n_frozen: int, cache: bool, chain_classifier):
     from mstl_lib.nn import classifier
 
     images = np.random.default_rng(1).random((16, 16, 16, 3)).astype("float32")
@@ -74,9 +57,9 @@ def _phase1(n_frozen: int, cache: bool):
 
 
 @pytest.mark.parametrize("n_frozen", [2, 5])
-def test_cached_training_follows_the_naive_trajectory(n_frozen):
-    naive, parts = _phase1(n_frozen, cache=False)
-    cached, _ = _phase1(n_frozen, cache=True)
+def test_cached_training_follows_the_naive_trajectory(n_frozen, chain_classifier):
+    naive, parts = _phase1(n_frozen, False, chain_classifier)
+    cached, _ = _phase1(n_frozen, True, chain_classifier)
     assert cached["cached"] and not naive["cached"]
     assert cached["cache_bytes"] > 0 and cached["boundary"] and naive["cache_bytes"] == 0
     for key in ("loss", "val_loss"):
