@@ -73,9 +73,16 @@ def eta_seconds(event: dict) -> float | None:
 
 
 def summarize(events: list[dict]) -> dict:
-    """Tasks trained, from cache and failed over all grids of the events (last event of each grid)."""
-    last = {}
+    """Tasks trained, from cache and failed over every grid run of the events.
+
+    A grid may run more than once (two grids of one experiment name, or a rerun):
+    each ``start`` event opens a new run, whose last event counts.
+    """
+    runs = []
     for event in events:
-        last[event["grid"]] = event
-    return {"grids": len(last), "trained": sum(e["trained"] for e in last.values()),
-            "cached": sum(e["cached"] for e in last.values()), "failed": sum(e["failed"] for e in last.values())}
+        if event["event"] == "start" or not runs:
+            runs.append(event)
+        else:
+            runs[-1] = event
+    return {"grids": len(runs), "trained": sum(e["trained"] for e in runs),
+            "cached": sum(e["cached"] for e in runs), "failed": sum(e["failed"] for e in runs)}

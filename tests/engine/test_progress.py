@@ -39,5 +39,16 @@ def test_eta_from_the_mean_task_time(trained, failed, elapsed, expected):
     assert eta_seconds(event) == expected
 
 
+def test_two_runs_of_one_grid_name_both_count(tmp_path, monkeypatch):
+    path = tmp_path / "p.jsonl"
+    monkeypatch.setenv(ENV, str(path))
+    first = ProgressLog("same", 3, 0)
+    for _ in range(3):
+        first.task_done(False)
+    first.close()
+    ProgressLog("same", 2, 2).close()  # a second grid of the same experiment, all from the cache
+    assert summarize(read_events(path)) == {"grids": 2, "trained": 3, "cached": 2, "failed": 0}
+
+
 def test_a_missing_file_has_no_events(tmp_path):
     assert read_events(tmp_path / "none.jsonl") == []
