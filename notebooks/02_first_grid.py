@@ -56,7 +56,7 @@ store = engine.ResultsStore()
 # training images augmented threefold (vertical flip, rotation) and a 6:2:2
 # train / validation / test split inside a nested 5-fold cross-validation, on Mendeley's
 # 100 + 100 images. The settings below are those of the next chapter's main grid (the
-# `cpu` profile: a 200-image BUSI sample when Mendeley is not supplied, 2 epochs); this
+# `cpu` profile: a balanced 100 + 100 BUSI sample when Mendeley is not supplied, 2 epochs); this
 # chapter runs the optimizers and outer folds listed. The last column says why a
 # setting departs from the paper.
 

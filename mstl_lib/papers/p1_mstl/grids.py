@@ -92,10 +92,13 @@ def ultrasound_sources(run) -> tuple[DataSource, DataSource | None]:
 
 
 def main_sample(mendeley: DataSource | None, settings: Mapping) -> dict:
-    """``max_images`` and ``per_class`` of the main grid: P1's 100 + 100 of Mendeley, or the profile's BUSI cap."""
+    """``max_images`` and ``per_class`` of the main grid: P1's 100 + 100 of Mendeley, or a balanced BUSI sample.
+
+    P1 balanced its classes, so the BUSI substitute is balanced too (``busi_per_class`` of each class).
+    """
     if mendeley is not None:
         return {"max_images": None, "per_class": protocol.MENDELEY_PER_CLASS}
-    return {"max_images": settings["max_images"], "per_class": None}
+    return {"max_images": None, "per_class": settings["busi_per_class"]}
 
 
 def plan(run) -> Plan:
@@ -184,7 +187,7 @@ def stage2_grids(run, chapter_plan: Plan, links: Mapping) -> dict[str, engine.Gr
     best = {"backbones": [settings["best_backbone"]], "optimizers": [settings["best_optimizer"]],
             "folds": list(range(settings["rerun_folds"]))}
     keep = kept_models(settings)
-    busi_sample = {"max_images": settings["max_images"], "per_class": None}
+    busi_sample = main_sample(None, settings)
     return {
         "main": stage2_grid(run, settings, main_stem(chapter_plan), chapter_plan.ultrasound, links=links,
                             keep_models=keep, **main_sample(chapter_plan.mendeley, settings)),

@@ -14,6 +14,7 @@ are the dicts of :func:`mstl_lib.engine.load_records`. Functions taking a
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -23,7 +24,7 @@ from matplotlib.patches import Rectangle
 from mstl_lib.data import tables
 from mstl_lib.data.images import read_image
 from mstl_lib.data.sources import REAL, load_source
-from mstl_lib.evaluation import metrics, stats
+from mstl_lib.evaluation import bootstrap, metrics, stats
 from mstl_lib.papers.p1_mstl import cell_patches, protocol
 from mstl_lib.report import finish, finish_roc_axes, learning_curves, markdown, plot_roc
 from mstl_lib.report.tables import aggregate, beside_paper
@@ -292,10 +293,58 @@ def format_table1(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
     return shown
 
 
-def table1_beside_paper(ours: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Ours, the paper's and ours − paper per cell (accuracy in percentage points); NaN where a side has no row."""
+CI_METRICS = ("auc", "balanced_accuracy", "accuracy")
+"""The metrics given a 95 % CI beside the paper's numbers."""
+
+
+def pooled_ci(predictions: pd.DataFrame, groups: Mapping | None = None, n_boot: int = 1000,
+              seed: int = 0) -> pd.DataFrame:
+    """Pooled out-of-fold AUC, balanced accuracy and accuracy per (TL, CNN, optimizer), each with a 95 % CI.
+
+    The CI is a bootstrap over the pooled test predictions of every fold run
+    (:func:`mstl_lib.evaluation.bootstrap.bootstrap_ci`), resampling whole groups
+    (``groups``: image path -> group, e.g. near-duplicate clusters) where given.
+
+    Returns
+    -------
+    DataFrame
+        ``tl, cnn, optimizer, n_images``, then ``<metric>``, ``<metric>_low``,
+        ``<metric>_high`` for :data:`CI_METRICS` (accuracy in %).
+    """
+    rows = []
+    if predictions.empty:
+        return pd.DataFrame(columns=["tl", "cnn", "optimizer", "n_images",
+                                     *[f"{m}{s}" for m in CI_METRICS for s in ("", "_low", "_high")]])
+    for (arm, cnn, optimizer), part in predictions.groupby(["tl", "backbone", "optimizer"], sort=False):
+        group = None if groups is None else part["path"].map(groups).fillna(part["path"]).to_numpy()
+        row = {"tl": arm, "cnn": cnn, "optimizer": optimizer, "n_images": len(part)}
+        for name in CI_METRICS:
+            estimate, low, high = bootstrap.bootstrap_ci(part["y_true"], part["y_score"], name, groups=group,
+                                                         n_boot=n_boot, seed=seed)
+            scale = 100 if name == "accuracy" else 1
+            row.update({name: scale * estimate, f"{name}_low": scale * low, f"{name}_high": scale * high})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def table1_beside_paper(ours: pd.DataFrame, paper: pd.DataFrame | None = None,
+                        ci: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Ours, the paper's and ours − paper per cell (accuracy in percentage points); NaN where a side has no row.
+
+    With ``ci`` (:func:`pooled_ci`), our pooled AUC, balanced accuracy and
+    accuracy with their 95 % CIs stand beside the fold means, as strings
+    ``"0.712 [0.650, 0.770]"``; the paper gives neither balanced accuracy nor CIs.
+    """
     paper = protocol.paper_table1() if paper is None else paper
-    return beside_paper(ours, paper, on=list(protocol.TABLE1_KEYS), metrics=[*STAGE2_METRICS, "accuracy_sd"]).round(3)
+    table = beside_paper(ours, paper, on=list(protocol.TABLE1_KEYS), metrics=[*STAGE2_METRICS, "accuracy_sd"]).round(3)
+    if ci is None or ci.empty:
+        return table
+    shown = ci[list(protocol.TABLE1_KEYS)].copy()
+    for name in CI_METRICS:
+        digits = 1 if name == "accuracy" else 3
+        shown[f"{name}_ours_95ci"] = [bootstrap.format_ci(e, lo, hi, digits) for e, lo, hi in
+                                      zip(ci[name], ci[f"{name}_low"], ci[f"{name}_high"], strict=True)]
+    return table.merge(shown, on=list(protocol.TABLE1_KEYS), how="left")
 
 
 def table1_caption(chapter) -> str:
@@ -304,7 +353,7 @@ def table1_caption(chapter) -> str:
     context = chapter.grids["main"].context
     n_images = len(chapter.task_table("main"))
     available = len(tables.binary_table(context["data_source"], "image", None, int(context["seed"])))
-    sample = (f"P1's {context['per_class']} + {context['per_class']} draw of {available}" if context["per_class"] else
+    sample = (f"a balanced {context['per_class']} + {context['per_class']} draw of {available}" if context["per_class"] else
               f"a stratified sample of {n_images} of {available}" if n_images < available else f"all {n_images}")
     weights = _join(sorted({info["used"] for info in context["weights_info"].values()}))
     paper = "Mendeley 100 + 100, 5 folds of 50 epochs, ImageNet weights"
@@ -401,8 +450,28 @@ def _verdict(tests: pd.DataFrame, alpha: float) -> str:
     return "**does not survive** in this run: the difference is not significant at every level tested"
 
 
-def significance_sentence(tests: pd.DataFrame, limits: list[str], alpha: float = ALPHA) -> str:
-    """The verdict on P1's conclusion from :func:`our_tests`, and whether it bears on the claim."""
+def degenerate_arms(records: pd.DataFrame) -> dict[str, int]:
+    """Degenerate folds per arm (folds that put at least 95 % of their test images in one class)."""
+    done = _done(records)
+    if done.empty or "degenerate" not in done.columns:
+        return {}
+    counts = done.groupby("tl")["degenerate"].sum()
+    return {arm: int(n) for arm, n in counts.items() if n > 0}
+
+
+def significance_sentence(tests: pd.DataFrame, limits: list[str], alpha: float = ALPHA,
+                          degenerate: Mapping[str, int] | None = None) -> str:
+    """The verdict on P1's conclusion from :func:`our_tests`, and whether it bears on the claim.
+
+    With degenerate folds in either arm (:func:`degenerate_arms`) no verdict is
+    given: such a fold's accuracy is a class share, and a t-test on it compares
+    class shares, not networks.
+    """
+    if degenerate:
+        listed = _join([f"{_plural(n, 'degenerate fold')} in {arm}" for arm, n in sorted(degenerate.items())])
+        return (f"**No verdict**: this run has {listed} (at least 95 % of the test images given one class), whose "
+                "accuracy measures the class balance, not the network, so a t-test on them would compare class "
+                "shares. The tests are not run; read the per-fold table, the AUCs and their confidence intervals.")
     if tests.empty:
         head = ("Too few CTL/MSTL pairs in this run for a t-test (a paired test needs at least two), so the paper's "
                 "conclusion can be neither confirmed nor refuted here.")

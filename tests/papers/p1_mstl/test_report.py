@@ -424,3 +424,64 @@ def test_degenerate_note_counts_collapsed_folds(pred_malignant, expected):
 def test_degenerate_note_without_records():
     assert report.degenerate_note(pd.DataFrame({"status": []})) == ("No finished stage-2 task records its "
                                                                     "predicted classes.")
+
+
+def _predictions(signal: float, n: int = 80, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frames = []
+    for arm, shift in (("CTL", 0.0), ("MSTL", signal)):
+        y = rng.integers(0, 2, n)
+        score = 1 / (1 + np.exp(-(shift * (2 * y - 1) + rng.normal(size=n))))
+        frames.append(pd.DataFrame({"tl": arm, "backbone": "ResNet50", "optimizer": "adagrad", "fold": 0,
+                                    "path": [f"{arm}{i}.png" for i in range(n)], "y_true": y, "y_score": score}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_pooled_ci_brackets_the_estimate_and_tells_signal_from_chance():
+    ci = report.pooled_ci(_predictions(signal=2.0), n_boot=200)
+    assert list(ci["tl"]) == ["CTL", "MSTL"] and (ci["n_images"] == 80).all()
+    for name in report.CI_METRICS:
+        assert (ci[f"{name}_low"] <= ci[name]).all() and (ci[name] <= ci[f"{name}_high"]).all()
+    ctl, mstl = ci.set_index("tl").loc["CTL"], ci.set_index("tl").loc["MSTL"]
+    assert mstl["auc_low"] > 0.5 and ctl["auc_low"] < 0.5 < ctl["auc_high"]
+    assert 0 <= mstl["accuracy_low"] <= 100 and mstl["accuracy"] > 50  # accuracy in %
+
+
+def test_pooled_ci_resamples_groups_when_given():
+    predictions = _predictions(signal=1.0, n=40)
+    copies = pd.concat([predictions] * 4, ignore_index=True)
+    groups = {path: path for path in predictions["path"]}  # each image and its 3 copies form one group
+    by_image = report.pooled_ci(copies, n_boot=200).set_index("tl")
+    by_group = report.pooled_ci(copies, groups=groups, n_boot=200).set_index("tl")
+    width = lambda t: t["auc_high"] - t["auc_low"]  # noqa: E731
+    assert (width(by_group) > 1.5 * width(by_image)).all()
+
+
+def test_table1_beside_paper_carries_our_cis():
+    ours = pd.DataFrame({"tl": ["MSTL"], "cnn": ["ResNet50"], "optimizer": ["adagrad"], "n_folds": [2],
+                         **{m: [0.6] for m in report.STAGE2_METRICS}, "accuracy_sd": [3.0],
+                         "avg_accuracy_cnn": [60.0]})
+    ci = report.pooled_ci(_predictions(signal=2.0), n_boot=100)
+    table = report.table1_beside_paper(ours, ci=ci)
+    row = table[(table["tl"] == "MSTL") & (table["cnn"] == "ResNet50") & (table["optimizer"] == "adagrad")].iloc[0]
+    assert row["auc_ours_95ci"].startswith(f"{ci.set_index('tl').loc['MSTL', 'auc']:.3f} [")
+    assert "accuracy_ours_95ci" in table.columns and "balanced_accuracy_ours_95ci" in table.columns
+
+
+@pytest.mark.parametrize(("degenerate", "expected"), [({}, None), ({"CTL": 2}, "2 degenerate folds in CTL"),
+                                                       ({"CTL": 1, "MSTL": 1}, "1 degenerate fold in CTL and 1 "
+                                                                              "degenerate fold in MSTL")])
+def test_no_verdict_with_degenerate_folds(degenerate, expected):
+    tests = pd.DataFrame([{"level": "folds", "test": "paired", "alternative": "two-sided", "n": 3,
+                           "mean_difference": 9.0, "statistic": 5.0, "df": 2, "p_value": 0.01}])
+    sentence = report.significance_sentence(tests, [], degenerate=degenerate)
+    if expected is None:
+        assert "**survives**" in sentence and "No verdict" not in sentence
+    else:
+        assert sentence.startswith("**No verdict**") and expected in sentence and "survives" not in sentence
+
+
+def test_degenerate_arms_counts_per_arm():
+    records = pd.DataFrame({"tl": ["CTL", "CTL", "MSTL"], "status": "done", "degenerate": [1.0, 0.0, 0.0]})
+    assert report.degenerate_arms(records) == {"CTL": 1}
+    assert report.degenerate_arms(pd.DataFrame({"status": []})) == {}
