@@ -209,6 +209,18 @@ report.markdown(report.significance_sentence(report.our_tests(chapter.records("m
                                              degenerate=report.degenerate_arms(chapter.records("main"))))
 
 # %% [markdown]
+# ### A control P1 does not have
+#
+# MSTL trains a network twice; CTL once. With random initial weights in particular,
+# "pre-training on anything helps" cannot be told from "cells help". Our control arm
+# (`SHUF`) runs stage 1 on the same patches with their cell-line labels shuffled, for the
+# same number of steps, then the same stage 2. MSTL has to beat this arm for the cells to
+# get the credit:
+
+# %%
+report.markdown(report.control_sentence(chapter.records("main")))
+
+# %% [markdown]
 # ## Figures
 #
 # ### ROC curves (Fig. 4)

@@ -216,7 +216,8 @@ def stage1_table(raw_records: list[dict]) -> pd.DataFrame:
     rows = []
     for record in raw_records:
         row = {"backbone": record["config"]["backbone"], "optimizer": record["config"]["optimizer"],
-               "status": record["status"], "wall_time_s": record.get("wall_time_s")}
+               "labels": record["config"].get("labels", "true"), "status": record["status"],
+               "wall_time_s": record.get("wall_time_s")}
         if record["status"] == "done":
             extra = record["extra"]
             test = stats.above_chance(round(record["metrics"]["accuracy"] * extra["n_test"]), extra["n_test"],
@@ -224,25 +225,34 @@ def stage1_table(raw_records: list[dict]) -> pd.DataFrame:
             row.update({name: record["metrics"][name] for name in STAGE1_METRICS})
             row.update(n_test=test["n"], chance=test["chance"], p_value=test["p_value"], learned=test["above_chance"])
         rows.append(row)
-    columns = ["backbone", "optimizer", "status", *STAGE1_METRICS, "n_test", "chance", "p_value", "learned",
+    columns = ["backbone", "optimizer", "labels", "status", *STAGE1_METRICS, "n_test", "chance", "p_value", "learned",
                "wall_time_s"]
     return pd.DataFrame(rows, columns=columns)
 
 
 def stage1_sentence(table: pd.DataFrame) -> str:
-    """Whether stage 1 learned to tell the cell lines apart, from :func:`stage1_table`."""
-    done = table[table["status"] == "done"]
+    """Whether stage 1 learned to tell the cell lines apart, from :func:`stage1_table`.
+
+    The shuffled-label control is declared to sit at chance: it is reported, never judged.
+    """
+    finished = table[table["status"] == "done"]
+    control = finished[finished["labels"] == "shuffled"] if "labels" in finished.columns else finished.iloc[0:0]
+    done = finished.drop(control.index)
+    note = ""
+    if len(control):
+        note = (f" The control's stage 1 (shuffled labels, a declared control meant to sit at chance) reached "
+                f"{control['accuracy'].min():.2f} to {control['accuracy'].max():.2f}.")
     if done.empty:
-        return "**No stage-1 task finished**, so no MSTL network could be trained."
+        return "**No stage-1 task finished**, so no MSTL network could be trained." + note
     learned = done[done["learned"].astype(bool)]
     span = (f"Stage-1 test accuracy on the held-out patches: {done['accuracy'].min():.2f} to "
             f"{done['accuracy'].max():.2f}, against {done['chance'].iloc[0]:.2f} by chance "
             f"({int(done['n_test'].iloc[0])} test patches per task; exact binomial test, one-sided, at {ALPHA}).")
     if len(learned) == len(done):
-        return span + " Stage 1 learned to tell the lines apart in every configuration."
+        return span + " Stage 1 learned to tell the lines apart in every configuration." + note
     failed = _join([f"{r.backbone}-{r.optimizer}" for r in done[~done["learned"].astype(bool)].itertuples()])
     return (span + f" **Stage 1 did not beat chance for {failed}**, so the MSTL networks built on it start from "
-            "nearly untrained weights as well; for those, this run cannot test what cell pre-training adds.")
+            "nearly untrained weights as well; for those, this run cannot test what cell pre-training adds." + note)
 
 
 def weights_table(raw_records: list[dict]) -> pd.DataFrame:
@@ -351,9 +361,13 @@ def table1_caption(chapter) -> str:
     """Where our Table 1 departs from the paper's: data, sample, folds, epochs and starting weights."""
     settings, source = chapter.settings, chapter.plan.ultrasound
     context = chapter.grids["main"].context
-    n_images = len(chapter.task_table("main"))
+    task_table = chapter.task_table("main")
+    n_images = len(task_table)
     available = len(tables.binary_table(context["data_source"], "image", None, int(context["seed"])))
-    sample = (f"a balanced {context['per_class']} + {context['per_class']} draw of {available}" if context["per_class"] else
+    counts = task_table["target"].value_counts()
+    drawn = f"{int(counts.get(0, 0))} benign + {int(counts.get(1, 0))} malignant"
+    sample = (f"a class-balanced draw ({drawn}, at most {context['per_class']} of each) of {available}"
+              if context["per_class"] else
               f"a stratified sample of {n_images} of {available}" if n_images < available else f"all {n_images}")
     weights = _join(sorted({info["used"] for info in context["weights_info"].values()}))
     paper = "Mendeley 100 + 100, 5 folds of 50 epochs, ImageNet weights"
@@ -411,11 +425,48 @@ def our_tests(records: pd.DataFrame) -> pd.DataFrame:
     if len(pairs) >= 2:
         tests.append({"level": "configuration means (as P1)", **stats.t_test(pairs["CTL"], pairs["MSTL"], "paired")})
     done = _done(records)
+    done = done[done["tl"].isin(protocol.ARMS)] if "tl" in done.columns else done  # P1's two arms, not our control
     folds = stats.fold_pairs(done) if {"CTL", "MSTL"} <= set(done.get("tl", [])) else pd.DataFrame()
     if len(folds) >= 2:
         tests.append({"level": "folds", **stats.t_test(100 * folds["CTL"], 100 * folds["MSTL"], "paired")})
     return pd.DataFrame(tests, columns=["level", "test", "alternative", "n", "mean_difference", "statistic", "df",
                                         "p_value"])
+
+
+def control_pairs(records: pd.DataFrame, metric: str = "auc") -> pd.DataFrame:
+    """MSTL and the shuffled-label control per (backbone, optimizer, fold) where both ran."""
+    done = _done(records)
+    if done.empty or "tl" not in done.columns or not {"MSTL", protocol.CONTROL} <= set(done["tl"]):
+        return pd.DataFrame(columns=["backbone", "optimizer", "fold", "MSTL", protocol.CONTROL])
+    wide = done[done["tl"].isin(["MSTL", protocol.CONTROL])].pivot_table(
+        index=["backbone", "optimizer", "fold"], columns="tl", values=metric)
+    return wide.dropna().reset_index()
+
+
+def control_sentence(records: pd.DataFrame, alpha: float = ALPHA) -> str:
+    """What the shuffled-label control says: does MSTL beat a stage 1 that saw the same patches without their labels?
+
+    Fold-level AUC pairs (same test images); a paired t-test needs at least
+    two pairs, and degenerate folds are reported, not tested.
+    """
+    pairs = control_pairs(records)
+    if pairs.empty:
+        return ("The shuffled-label control did not run in this profile, so MSTL's gain (if any) cannot be told apart "
+                "from the effect of any extra training of the network.")
+    difference = float((pairs["MSTL"] - pairs[protocol.CONTROL]).mean())
+    lead = (f"MSTL against the shuffled-label control, {_plural(len(pairs), 'fold pair')} (same test images): mean AUC "
+            f"difference {difference:+.3f}.")
+    degenerate = degenerate_arms(records)
+    if degenerate.get("MSTL") or degenerate.get(protocol.CONTROL):
+        return lead + " Degenerate folds in these arms: no test is run."
+    if len(pairs) < 2:
+        return lead + " One pair: a direction, not a test; cells cannot be credited with MSTL's result."
+    test = stats.t_test(pairs[protocol.CONTROL], pairs["MSTL"], "paired")
+    verdict = (f"MSTL beats the control (p = {test['p_value']:.3f}): the cell labels, not only the extra training, "
+               "carry what stage 1 adds." if test["p_value"] < alpha and difference > 0 else
+               f"MSTL does not beat the control (p = {test['p_value']:.3f}): what stage 1 adds here cannot be credited "
+               "to the cell labels rather than to extra training of the network.")
+    return lead + " " + verdict
 
 
 def conclusion_limits(chapter) -> list[str]:
@@ -433,6 +484,7 @@ def conclusion_limits(chapter) -> list[str]:
     if plan.cells_train.kind != REAL:
         limits.append("stage 1 trained on phantom cell lines, not on cancer-cell microscopy")
     stage1 = stage1_table(chapter.raw_records("stage1"))
+    stage1 = stage1[stage1["labels"] == "true"]  # the shuffled-label control is meant to sit at chance
     if not stage1.empty and not stage1["learned"].fillna(False).astype(bool).all():
         limits.append("stage 1 did not beat chance in every configuration")
     if settings["epochs"] < protocol.EPOCHS:
@@ -490,10 +542,11 @@ def significance_sentence(tests: pd.DataFrame, limits: list[str], alpha: float =
 # =========================================================================== figures
 
 
-def roc_by_arm(predictions: pd.DataFrame, arms=("MSTL", "CTL")):
-    """Fig. 4: ROC curves per (CNN, optimizer), test predictions of all folds pooled, one panel per arm."""
+def roc_by_arm(predictions: pd.DataFrame, arms=("MSTL", "CTL", protocol.CONTROL)):
+    """Fig. 4: ROC curves per (CNN, optimizer), test predictions of all folds pooled, one panel per arm run."""
     if predictions.empty:
         return markdown("No finished task has predictions yet.")
+    arms = [arm for arm in arms if arm in set(predictions["tl"])]
     fig, axes = plt.subplots(1, len(arms), figsize=(4.2 * len(arms), 3.8), squeeze=False)
     for ax, arm in zip(axes[0], arms, strict=True):
         for (backbone, optimizer), part in predictions[predictions["tl"] == arm].groupby(["backbone", "optimizer"]):
@@ -602,7 +655,8 @@ def feature_maps(chapter):
 def learning_curves_by_arm(history: pd.DataFrame) -> list:
     """Figs. S1 and S2: per arm, training and validation accuracy, then loss, per optimizer and fold."""
     out = []
-    for arm in ("MSTL", "CTL"):
+    present = set(history["tl"]) if "tl" in history.columns else set()
+    for arm in [a for a in ("MSTL", "CTL", protocol.CONTROL) if a in present or a in protocol.ARMS]:
         part = history[history["tl"] == arm] if "tl" in history.columns else history.iloc[0:0]
         out.append(markdown(f"**{arm}**: training and validation accuracy, then loss, per optimizer and fold"))
         out.append(learning_curves(part, by="optimizer", metrics=("accuracy", "val_accuracy")))

@@ -60,18 +60,24 @@ def test_stage1_grid(smoke_run):
     grid = grids.stage1_grid(smoke_run, plan)
     settings = CHAPTER.settings("smoke")
     assert grid.name == "multistage_stage1-smoke" and grid.fold_list == [0]
-    assert len(grid.configs) == len(settings["backbones"]) * len(settings["optimizers"])
+    true_configs = [c for c in grid.configs if c.get("labels", "true") == "true"]
+    control = [c for c in grid.configs if c.get("labels") == "shuffled"]
+    assert len(true_configs) == len(settings["backbones"]) * len(settings["optimizers"])
+    assert {c["optimizer"] for c in control} == set(settings["optimizers"]) & set(settings["control_optimizers"])
+    assert all({**c, "labels": "true"} in [{**t, "labels": "true"} for t in true_configs] for c in control)
     assert all(c["epochs"] == settings["stage1_epochs"] and c["split"] == [0.7, 0.2, 0.1] for c in grid.configs)
     assert grid.code_version == tasks.RECIPE_VERSION and "patches_index" not in grid.keyed_context()
     assert grid.context["data_source"]["dataset"] == "cells"
 
 
-@pytest.mark.parametrize("arm", protocol.ARMS)
+@pytest.mark.parametrize("arm", protocol.ALL_ARMS)
 def test_stage2_config(arm):
     settings = CHAPTER.settings("smoke")
-    config = grids.stage2_config(arm, "ResNet50", "adagrad", settings, {"ResNet50/adagrad": {"key": "s1"}})
+    links = {"ResNet50/adagrad": {"key": "s1"}, "ResNet50/adagrad/shuffled": {"key": "s0"}}
+    config = grids.stage2_config(arm, "ResNet50", "adagrad", settings, links)
     assert config["tl"] == arm and config["epochs"] == settings["epochs"]
-    assert ("stage1_key" in config) == (arm == "MSTL") and config.get("stage1_key", "s1") == "s1"
+    assert ("stage1_key" in config) == (arm != "CTL")
+    assert config.get("stage1_key") == {"CTL": None, "MSTL": "s1", protocol.CONTROL: "s0"}[arm]
     assert grids.stage2_config(arm, "ResNet50", "sgd", settings, {}).get("stage1_key") is None
 
 

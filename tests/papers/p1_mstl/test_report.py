@@ -110,8 +110,9 @@ def test_patch_summary_and_examples(tmp_path):
 # =========================================================================== stage 1
 
 
-def _stage1_record(accuracy, n_test=30, n_classes=3, status="done", optimizer="adam"):
-    return {"config": {"backbone": "ResNet50", "optimizer": optimizer}, "status": status, "wall_time_s": 1.0,
+def _stage1_record(accuracy, n_test=30, n_classes=3, status="done", optimizer="adam", labels="true"):
+    return {"config": {"backbone": "ResNet50", "optimizer": optimizer, "labels": labels}, "status": status,
+            "wall_time_s": 1.0,
             "metrics": {"accuracy": accuracy, "loss": 1.0},
             "extra": {"n_test": n_test, "classes": list("abc")[:n_classes]}}
 
@@ -131,6 +132,45 @@ def test_stage1_sentence_follows_the_test(accuracies, learned):
     assert ("learned to tell the lines apart in every configuration" in sentence) == learned
     assert ("did not beat chance" in sentence) == (not learned)
     assert f"{min(accuracies):.2f} to {max(accuracies):.2f}" in sentence
+
+
+def test_the_shuffled_label_stage1_is_reported_not_judged():
+    records = [_stage1_record(0.9), _stage1_record(0.33, labels="shuffled")]
+    sentence = report.stage1_sentence(report.stage1_table(records))
+    assert "learned to tell the lines apart in every configuration" in sentence
+    assert "declared control meant to sit at chance) reached 0.33 to 0.33" in sentence
+
+
+def _control_records(mstl_auc, control_auc, degenerate=0.0):
+    rows = []
+    for fold, (m, c) in enumerate(zip(mstl_auc, control_auc, strict=True)):
+        for arm, auc in (("MSTL", m), (protocol.CONTROL, c), ("CTL", 0.5)):
+            rows.append({"tl": arm, "backbone": "ResNet50", "optimizer": "adagrad", "fold": fold, "status": "done",
+                         "auc": auc, "degenerate": degenerate if arm == "MSTL" else 0.0})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(("mstl", "control", "expected"), [
+    ([0.80, 0.82, 0.85], [0.60, 0.61, 0.62], "MSTL beats the control"),
+    ([0.60, 0.70, 0.65], [0.66, 0.64, 0.65], "MSTL does not beat the control"),
+    ([0.80], [0.60], "One pair: a direction, not a test"),
+])
+def test_control_sentence_follows_the_pairs(mstl, control, expected):
+    sentence = report.control_sentence(_control_records(mstl, control))
+    assert expected in sentence
+    assert f"mean AUC difference {np.mean(np.subtract(mstl, control)):+.3f}" in sentence
+
+
+def test_control_sentence_without_the_control_or_with_degenerate_folds():
+    assert "did not run" in report.control_sentence(_control_records([0.8], [0.6]).query("tl != 'SHUF'"))
+    assert "no test is run" in report.control_sentence(_control_records([0.8, 0.9], [0.6, 0.5], degenerate=1.0))
+
+
+def test_our_tests_pair_ctl_and_mstl_only_even_with_the_control():
+    records = _control_records([0.8, 0.9], [0.6, 0.5])
+    records = records.assign(**{m: records["auc"] for m in report.STAGE2_METRICS if m != "auc"})
+    tests = report.our_tests(records)
+    assert tests.loc[tests["level"] == "folds", "n"].iloc[0] == 2
 
 
 def test_stage1_sentence_without_finished_tasks():
@@ -182,7 +222,8 @@ def test_table1_beside_paper_differences(records_factory):
 
 def test_table1_caption_names_each_departure(chapter):
     caption = report.table1_caption(chapter)
-    assert "busi (real)" in caption and "all 36 images" in caption  # the phantom set is below the cap
+    assert "busi (real)" in caption  # P1 balanced its classes: 20 + 20 asked, the phantom set has 12 malignant
+    assert "a class-balanced draw (20 benign + 12 malignant, at most 20 of each) of 36 images" in caption
     assert "2 of 2 outer folds" in caption and "1 epoch," in caption and "random weights" in caption
     assert "Mendeley 100 + 100" in caption
 

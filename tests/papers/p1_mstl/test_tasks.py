@@ -187,11 +187,26 @@ def test_keeps_model(fold, expected):
 
 def test_stage2_model_starts_ctl_from_the_context_and_mstl_from_stage1(weights_home):
     _, link = _stage1_link()
-    context = {"weights_info": {"ResNet50": RANDOM.to_dict()}, "stage1": {"ResNet50/adagrad": link}}
+    control = {**link, "key": "k0"}
+    context = {"weights_info": {"ResNet50": RANDOM.to_dict()},
+               "stage1": {"ResNet50/adagrad": link, "ResNet50/adagrad/shuffled": control}}
     config = {"backbone": "ResNet50", "optimizer": "adagrad"}
     _, ctl = tasks.stage2_model({**config, "tl": "CTL"}, context, SHAPE)
     _, mstl = tasks.stage2_model({**config, "tl": "MSTL", "stage1_key": "k1"}, context, SHAPE)
+    _, shuffled = tasks.stage2_model({**config, "tl": protocol.CONTROL, "stage1_key": "k0"}, context, SHAPE)
     assert ctl.used == "random" and mstl.used == "file" and mstl.sha256 == link["sha256"]
+    assert shuffled.used == "file"
+    with pytest.raises(RuntimeError, match="configuration names"):  # the control never takes MSTL's stage 1
+        tasks.stage2_model({**config, "tl": protocol.CONTROL, "stage1_key": "k1"}, context, SHAPE)
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_shuffled_labels_keep_the_counts_and_cut_the_link(seed):
+    labels = np.repeat(np.arange(3), 40)
+    shuffled = tasks.shuffled_labels(labels, seed)
+    assert np.array_equal(np.bincount(shuffled), np.bincount(labels))
+    assert np.mean(shuffled == labels) < 0.6
+    assert np.array_equal(shuffled, tasks.shuffled_labels(labels, seed))
 
 
 @pytest.mark.parametrize(("config", "context", "error"), [
