@@ -24,9 +24,10 @@ from matplotlib.patches import Rectangle
 from mstl_lib.data import tables
 from mstl_lib.data.images import read_image
 from mstl_lib.data.sources import REAL, load_source
-from mstl_lib.evaluation import bootstrap, metrics, stats
+from mstl_lib.evaluation import metrics, stats
 from mstl_lib.papers.p1_mstl import cell_patches, protocol
 from mstl_lib.report import finish, finish_roc_axes, learning_curves, markdown, plot_roc
+from mstl_lib.report import tables as tables_report
 from mstl_lib.report.tables import aggregate, beside_paper
 
 STAGE1_METRICS = protocol.STAGE1_METRICS
@@ -303,38 +304,18 @@ def format_table1(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
     return shown
 
 
-CI_METRICS = ("auc", "balanced_accuracy", "accuracy")
-"""The metrics given a 95 % CI beside the paper's numbers."""
-
-
 def pooled_ci(predictions: pd.DataFrame, groups: Mapping | None = None, n_boot: int = 1000,
               seed: int = 0) -> pd.DataFrame:
-    """Pooled out-of-fold AUC, balanced accuracy and accuracy per (TL, CNN, optimizer), each with a 95 % CI.
+    """Pooled out-of-fold AUC, balanced accuracy and accuracy (%) per (TL, CNN, optimizer), each with a 95 % CI.
 
-    The CI is a bootstrap over the pooled test predictions of every fold run
-    (:func:`mstl_lib.evaluation.bootstrap.bootstrap_ci`), resampling whole groups
-    (``groups``: image path -> group, e.g. near-duplicate clusters) where given.
-
-    Returns
-    -------
-    DataFrame
-        ``tl, cnn, optimizer, n_images``, then ``<metric>``, ``<metric>_low``,
-        ``<metric>_high`` for :data:`CI_METRICS` (accuracy in %).
+    :func:`mstl_lib.report.tables.pooled_ci` on the stage-2 test predictions; ``groups``
+    (image path -> group) makes the bootstrap resample whole groups.
     """
-    rows = []
-    if predictions.empty:
-        return pd.DataFrame(columns=["tl", "cnn", "optimizer", "n_images",
-                                     *[f"{m}{s}" for m in CI_METRICS for s in ("", "_low", "_high")]])
-    for (arm, cnn, optimizer), part in predictions.groupby(["tl", "backbone", "optimizer"], sort=False):
-        group = None if groups is None else part["path"].map(groups).fillna(part["path"]).to_numpy()
-        row = {"tl": arm, "cnn": cnn, "optimizer": optimizer, "n_images": len(part)}
-        for name in CI_METRICS:
-            estimate, low, high = bootstrap.bootstrap_ci(part["y_true"], part["y_score"], name, groups=group,
-                                                         n_boot=n_boot, seed=seed)
-            scale = 100 if name == "accuracy" else 1
-            row.update({name: scale * estimate, f"{name}_low": scale * low, f"{name}_high": scale * high})
-        rows.append(row)
-    return pd.DataFrame(rows)
+    ci = tables_report.pooled_ci(predictions, ["tl", "backbone", "optimizer"], groups=groups, n_boot=n_boot,
+                                 seed=seed).rename(columns={"backbone": "cnn"})
+    for column in ("accuracy", "accuracy_low", "accuracy_high"):
+        ci[column] = 100 * ci[column].astype(float)
+    return ci
 
 
 def table1_beside_paper(ours: pd.DataFrame, paper: pd.DataFrame | None = None,
@@ -349,11 +330,9 @@ def table1_beside_paper(ours: pd.DataFrame, paper: pd.DataFrame | None = None,
     table = beside_paper(ours, paper, on=list(protocol.TABLE1_KEYS), metrics=[*STAGE2_METRICS, "accuracy_sd"]).round(3)
     if ci is None or ci.empty:
         return table
-    shown = ci[list(protocol.TABLE1_KEYS)].copy()
-    for name in CI_METRICS:
-        digits = 1 if name == "accuracy" else 3
-        shown[f"{name}_ours_95ci"] = [bootstrap.format_ci(e, lo, hi, digits) for e, lo, hi in
-                                      zip(ci[name], ci[f"{name}_low"], ci[f"{name}_high"], strict=True)]
+    shown = pd.concat([ci[list(protocol.TABLE1_KEYS)], tables_report.ci_strings(ci.assign(
+        accuracy=ci["accuracy"] / 100, accuracy_low=ci["accuracy_low"] / 100, accuracy_high=ci["accuracy_high"] / 100),
+        suffix="_ours_95ci", scale={"accuracy": 100})], axis=1)
     return table.merge(shown, on=list(protocol.TABLE1_KEYS), how="left")
 
 
