@@ -61,6 +61,24 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
+def per_fold_table(records: pd.DataFrame) -> pd.DataFrame:
+    """Every stage-2 fold (the form of P1's Table S1): accuracy (%), AUC, balanced accuracy, predicted classes.
+
+    ``degenerate`` marks a fold that gave at least 95 % of its test images one class.
+    """
+    columns = ["tl", "cnn", "optimizer", "fold", "accuracy", "auc", "balanced_accuracy", "sensitivity",
+               "specificity", "pred_malignant", "n_test", "degenerate"]
+    done = _done(records)
+    if done.empty:
+        return pd.DataFrame(columns=columns)
+    out = done.rename(columns={"backbone": "cnn"}).copy()
+    out["accuracy"] = 100 * out["accuracy"].astype(float)
+    out["n_test"] = (out["pred_malignant"] + out["pred_benign"]).astype(int)
+    out["pred_malignant"] = out["pred_malignant"].astype(int)
+    out["degenerate"] = out["degenerate"].astype(float) > 0
+    return out[columns].sort_values(["tl", "cnn", "optimizer", "fold"]).reset_index(drop=True).round(3)
+
+
 def degenerate_note(records: pd.DataFrame) -> str:
     """How many stage-2 folds put at least 95 % of their test images in one class, per arm.
 
@@ -586,17 +604,25 @@ def factor_note(records: pd.DataFrame, arm: str = "MSTL") -> str:
 
 
 def feature_map_figure(image: np.ndarray, maps: dict[str, list[np.ndarray]], layer_names):
-    """Fig. 6: channel-mean activation of each layer, one row per arm, on the same image."""
-    fig, axes = plt.subplots(len(maps), len(layer_names) + 1, figsize=(2.0 * (len(layer_names) + 1), 2.2 * len(maps)),
+    """Fig. 6: channel-mean activation of each layer, one row per arm, on the same image.
+
+    Each layer (column) has one colour scale shared by the arms, so that CTL and
+    MSTL can be compared; the colour bar under each column gives it.
+    """
+    fig, axes = plt.subplots(len(maps), len(layer_names) + 1, figsize=(2.0 * (len(layer_names) + 1), 2.4 * len(maps)),
                              squeeze=False)
+    means = {arm: [activation.mean(axis=-1) for activation in layers] for arm, layers in maps.items()}
+    limits = [(min(float(means[arm][col].min()) for arm in maps), max(float(means[arm][col].max()) for arm in maps))
+              for col in range(len(layer_names))]
     for row, (arm, layers) in enumerate(maps.items()):
         axes[row, 0].imshow(image)
         axes[row, 0].set_ylabel(arm)
         axes[row, 0].set_title("input" if row == 0 else "", fontsize=8)
         for col, (name, activation) in enumerate(zip(layer_names, layers, strict=True), start=1):
-            mean = activation.mean(axis=-1)
-            span = mean.max() - mean.min()
-            axes[row, col].imshow((mean - mean.min()) / span if span > 0 else mean, cmap="inferno")
+            low, high = limits[col - 1]
+            shown = axes[row, col].imshow(means[arm][col - 1], cmap="inferno", vmin=low, vmax=high)
+            if row == len(maps) - 1:
+                fig.colorbar(shown, ax=axes[:, col].tolist(), orientation="horizontal", fraction=0.05, pad=0.04)
             if row == 0:
                 axes[row, col].set_title(f"conv{col}: {name}\n{activation.shape[0]}×{activation.shape[1]}×"
                                          f"{activation.shape[2]}", fontsize=7)
@@ -637,9 +663,10 @@ def learning_curves_by_arm(history: pd.DataFrame) -> list:
     present = set(history["tl"]) if "tl" in history.columns else set()
     for arm in [a for a in ("MSTL", "CTL", protocol.CONTROL) if a in present or a in protocol.ARMS]:
         part = history[history["tl"] == arm] if "tl" in history.columns else history.iloc[0:0]
-        out.append(markdown(f"**{arm}**: training and validation accuracy, then loss, per optimizer and fold"))
-        out.append(learning_curves(part, by="optimizer", metrics=("accuracy", "val_accuracy")))
-        out.append(learning_curves(part, by="optimizer", metrics=("loss", "val_loss")))
+        out.append(markdown(f"**{arm}**: training and validation accuracy, then loss, one panel per (CNN, "
+                            "optimizer), one line per fold"))
+        out.append(learning_curves(part, by=["backbone", "optimizer"], metrics=("accuracy", "val_accuracy")))
+        out.append(learning_curves(part, by=["backbone", "optimizer"], metrics=("loss", "val_loss")))
     return out
 
 

@@ -315,9 +315,13 @@ def test_factor_note_counts_levels(records_factory):
 
 def test_feature_map_figure_one_row_per_arm():
     maps = {arm: [np.random.default_rng(0).random((s, s, 4)) for s in (8, 4, 2)] for arm in ("CTL", "MSTL")}
+    maps["MSTL"] = [10 * layer for layer in maps["MSTL"]]
     fig = report.feature_map_figure(np.zeros((16, 16, 3)), maps, ["a", "b", "c"])
-    assert len(fig.axes) == 2 * 4 and _axes_images(fig) == 8
+    assert len(fig.axes) == 2 * 4 + 3 and _axes_images(fig) == 8  # three colour bars, one per layer
     assert "8×8×4" in fig.axes[1].get_title()
+    ctl, mstl = fig.axes[1].get_images()[0], fig.axes[5].get_images()[0]
+    assert ctl.get_clim() == mstl.get_clim()  # one colour scale per layer for both arms
+    assert mstl.get_clim()[1] == pytest.approx(float(maps["MSTL"][0].mean(axis=-1).max()))
 
 
 def test_kept_networks_and_feature_maps(chapter):
@@ -329,12 +333,15 @@ def test_kept_networks_and_feature_maps(chapter):
 
 
 def test_learning_curves_by_arm():
-    history = pd.DataFrame([{"tl": tl, "optimizer": "sgd", "fold": 0, "epoch": e, "metric": m, "value": 0.5}
-                            for tl in protocol.ARMS for e in (1, 2) for m in ("accuracy", "val_accuracy", "loss",
-                                                                            "val_loss")])
+    history = pd.DataFrame([{"tl": tl, "backbone": b, "optimizer": "sgd", "fold": 0, "epoch": e, "metric": m,
+                             "value": 0.5} for tl in protocol.ARMS for b in ("ResNet50", "VGG16") for e in (1, 2)
+                            for m in ("accuracy", "val_accuracy", "loss", "val_loss")])
     items = report.learning_curves_by_arm(history)
     assert len(items) == 6 and isinstance(items[0], Markdown) and "MSTL" in items[0].data
     assert all(isinstance(item, Figure) for item in items[1:3] + items[4:6])
+    panels = [ax.get_title() for ax in items[1].axes]  # one panel per (CNN, optimizer): never joined across CNNs
+    assert panels == ["backbone = ResNet50, optimizer = sgd", "backbone = VGG16, optimizer = sgd"]
+    assert all(len(line.get_xdata()) == 2 for ax in items[1].axes for line in ax.get_lines())
 
 
 # =========================================================================== MT-Small and leakage
@@ -527,3 +534,14 @@ def test_degenerate_arms_counts_per_arm():
     records = pd.DataFrame({"tl": ["CTL", "CTL", "MSTL"], "status": "done", "degenerate": [1.0, 0.0, 0.0]})
     assert report.degenerate_arms(records) == {"CTL": 1}
     assert report.degenerate_arms(pd.DataFrame({"status": []})) == {}
+
+
+def test_per_fold_table_marks_degenerate_folds():
+    records = pd.DataFrame({"tl": ["MSTL", "CTL"], "backbone": "ResNet50", "optimizer": "adagrad", "fold": [1, 0],
+                            "status": "done", "accuracy": [0.5, 0.7], "auc": [0.5, 0.8],
+                            "balanced_accuracy": [0.5, 0.7], "sensitivity": [1.0, 0.6], "specificity": [0.0, 0.8],
+                            "pred_malignant": [40.0, 18.0], "pred_benign": [0.0, 22.0], "degenerate": [1.0, 0.0]})
+    table = report.per_fold_table(records)
+    assert list(table["tl"]) == ["CTL", "MSTL"] and list(table["degenerate"]) == [False, True]
+    assert list(table["accuracy"]) == [70.0, 50.0] and list(table["n_test"]) == [40, 40]
+    assert report.per_fold_table(records.iloc[0:0]).empty
