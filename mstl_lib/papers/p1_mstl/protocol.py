@@ -59,6 +59,10 @@ IMAGE_SIZE = 75
 
 STAGE1_SPLIT = (0.7, 0.2, 0.1)
 """Train, validation and test shares of the cell patches (P1: 7:2:1)."""
+STAGE1_MIN_FRAMES = 10
+"""Frames per cell line needed to split the patches grouped by their source frame: 7:2:1 takes 10
+group folds. With fewer, patches of one frame straddle the split, so stage-1 accuracy is only a
+diagnostic (neighbouring cells of one frame look alike), not evidence that stage 1 learned."""
 STAGE1_AUGMENT_COPIES = 2
 """P1 doubles the training patches (rotation, width / height shifts, flips)."""
 STAGE1_AUGMENTATION = {"flips": ("horizontal", "vertical"), "rotation": 0.05, "shift": 0.1}

@@ -242,10 +242,12 @@ def stage1_table(raw_records: list[dict]) -> pd.DataFrame:
             test = stats.above_chance(round(record["metrics"]["accuracy"] * extra["n_test"]), extra["n_test"],
                                       1 / len(extra["classes"]))
             row.update({name: record["metrics"][name] for name in STAGE1_METRICS})
-            row.update(n_test=test["n"], chance=test["chance"], p_value=test["p_value"], learned=test["above_chance"])
+            grouped = bool(extra.get("grouped_by_frame", False))
+            row.update(n_test=test["n"], chance=test["chance"], p_value=test["p_value"], grouped_by_frame=grouped,
+                       learned=test["above_chance"] and grouped)
         rows.append(row)
-    columns = ["backbone", "optimizer", "labels", "status", *STAGE1_METRICS, "n_test", "chance", "p_value", "learned",
-               "wall_time_s"]
+    columns = ["backbone", "optimizer", "labels", "status", *STAGE1_METRICS, "n_test", "chance", "p_value",
+               "grouped_by_frame", "learned", "wall_time_s"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -267,6 +269,10 @@ def stage1_sentence(table: pd.DataFrame) -> str:
     span = (f"Stage-1 test accuracy on the held-out patches: {done['accuracy'].min():.2f} to "
             f"{done['accuracy'].max():.2f}, against {done['chance'].iloc[0]:.2f} by chance "
             f"({int(done['n_test'].iloc[0])} test patches per task; exact binomial test, one-sided, at {ALPHA}).")
+    if not done["grouped_by_frame"].astype(bool).all():
+        return (span + f" **A diagnostic only**: with fewer than {protocol.STAGE1_MIN_FRAMES} frames per cell line the "
+                "patches could not be split by source frame, so neighbouring cells of one frame sit on both sides "
+                "of the split; this accuracy is no evidence that stage 1 learned the lines." + note)
     if len(learned) == len(done):
         return span + " Stage 1 learned to tell the lines apart in every configuration." + note
     failed = _join([f"{r.backbone}-{r.optimizer}" for r in done[~done["learned"].astype(bool)].itertuples()])

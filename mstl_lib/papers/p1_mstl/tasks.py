@@ -187,6 +187,23 @@ def patch_images(index_file: str, size: int) -> tuple[np.ndarray, np.ndarray, tu
     return images, labels, classes
 
 
+def patch_frames(index_file: str) -> np.ndarray:
+    """The source frame of every patch of a patch index (the group a split must keep whole)."""
+    return pd.read_csv(index_file)["group"].astype(str).to_numpy()
+
+
+def stage1_split(labels: np.ndarray, frames: np.ndarray, fractions, seed: int) -> tuple[splits.Fold, bool]:
+    """P1's 7:2:1 patch split, grouped by source frame when every line has :data:`protocol.STAGE1_MIN_FRAMES` frames.
+
+    Returns the split and whether it is grouped; an ungrouped split lets patches of
+    one frame sit on both sides, so its test accuracy is a diagnostic only.
+    """
+    per_line = pd.Series(frames).groupby(np.asarray(labels)).nunique()
+    if len(per_line) and per_line.min() >= protocol.STAGE1_MIN_FRAMES:
+        return splits.train_val_test_split(labels, groups=frames, fractions=tuple(fractions), seed=seed), True
+    return splits.train_val_test_split(labels, fractions=tuple(fractions), seed=seed), False
+
+
 def shuffled_labels(labels: np.ndarray, seed: int) -> np.ndarray:
     """A seeded permutation of the stage-1 labels (the control arm's stage 1): class counts kept, link to images cut."""
     return np.random.default_rng([int(seed), 1]).permutation(np.asarray(labels))
@@ -211,7 +228,7 @@ def stage1_task(config: dict, fold: int, context: dict) -> dict:
     images, labels, classes = patch_images(str(context["patches_index"]), size)
     if config.get("labels", "true") == "shuffled":  # the control: same patches, same steps, labels permuted
         labels = shuffled_labels(labels, seed)
-    part = splits.train_val_test_split(labels, fractions=tuple(config["split"]), seed=seed)
+    part, grouped = stage1_split(labels, patch_frames(str(context["patches_index"])), config["split"], seed)
     onehot = np.eye(len(classes), dtype=np.float32)
     model, info = stage1_architecture(config["backbone"], (size, size, 3), len(classes),
                                       from_context(context, config["backbone"]))
@@ -234,7 +251,7 @@ def stage1_task(config: dict, fold: int, context: dict) -> dict:
         "weights_used": info.describe(),
         "extra": {"weights_file": file_name, "sha256": file_sha256(path), "classes": list(classes),
                   "started_from": info.used, "n_train": n_train, "n_val": len(part.val), "n_test": len(part.test),
-                  "batchnorm": settled.sentence()},
+                  "grouped_by_frame": grouped, "batchnorm": settled.sentence()},
     }
 
 

@@ -159,9 +159,11 @@ def test_run_stage1_retrains_a_task_whose_weights_file_is_gone(smoke_run, isolat
 def test_run_all_runs_every_grid_and_links_stage1(chapter):
     assert list(chapter.runs) == ["stage1", *grids.STAGE2_GRIDS]
     assert all(result.ok for result in chapter.runs.values())
-    (stage1,) = chapter.raw_records("stage1")
+    stage1, control = sorted(chapter.raw_records("stage1"), key=lambda r: r["config"].get("labels", "true") != "true")
+    assert control["config"]["labels"] == "shuffled"
     links = chapter.grids["main"].context["stage1"]
     assert links[protocol.link_key("ResNet50", "adagrad")]["key"] == stage1["key"]
+    assert links[protocol.link_key("ResNet50", "adagrad", "shuffled")]["key"] == control["key"]
     assert chapter.runs["image_level"].n_cached == len(chapter.grids["image_level"])  # shared with the main grid
     assert chapter.failures().empty and len(chapter.summary().splitlines()) == len(chapter.runs)
 

@@ -111,11 +111,11 @@ def test_patch_summary_and_examples(tmp_path):
 # =========================================================================== stage 1
 
 
-def _stage1_record(accuracy, n_test=30, n_classes=3, status="done", optimizer="adam", labels="true"):
+def _stage1_record(accuracy, n_test=30, n_classes=3, status="done", optimizer="adam", labels="true", grouped=True):
     return {"config": {"backbone": "ResNet50", "optimizer": optimizer, "labels": labels}, "status": status,
             "wall_time_s": 1.0,
             "metrics": {"accuracy": accuracy, "loss": 1.0},
-            "extra": {"n_test": n_test, "classes": list("abc")[:n_classes]}}
+            "extra": {"n_test": n_test, "classes": list("abc")[:n_classes], "grouped_by_frame": grouped}}
 
 
 def test_stage1_table_tests_against_chance():
@@ -133,6 +133,13 @@ def test_stage1_sentence_follows_the_test(accuracies, learned):
     assert ("learned to tell the lines apart in every configuration" in sentence) == learned
     assert ("did not beat chance" in sentence) == (not learned)
     assert f"{min(accuracies):.2f} to {max(accuracies):.2f}" in sentence
+
+
+def test_an_ungrouped_stage1_split_is_a_diagnostic_only():
+    table = report.stage1_table([_stage1_record(0.9, grouped=False)])
+    assert not table["learned"].iloc[0]
+    sentence = report.stage1_sentence(table)
+    assert "A diagnostic only" in sentence and "learned to tell" not in sentence
 
 
 def test_the_shuffled_label_stage1_is_reported_not_judged():
