@@ -245,7 +245,14 @@ def _qualifier(status: str) -> str:
         "within noise": "the 95 % t interval over folds includes zero: the direction does not follow",
         "one fold": "one fold, no spread: whether this is more than noise does not follow from this run",
         "no data": "no finished task to judge it by",
+        "degenerate": ("some folds are degenerate (one class for at least 95 % of the test images), so no verdict "
+                       "is given"),
     }[status]
+
+
+def _any_degenerate(frame: pd.DataFrame, heads=("ft", "svm")) -> bool:
+    return any(f"{head}_degenerate" in frame.columns and bool((frame[f"{head}_degenerate"] > 0).any())
+               for head in heads)
 
 
 # ----------------------------------------------------------------- Table 1 and the DDTI labels
@@ -508,6 +515,8 @@ def reading_table3(records: pd.DataFrame, weights_used: Iterable[str]) -> str:
         + "; ".join(reasons) + ". The `full` profile with ImageNet weights removes them."
         if reasons else "This run follows P4's protocol (ImageNet weights, 30 epochs, every fold)."))
     mean, status = verdict(_head_differences(done))
+    if _any_degenerate(done):
+        status = "degenerate"
     direction = "higher" if mean > 0 else "lower"
     text += (f"\n\nHere the FT-SVM AUC is {direction} than the FT AUC by {abs(mean):.3f} on average over "
              f"{done.groupby(KEY).ngroups} cell(s): {_qualifier(status)}.")
@@ -663,6 +672,8 @@ def grouping_paragraph(records: pd.DataFrame) -> str:
             continue
         svm, svm_status = _unpaired_verdict(part["svm_auc"], base["svm_auc"])
         ft, _ = _unpaired_verdict(part["ft_auc"], base["ft_auc"])
+        if _any_degenerate(pd.concat([part, base]), heads=("svm",)):
+            svm_status = "degenerate"
         if svm_status == "follows":
             meaning = ("grouping lowers the FT-SVM AUC: the image-level number was inflated by near-identical "
                        "images on both sides of the split" if svm < 0 else

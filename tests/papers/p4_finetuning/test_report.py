@@ -268,6 +268,12 @@ def test_reading_table3_noisy_or_reversed_difference():
     assert "No finished task" in report.reading_table3(lower.iloc[:0], [])
 
 
+def test_reading_table3_gives_no_verdict_with_degenerate_folds():
+    clear = _cells(lambda p: [(0.6 + 0.01 * f, 0.8 + 0.01 * f) for f in range(5)])
+    text = report.reading_table3(make_records(clear, epochs=30, degenerate=True), [IMAGENET])
+    assert "no verdict is given" in text and "so the direction follows" not in text
+
+
 def test_degenerate_note_counts_collapsed_tasks_per_head():
     clean = report.degenerate_note(make_records({("ResNet50", 15): [(0.6, 0.7)] * 2}))
     assert "FT: 0 of 2 task(s) degenerate, 50% of test images predicted malignant" in clean
