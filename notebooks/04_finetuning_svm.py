@@ -122,6 +122,17 @@ p4_report.rounding_misses(t2)
 # (grouped folds, below) at the strategies the profile names. Every (configuration, fold)
 # is a task of the experiment engine; its record is stored in `results/`, so a rebuild
 # retrains nothing and a killed run resumes.
+#
+# **BatchNorm is settled before every evaluation.** Keras keeps BatchNorm's moving
+# statistics with momentum 0.99; over the few hundred steps of a short training they stay
+# far from the statistics of the data that the final weights produce, so `predict` would
+# compute another function than the one trained (on BUSI after 2 epochs, every model
+# predicted one class). After training, and before any prediction or feature extraction,
+# each trainable BatchNorm layer's statistics are recomputed on the un-augmented training
+# images with the final weights (`mstl_lib.nn.batchnorm.settle_batchnorm`, "precise BN");
+# no weight changes. Frozen layers keep pretrained statistics; with random weights there
+# are none worth keeping, so they are recomputed once on the training images before
+# training. Each record states what was settled.
 
 # %%
 store = engine.ResultsStore()
