@@ -299,14 +299,17 @@ def table1(records: pd.DataFrame) -> pd.DataFrame:
     """P1's Table 1 from stage-2 records: fold means per (TL, CNN, optimizer), accuracy in %.
 
     Columns ``tl, cnn, optimizer, n_folds``, the fold means of
-    :data:`STAGE2_METRICS`, ``accuracy_sd`` (sample SD, %) and
-    ``avg_accuracy_cnn`` (mean over the CNN's optimizers, %).
+    :data:`STAGE2_METRICS`, ``accuracy_sd`` (sample SD, %),
+    ``avg_accuracy_cnn`` (mean over the CNN's optimizers, %) and, where the
+    records hold it, ``balanced_accuracy`` (not in P1: unlike accuracy, it does
+    not reward answering the majority class).
     """
     columns = ["tl", "cnn", "optimizer", "n_folds", *STAGE2_METRICS, "accuracy_sd", "avg_accuracy_cnn"]
     done = _done(records)
     if done.empty:
         return pd.DataFrame(columns=columns)
-    summary = aggregate(done, by=["tl", "backbone", "optimizer"], metrics=list(STAGE2_METRICS))
+    extra = ["balanced_accuracy"] if "balanced_accuracy" in done.columns else []
+    summary = aggregate(done, by=["tl", "backbone", "optimizer"], metrics=[*STAGE2_METRICS, *extra])
     out = pd.DataFrame({"tl": summary["tl"], "cnn": summary["backbone"], "optimizer": summary["optimizer"],
                         "n_folds": summary["n"]})
     for name in STAGE2_METRICS:
@@ -314,7 +317,9 @@ def table1(records: pd.DataFrame) -> pd.DataFrame:
     out["accuracy"] = 100 * out["accuracy"]
     out["accuracy_sd"] = 100 * summary["accuracy_sd"]
     out["avg_accuracy_cnn"] = out.groupby(["tl", "cnn"])["accuracy"].transform("mean")
-    return out[columns]
+    for name in extra:
+        out[name] = summary[f"{name}_mean"]
+    return out[columns + extra]
 
 
 def format_table1(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
@@ -324,6 +329,8 @@ def format_table1(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
         shown[name] = table[name].astype(float).round(digits)
     shown["test accuracy (%)"] = [metrics.format_mean_sd(m, s, 2)
                                   for m, s in zip(table["accuracy"], table["accuracy_sd"], strict=True)]
+    if "balanced_accuracy" in table.columns:  # ours only: P1 does not report it
+        shown["balanced accuracy"] = table["balanced_accuracy"].astype(float).round(digits)
     shown["avg. per CNN (%)"] = table["avg_accuracy_cnn"].astype(float).round(1)
     return shown
 

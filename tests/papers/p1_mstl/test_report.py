@@ -552,3 +552,13 @@ def test_per_fold_table_marks_degenerate_folds():
     assert list(table["tl"]) == ["CTL", "MSTL"] and list(table["degenerate"]) == [False, True]
     assert list(table["accuracy"]) == [70.0, 50.0] and list(table["n_test"]) == [40, 40]
     assert report.per_fold_table(records.iloc[0:0]).empty
+
+
+def test_table1_shows_balanced_accuracy_where_recorded(records_factory):
+    records = records_factory(optimizers=("adagrad",))
+    plain = report.table1(records)
+    assert "balanced_accuracy" not in plain.columns or plain["balanced_accuracy"].notna().all()
+    with_ba = report.table1(records.assign(balanced_accuracy=0.5))
+    assert (with_ba["balanced_accuracy"] == 0.5).all()
+    assert (report.format_table1(with_ba)["balanced accuracy"] == 0.5).all()
+    assert "balanced accuracy" not in report.format_table1(protocol.paper_table1()).columns
