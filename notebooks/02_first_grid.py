@@ -56,7 +56,7 @@ store = engine.ResultsStore()
 # training images augmented threefold (vertical flip, rotation) and a 6:2:2
 # train / validation / test split inside a nested 5-fold cross-validation, on Mendeley's
 # 100 + 100 images. The settings below are those of the next chapter's main grid (the
-# `cpu` profile: a 200-image BUSI sample when Mendeley is not supplied, 2 epochs); this
+# `cpu` profile: a balanced 100 + 100 BUSI sample when Mendeley is not supplied, 2 epochs); this
 # chapter runs the optimizers and outer folds listed. The last column says why a
 # setting departs from the paper.
 
@@ -72,6 +72,17 @@ ENGINE_TOUR.table()
 # NaN loss, out of memory, an unreadable image) is recorded with its traceback and the
 # grid goes on; in the `smoke` profile any failure stops the build, so `make test`
 # catches it.
+#
+# **BatchNorm is settled before every evaluation.** Keras keeps BatchNorm's moving
+# statistics with momentum 0.99; over the few hundred steps of a short training they stay
+# far from the statistics of the data that the final weights produce, so `predict` would
+# compute another function than the one trained (on BUSI after 2 epochs, every model
+# predicted one class). After training, and before any prediction or feature extraction,
+# each trainable BatchNorm layer's statistics are recomputed on the un-augmented training
+# images with the final weights (`mstl_lib.nn.batchnorm.settle_batchnorm`, "precise BN");
+# no weight changes. Frozen layers keep pretrained statistics; with random weights there
+# are none worth keeping, so they are recomputed once on the training images before
+# training. Each record states what was settled.
 
 # %%
 grid, result = grids.run_tour(run, store, executor=executor, scheduler=scheduler, verbose=verbose)

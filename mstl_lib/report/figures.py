@@ -112,19 +112,26 @@ def show_frames(paths, titles=None, size: int = 256):
     return finish(fig)
 
 
-def learning_curves(history: pd.DataFrame, by: str, metrics=("loss", "val_loss")):
-    """Per-fold learning curves from :func:`mstl_lib.engine.history_frame`, one panel per ``by`` value."""
+def learning_curves(history: pd.DataFrame, by, metrics=("loss", "val_loss")):
+    """Per-fold learning curves from :func:`mstl_lib.engine.history_frame`, one panel per value of ``by``.
+
+    ``by`` is a column or a list of columns (e.g. ``["backbone", "optimizer"]``): every
+    panel holds one line per (fold, metric) of one configuration, never curves of
+    different configurations joined end to end.
+    """
     if history.empty:
         return markdown("No finished task has a training history yet.")
-    values = list(dict.fromkeys(history[by]))
+    by = [by] if isinstance(by, str) else list(by)
+    values = list(dict.fromkeys(history[by].itertuples(index=False, name=None)))
     fig, axes = plt.subplots(1, len(values), figsize=(3.6 * len(values), 2.8), squeeze=False, sharey=True)
     for ax, value in zip(axes[0], values, strict=True):
-        part = history[(history[by] == value) & history["metric"].isin(metrics)]
+        chosen = (history[by] == pd.Series(value, index=by)).all(axis=1)
+        part = history[chosen & history["metric"].isin(metrics)]
         for (fold, metric), curve in part.groupby(["fold", "metric"]):
             style = "-" if metric == metrics[0] else "--"
             # history_frame numbers epochs from 1 already
             ax.plot(curve["epoch"], curve["value"], style, marker=".", label=f"fold {fold} {metric}")
-        ax.set_title(f"{by} = {value}", fontsize=9)
+        ax.set_title(", ".join(f"{column} = {v}" for column, v in zip(by, value, strict=True)), fontsize=9)
         ax.set_xlabel("epoch")
     axes[0, 0].set_ylabel(" / ".join(metrics))
     axes[0, -1].legend(fontsize=6)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from mstl_lib.evaluation.bootstrap import bootstrap_ci, format_ci
 from mstl_lib.evaluation.metrics import format_mean_sd, summarize_folds
 
 
@@ -80,3 +81,51 @@ def beside_paper(ours: pd.DataFrame, paper: pd.DataFrame, on: Sequence[str], met
         merged[f"{metric}_diff"] = merged[f"{metric}_{ours_label}"] - merged[f"{metric}_{paper_label}"]
         columns += [f"{metric}_{ours_label}", f"{metric}_{paper_label}", f"{metric}_diff"]
     return merged[columns]
+
+
+
+CI_METRICS = ("auc", "balanced_accuracy", "accuracy")
+"""The metrics :func:`pooled_ci` gives a 95 % CI for."""
+
+
+def pooled_ci(predictions: pd.DataFrame, by: Sequence[str], score: str = "y_score", truth: str = "y_true",
+              groups: Mapping | None = None, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Pooled out-of-fold AUC, balanced accuracy and accuracy per group of ``by``, each with a 95 % CI.
+
+    The CI is a bootstrap over the pooled test predictions of every fold run
+    (:func:`mstl_lib.evaluation.bootstrap.bootstrap_ci`), resampling whole groups
+    (``groups``: image path -> group, such as near-duplicate clusters or patients)
+    where given; the threshold is 0.5 on ``score``.
+
+    Returns
+    -------
+    DataFrame
+        ``by`` columns, ``n_images``, then ``<metric>``, ``<metric>_low`` and
+        ``<metric>_high`` for :data:`CI_METRICS`.
+    """
+    by = list(by)
+    columns = [*by, "n_images", *[f"{m}{s}" for m in CI_METRICS for s in ("", "_low", "_high")]]
+    if predictions.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for keys, part in predictions.groupby(by, sort=False):
+        keys = keys if isinstance(keys, tuple) else (keys,)
+        group = None if groups is None else part["path"].map(groups).fillna(part["path"]).to_numpy()
+        row = {**dict(zip(by, keys, strict=True)), "n_images": len(part)}
+        for name in CI_METRICS:
+            estimate, low, high = bootstrap_ci(part[truth], part[score], name, groups=group, n_boot=n_boot, seed=seed)
+            row.update({name: estimate, f"{name}_low": low, f"{name}_high": high})
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
+
+
+def ci_strings(ci: pd.DataFrame, metrics: Sequence[str] = CI_METRICS, suffix: str = "_95ci", digits: int = 3,
+               scale: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """``"0.712 [0.650, 0.770]"`` columns ``<metric><suffix>`` from :func:`pooled_ci` (``scale``: e.g. accuracy in %)."""
+    scale = dict(scale or {})
+    out = pd.DataFrame(index=ci.index)
+    for name in metrics:
+        factor = scale.get(name, 1.0)
+        out[f"{name}{suffix}"] = [format_ci(factor * e, factor * lo, factor * hi, digits if factor == 1 else 1)
+                                  for e, lo, hi in zip(ci[name], ci[f"{name}_low"], ci[f"{name}_high"], strict=True)]
+    return out

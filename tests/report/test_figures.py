@@ -83,6 +83,14 @@ def test_learning_curves_plot_each_fold_and_metric():
     assert isinstance(report.learning_curves(history.iloc[:0], by="optimizer"), Markdown)
 
 
+def test_learning_curves_keep_configurations_apart():
+    history = pd.DataFrame({"backbone": ["A", "A", "B", "B"], "optimizer": ["sgd"] * 4, "fold": [0] * 4,
+                            "epoch": [1, 2, 1, 2], "metric": ["loss"] * 4, "value": [1, .5, 2, 1.5]})
+    fig = report.learning_curves(history, by=["backbone", "optimizer"], metrics=("loss",))
+    assert [ax.get_title() for ax in fig.axes] == ["backbone = A, optimizer = sgd", "backbone = B, optimizer = sgd"]
+    assert [list(ax.get_lines()[0].get_ydata()) for ax in fig.axes] == [[1, .5], [2, 1.5]]
+
+
 def test_learning_curves_start_at_epoch_one():
     history = pd.DataFrame({"optimizer": ["sgd"] * 2, "fold": [0, 0], "epoch": [1, 2], "metric": ["loss"] * 2,
                             "value": [0.9, 0.5]})

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mstl_lib.report import tables
 from mstl_lib.report.tables import aggregate, beside_paper, mean_sd_column
 
 
@@ -73,3 +74,27 @@ def test_beside_paper_joins_and_subtracts():
     assert np.isnan(rows.loc["A", "auc_diff"]) and np.isnan(rows.loc["C", "auc_diff"])
     with pytest.raises(KeyError, match="ours table lacks columns"):
         beside_paper(ours.drop(columns="auc"), paper, on=["cnn"], metrics=["auc"])
+
+
+def _predictions(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, 2 * n)
+    score = 1 / (1 + np.exp(-(2 * (2 * y - 1) + rng.normal(size=2 * n))))
+    return pd.DataFrame({"arm": ["a"] * n + ["b"] * n, "path": [f"{i}.png" for i in range(2 * n)], "y_true": y,
+                         "y_score": score})
+
+
+def test_pooled_ci_per_group_brackets_each_estimate():
+    ci = tables.pooled_ci(_predictions(), ["arm"], n_boot=200)
+    assert list(ci["arm"]) == ["a", "b"] and (ci["n_images"] == 60).all()
+    for name in tables.CI_METRICS:
+        assert (ci[f"{name}_low"] <= ci[name]).all() and (ci[name] <= ci[f"{name}_high"]).all()
+    assert (ci["auc_low"] > 0.5).all()
+    assert tables.pooled_ci(_predictions().iloc[0:0], ["arm"]).empty
+
+
+def test_ci_strings_format_and_scale():
+    ci = pd.DataFrame({"accuracy": [0.7123], "accuracy_low": [0.6], "accuracy_high": [0.8]})
+    strings = tables.ci_strings(ci, metrics=["accuracy"], scale={"accuracy": 100})
+    assert strings["accuracy_95ci"].iloc[0] == "71.2 [60.0, 80.0]"
+    assert tables.ci_strings(ci, metrics=["accuracy"])["accuracy_95ci"].iloc[0] == "0.712 [0.600, 0.800]"

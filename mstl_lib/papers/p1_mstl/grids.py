@@ -92,10 +92,13 @@ def ultrasound_sources(run) -> tuple[DataSource, DataSource | None]:
 
 
 def main_sample(mendeley: DataSource | None, settings: Mapping) -> dict:
-    """``max_images`` and ``per_class`` of the main grid: P1's 100 + 100 of Mendeley, or the profile's BUSI cap."""
+    """``max_images`` and ``per_class`` of the main grid: P1's 100 + 100 of Mendeley, or a balanced BUSI sample.
+
+    P1 balanced its classes, so the BUSI substitute is balanced too (``busi_per_class`` of each class).
+    """
     if mendeley is not None:
         return {"max_images": None, "per_class": protocol.MENDELEY_PER_CLASS}
-    return {"max_images": settings["max_images"], "per_class": None}
+    return {"max_images": None, "per_class": settings["busi_per_class"]}
 
 
 def plan(run) -> Plan:
@@ -119,12 +122,17 @@ def _training(settings: Mapping) -> dict:
 
 
 def stage1_grid(run, chapter_plan: Plan) -> engine.Grid:
-    """Stage 1: every (backbone, optimizer) of the profile on the cell patches, one split (fold 0)."""
+    """Stage 1: every (backbone, optimizer) of the profile on the cell patches, one split (fold 0).
+
+    The control arm's stage 1 (shuffled labels) runs for the profile's ``control_optimizers``.
+    """
     settings = chapter_plan.settings
     configs = [{"backbone": backbone, "optimizer": optimizer, **_training(settings),
                 "epochs": settings["stage1_epochs"], "augment_copies": settings["stage1_augment_copies"],
                 "split": list(settings["stage1_split"])}
                for backbone in settings["backbones"] for optimizer in settings["optimizers"]]
+    configs += [{**config, "labels": "shuffled"} for config in configs  # the control arm's stage 1
+                if config["optimizer"] in settings["control_optimizers"]]
     return engine.Grid(
         name=f"multistage_stage1-{run.profile.name}", configs=configs, folds=[0], task=tasks.STAGE1_TASK,
         data_fingerprint=fingerprint_table(chapter_plan.patches, label_column="label"),
@@ -135,23 +143,26 @@ def stage1_grid(run, chapter_plan: Plan) -> engine.Grid:
 
 
 def stage2_config(arm: str, backbone: str, optimizer: str, settings: Mapping, links: Mapping) -> dict:
-    """One stage-2 configuration; an MSTL one names its stage-1 record (``None`` when stage 1 has none)."""
+    """One stage-2 configuration; an MSTL (or control) one names its stage-1 record (``None`` when stage 1 has none)."""
     config = {"tl": arm, "backbone": backbone, "optimizer": optimizer, **_training(settings),
               "epochs": settings["epochs"], "augment_copies": settings["augment_copies"]}
-    if arm == "MSTL":
-        config["stage1_key"] = (links.get(protocol.link_key(backbone, optimizer)) or {}).get("key")
+    if arm in protocol.STAGE1_LABELS:
+        link = links.get(protocol.link_key(backbone, optimizer, protocol.STAGE1_LABELS[arm]))
+        config["stage1_key"] = (link or {}).get("key")
     return config
 
 
 def stage2_grid(run, settings: Mapping, stem: str, source: DataSource, *, optimizers=None, backbones=None, folds=None,
                 arms=protocol.ARMS, grouping: str = "image", max_images: int | None = None,
-                per_class: int | None = None, links: Mapping | None = None, keep_models=()) -> engine.Grid:
+                per_class: int | None = None, links: Mapping | None = None, keep_models=(),
+                control: bool = False) -> engine.Grid:
     """A stage-2 grid named ``<stem>-<profile>`` on ``source``.
 
     The context always resolves the weights of every backbone of the profile,
     so that a grid restricted to some configurations or folds (the engine
     tour, the best-configuration reruns) has the same task keys as the full
-    grid of the same name.
+    grid of the same name. ``control`` adds the shuffled-label arm for the
+    profile's ``control_optimizers``.
     """
     links = dict(links or {})
     backbones = list(backbones or settings["backbones"])
@@ -160,6 +171,10 @@ def stage2_grid(run, settings: Mapping, stem: str, source: DataSource, *, optimi
     table = tables.binary_table(source, grouping, max_images, run.seed, per_class=per_class)
     configs = [stage2_config(arm, backbone, optimizer, settings, links)
                for arm in arms for backbone in backbones for optimizer in optimizers]
+    if control:
+        configs += [stage2_config(protocol.CONTROL, backbone, optimizer, settings, links)
+                    for backbone in backbones for optimizer in optimizers
+                    if optimizer in settings["control_optimizers"]]
     context = run.task_context(source, settings["backbones"], grouping=grouping, n_splits=settings["n_splits"],
                                val_size=protocol.VAL_SIZE, max_images=max_images, per_class=per_class,
                                keep_models=[list(k) for k in keep_models], stage1=links)
@@ -184,10 +199,10 @@ def stage2_grids(run, chapter_plan: Plan, links: Mapping) -> dict[str, engine.Gr
     best = {"backbones": [settings["best_backbone"]], "optimizers": [settings["best_optimizer"]],
             "folds": list(range(settings["rerun_folds"]))}
     keep = kept_models(settings)
-    busi_sample = {"max_images": settings["max_images"], "per_class": None}
+    busi_sample = main_sample(None, settings)
     return {
         "main": stage2_grid(run, settings, main_stem(chapter_plan), chapter_plan.ultrasound, links=links,
-                            keep_models=keep, **main_sample(chapter_plan.mendeley, settings)),
+                            keep_models=keep, control=True, **main_sample(chapter_plan.mendeley, settings)),
         # the main grid's own tasks when it runs on BUSI (same name, context and data)
         "image_level": stage2_grid(run, settings, "multistage_busi", chapter_plan.busi, links=links, keep_models=keep,
                                    **busi_sample, **best),

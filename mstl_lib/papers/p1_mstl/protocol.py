@@ -31,8 +31,19 @@ from mstl_lib.data import splits
 ARMS = ("CTL", "MSTL")
 """The two transfer-learning arms, in Table 1's order."""
 
-ARM_TITLES = {"MSTL": "(a) multistage TL", "CTL": "(b) conventional TL"}
-"""Panel titles of Fig. 4."""
+CONTROL = "SHUF"
+"""Our control arm (not in P1): stage 1 on the same patches with shuffled cell-line labels, for the same
+number of steps, then the same stage 2. MSTL beating CTL could mean "cells help" or only "any extra
+training of a network helps"; MSTL beating this arm is what speaks for the cells."""
+
+ALL_ARMS = (*ARMS, CONTROL)
+"""Every stage-2 arm this book runs."""
+
+STAGE1_LABELS = {"MSTL": "true", CONTROL: "shuffled"}
+"""Which stage-1 labels each arm's stage 1 trained on."""
+
+ARM_TITLES = {"MSTL": "(a) multistage TL", "CTL": "(b) conventional TL", CONTROL: "control: stage 1 on shuffled labels"}
+"""Panel titles of Fig. 4 (and of our control)."""
 
 BACKBONES = ("EfficientNetB2", "InceptionV3", "ResNet50")
 OPTIMIZERS = ("sgd", "adam", "adagrad")
@@ -48,6 +59,10 @@ IMAGE_SIZE = 75
 
 STAGE1_SPLIT = (0.7, 0.2, 0.1)
 """Train, validation and test shares of the cell patches (P1: 7:2:1)."""
+STAGE1_MIN_FRAMES = 10
+"""Frames per cell line needed to split the patches grouped by their source frame: 7:2:1 takes 10
+group folds. With fewer, patches of one frame straddle the split, so stage-1 accuracy is only a
+diagnostic (neighbouring cells of one frame look alike), not evidence that stage 1 learned."""
 STAGE1_AUGMENT_COPIES = 2
 """P1 doubles the training patches (rotation, width / height shifts, flips)."""
 STAGE1_AUGMENTATION = {"flips": ("horizontal", "vertical"), "rotation": 0.05, "shift": 0.1}
@@ -92,9 +107,9 @@ TTEST_SAMPLE = "the nine (CNN, optimizer) pairs of mean test accuracies (%) of T
 """What the candidate tests compare."""
 
 
-def link_key(backbone: str, optimizer: str) -> str:
-    """Key of a stage-1 link in a stage-2 context: ``"<backbone>/<optimizer>"``."""
-    return f"{backbone}/{optimizer}"
+def link_key(backbone: str, optimizer: str, labels: str = "true") -> str:
+    """Key of a stage-1 link in a stage-2 context: ``"<backbone>/<optimizer>"``, plus ``"/shuffled"`` for the control."""
+    return f"{backbone}/{optimizer}" + ("" if labels == "true" else f"/{labels}")
 
 
 def nested_fold(table: pd.DataFrame, fold: int, context: dict) -> splits.Fold:

@@ -14,6 +14,7 @@ are the dicts of :func:`mstl_lib.engine.load_records`. Functions taking a
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -26,6 +27,7 @@ from mstl_lib.data.sources import REAL, load_source
 from mstl_lib.evaluation import metrics, stats
 from mstl_lib.papers.p1_mstl import cell_patches, protocol
 from mstl_lib.report import finish, finish_roc_axes, learning_curves, markdown, plot_roc
+from mstl_lib.report import tables as tables_report
 from mstl_lib.report.tables import aggregate, beside_paper
 
 STAGE1_METRICS = protocol.STAGE1_METRICS
@@ -57,6 +59,24 @@ def _join(items: list[str]) -> str:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def per_fold_table(records: pd.DataFrame) -> pd.DataFrame:
+    """Every stage-2 fold (the form of P1's Table S1): accuracy (%), AUC, balanced accuracy, predicted classes.
+
+    ``degenerate`` marks a fold that gave at least 95 % of its test images one class.
+    """
+    columns = ["tl", "cnn", "optimizer", "fold", "accuracy", "auc", "balanced_accuracy", "sensitivity",
+               "specificity", "pred_malignant", "n_test", "degenerate"]
+    done = _done(records)
+    if done.empty:
+        return pd.DataFrame(columns=columns)
+    out = done.rename(columns={"backbone": "cnn"}).copy()
+    out["accuracy"] = 100 * out["accuracy"].astype(float)
+    out["n_test"] = (out["pred_malignant"] + out["pred_benign"]).astype(int)
+    out["pred_malignant"] = out["pred_malignant"].astype(int)
+    out["degenerate"] = out["degenerate"].astype(float) > 0
+    return out[columns].sort_values(["tl", "cnn", "optimizer", "fold"]).reset_index(drop=True).round(3)
 
 
 def degenerate_note(records: pd.DataFrame) -> str:
@@ -215,33 +235,49 @@ def stage1_table(raw_records: list[dict]) -> pd.DataFrame:
     rows = []
     for record in raw_records:
         row = {"backbone": record["config"]["backbone"], "optimizer": record["config"]["optimizer"],
-               "status": record["status"], "wall_time_s": record.get("wall_time_s")}
+               "labels": record["config"].get("labels", "true"), "status": record["status"],
+               "wall_time_s": record.get("wall_time_s")}
         if record["status"] == "done":
             extra = record["extra"]
             test = stats.above_chance(round(record["metrics"]["accuracy"] * extra["n_test"]), extra["n_test"],
                                       1 / len(extra["classes"]))
             row.update({name: record["metrics"][name] for name in STAGE1_METRICS})
-            row.update(n_test=test["n"], chance=test["chance"], p_value=test["p_value"], learned=test["above_chance"])
+            grouped = bool(extra.get("grouped_by_frame", False))
+            row.update(n_test=test["n"], chance=test["chance"], p_value=test["p_value"], grouped_by_frame=grouped,
+                       learned=test["above_chance"] and grouped)
         rows.append(row)
-    columns = ["backbone", "optimizer", "status", *STAGE1_METRICS, "n_test", "chance", "p_value", "learned",
-               "wall_time_s"]
+    columns = ["backbone", "optimizer", "labels", "status", *STAGE1_METRICS, "n_test", "chance", "p_value",
+               "grouped_by_frame", "learned", "wall_time_s"]
     return pd.DataFrame(rows, columns=columns)
 
 
 def stage1_sentence(table: pd.DataFrame) -> str:
-    """Whether stage 1 learned to tell the cell lines apart, from :func:`stage1_table`."""
-    done = table[table["status"] == "done"]
+    """Whether stage 1 learned to tell the cell lines apart, from :func:`stage1_table`.
+
+    The shuffled-label control is declared to sit at chance: it is reported, never judged.
+    """
+    finished = table[table["status"] == "done"]
+    control = finished[finished["labels"] == "shuffled"] if "labels" in finished.columns else finished.iloc[0:0]
+    done = finished.drop(control.index)
+    note = ""
+    if len(control):
+        note = (f" The control's stage 1 (shuffled labels, a declared control meant to sit at chance) reached "
+                f"{control['accuracy'].min():.2f} to {control['accuracy'].max():.2f}.")
     if done.empty:
-        return "**No stage-1 task finished**, so no MSTL network could be trained."
+        return "**No stage-1 task finished**, so no MSTL network could be trained." + note
     learned = done[done["learned"].astype(bool)]
     span = (f"Stage-1 test accuracy on the held-out patches: {done['accuracy'].min():.2f} to "
             f"{done['accuracy'].max():.2f}, against {done['chance'].iloc[0]:.2f} by chance "
             f"({int(done['n_test'].iloc[0])} test patches per task; exact binomial test, one-sided, at {ALPHA}).")
+    if not done["grouped_by_frame"].astype(bool).all():
+        return (span + f" **A diagnostic only**: with fewer than {protocol.STAGE1_MIN_FRAMES} frames per cell line the "
+                "patches could not be split by source frame, so neighbouring cells of one frame sit on both sides "
+                "of the split; this accuracy is no evidence that stage 1 learned the lines." + note)
     if len(learned) == len(done):
-        return span + " Stage 1 learned to tell the lines apart in every configuration."
+        return span + " Stage 1 learned to tell the lines apart in every configuration." + note
     failed = _join([f"{r.backbone}-{r.optimizer}" for r in done[~done["learned"].astype(bool)].itertuples()])
     return (span + f" **Stage 1 did not beat chance for {failed}**, so the MSTL networks built on it start from "
-            "nearly untrained weights as well; for those, this run cannot test what cell pre-training adds.")
+            "nearly untrained weights as well; for those, this run cannot test what cell pre-training adds." + note)
 
 
 def weights_table(raw_records: list[dict]) -> pd.DataFrame:
@@ -263,14 +299,17 @@ def table1(records: pd.DataFrame) -> pd.DataFrame:
     """P1's Table 1 from stage-2 records: fold means per (TL, CNN, optimizer), accuracy in %.
 
     Columns ``tl, cnn, optimizer, n_folds``, the fold means of
-    :data:`STAGE2_METRICS`, ``accuracy_sd`` (sample SD, %) and
-    ``avg_accuracy_cnn`` (mean over the CNN's optimizers, %).
+    :data:`STAGE2_METRICS`, ``accuracy_sd`` (sample SD, %),
+    ``avg_accuracy_cnn`` (mean over the CNN's optimizers, %) and, where the
+    records hold it, ``balanced_accuracy`` (not in P1: unlike accuracy, it does
+    not reward answering the majority class).
     """
     columns = ["tl", "cnn", "optimizer", "n_folds", *STAGE2_METRICS, "accuracy_sd", "avg_accuracy_cnn"]
     done = _done(records)
     if done.empty:
         return pd.DataFrame(columns=columns)
-    summary = aggregate(done, by=["tl", "backbone", "optimizer"], metrics=list(STAGE2_METRICS))
+    extra = ["balanced_accuracy"] if "balanced_accuracy" in done.columns else []
+    summary = aggregate(done, by=["tl", "backbone", "optimizer"], metrics=[*STAGE2_METRICS, *extra])
     out = pd.DataFrame({"tl": summary["tl"], "cnn": summary["backbone"], "optimizer": summary["optimizer"],
                         "n_folds": summary["n"]})
     for name in STAGE2_METRICS:
@@ -278,7 +317,9 @@ def table1(records: pd.DataFrame) -> pd.DataFrame:
     out["accuracy"] = 100 * out["accuracy"]
     out["accuracy_sd"] = 100 * summary["accuracy_sd"]
     out["avg_accuracy_cnn"] = out.groupby(["tl", "cnn"])["accuracy"].transform("mean")
-    return out[columns]
+    for name in extra:
+        out[name] = summary[f"{name}_mean"]
+    return out[columns + extra]
 
 
 def format_table1(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
@@ -288,23 +329,55 @@ def format_table1(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
         shown[name] = table[name].astype(float).round(digits)
     shown["test accuracy (%)"] = [metrics.format_mean_sd(m, s, 2)
                                   for m, s in zip(table["accuracy"], table["accuracy_sd"], strict=True)]
+    if "balanced_accuracy" in table.columns:  # ours only: P1 does not report it
+        shown["balanced accuracy"] = table["balanced_accuracy"].astype(float).round(digits)
     shown["avg. per CNN (%)"] = table["avg_accuracy_cnn"].astype(float).round(1)
     return shown
 
 
-def table1_beside_paper(ours: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Ours, the paper's and ours − paper per cell (accuracy in percentage points); NaN where a side has no row."""
+def pooled_ci(predictions: pd.DataFrame, groups: Mapping | None = None, n_boot: int = 1000,
+              seed: int = 0) -> pd.DataFrame:
+    """Pooled out-of-fold AUC, balanced accuracy and accuracy (%) per (TL, CNN, optimizer), each with a 95 % CI.
+
+    :func:`mstl_lib.report.tables.pooled_ci` on the stage-2 test predictions; ``groups``
+    (image path -> group) makes the bootstrap resample whole groups.
+    """
+    ci = tables_report.pooled_ci(predictions, ["tl", "backbone", "optimizer"], groups=groups, n_boot=n_boot,
+                                 seed=seed).rename(columns={"backbone": "cnn"})
+    for column in ("accuracy", "accuracy_low", "accuracy_high"):
+        ci[column] = 100 * ci[column].astype(float)
+    return ci
+
+
+def table1_beside_paper(ours: pd.DataFrame, paper: pd.DataFrame | None = None,
+                        ci: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Ours, the paper's and ours − paper per cell (accuracy in percentage points); NaN where a side has no row.
+
+    With ``ci`` (:func:`pooled_ci`), our pooled AUC, balanced accuracy and
+    accuracy with their 95 % CIs stand beside the fold means, as strings
+    ``"0.712 [0.650, 0.770]"``; the paper gives neither balanced accuracy nor CIs.
+    """
     paper = protocol.paper_table1() if paper is None else paper
-    return beside_paper(ours, paper, on=list(protocol.TABLE1_KEYS), metrics=[*STAGE2_METRICS, "accuracy_sd"]).round(3)
+    table = beside_paper(ours, paper, on=list(protocol.TABLE1_KEYS), metrics=[*STAGE2_METRICS, "accuracy_sd"]).round(3)
+    if ci is None or ci.empty:
+        return table
+    shown = pd.concat([ci[list(protocol.TABLE1_KEYS)], tables_report.ci_strings(ci.assign(
+        accuracy=ci["accuracy"] / 100, accuracy_low=ci["accuracy_low"] / 100, accuracy_high=ci["accuracy_high"] / 100),
+        suffix="_ours_95ci", scale={"accuracy": 100})], axis=1)
+    return table.merge(shown, on=list(protocol.TABLE1_KEYS), how="left")
 
 
 def table1_caption(chapter) -> str:
     """Where our Table 1 departs from the paper's: data, sample, folds, epochs and starting weights."""
     settings, source = chapter.settings, chapter.plan.ultrasound
     context = chapter.grids["main"].context
-    n_images = len(chapter.task_table("main"))
+    task_table = chapter.task_table("main")
+    n_images = len(task_table)
     available = len(tables.binary_table(context["data_source"], "image", None, int(context["seed"])))
-    sample = (f"P1's {context['per_class']} + {context['per_class']} draw of {available}" if context["per_class"] else
+    counts = task_table["target"].value_counts()
+    drawn = f"{int(counts.get(0, 0))} benign + {int(counts.get(1, 0))} malignant"
+    sample = (f"a class-balanced draw ({drawn}, at most {context['per_class']} of each) of {available}"
+              if context["per_class"] else
               f"a stratified sample of {n_images} of {available}" if n_images < available else f"all {n_images}")
     weights = _join(sorted({info["used"] for info in context["weights_info"].values()}))
     paper = "Mendeley 100 + 100, 5 folds of 50 epochs, ImageNet weights"
@@ -362,11 +435,48 @@ def our_tests(records: pd.DataFrame) -> pd.DataFrame:
     if len(pairs) >= 2:
         tests.append({"level": "configuration means (as P1)", **stats.t_test(pairs["CTL"], pairs["MSTL"], "paired")})
     done = _done(records)
+    done = done[done["tl"].isin(protocol.ARMS)] if "tl" in done.columns else done  # P1's two arms, not our control
     folds = stats.fold_pairs(done) if {"CTL", "MSTL"} <= set(done.get("tl", [])) else pd.DataFrame()
     if len(folds) >= 2:
         tests.append({"level": "folds", **stats.t_test(100 * folds["CTL"], 100 * folds["MSTL"], "paired")})
     return pd.DataFrame(tests, columns=["level", "test", "alternative", "n", "mean_difference", "statistic", "df",
                                         "p_value"])
+
+
+def control_pairs(records: pd.DataFrame, metric: str = "auc") -> pd.DataFrame:
+    """MSTL and the shuffled-label control per (backbone, optimizer, fold) where both ran."""
+    done = _done(records)
+    if done.empty or "tl" not in done.columns or not {"MSTL", protocol.CONTROL} <= set(done["tl"]):
+        return pd.DataFrame(columns=["backbone", "optimizer", "fold", "MSTL", protocol.CONTROL])
+    wide = done[done["tl"].isin(["MSTL", protocol.CONTROL])].pivot_table(
+        index=["backbone", "optimizer", "fold"], columns="tl", values=metric)
+    return wide.dropna().reset_index()
+
+
+def control_sentence(records: pd.DataFrame, alpha: float = ALPHA) -> str:
+    """What the shuffled-label control says: does MSTL beat a stage 1 that saw the same patches without their labels?
+
+    Fold-level AUC pairs (same test images); a paired t-test needs at least
+    two pairs, and degenerate folds are reported, not tested.
+    """
+    pairs = control_pairs(records)
+    if pairs.empty:
+        return ("The shuffled-label control did not run in this profile, so MSTL's gain (if any) cannot be told apart "
+                "from the effect of any extra training of the network.")
+    difference = float((pairs["MSTL"] - pairs[protocol.CONTROL]).mean())
+    lead = (f"MSTL against the shuffled-label control, {_plural(len(pairs), 'fold pair')} (same test images): mean AUC "
+            f"difference {difference:+.3f}.")
+    degenerate = degenerate_arms(records)
+    if degenerate.get("MSTL") or degenerate.get(protocol.CONTROL):
+        return lead + " Degenerate folds in these arms: no test is run."
+    if len(pairs) < 2:
+        return lead + " One pair: a direction, not a test; cells cannot be credited with MSTL's result."
+    test = stats.t_test(pairs[protocol.CONTROL], pairs["MSTL"], "paired")
+    verdict = (f"MSTL beats the control (p = {test['p_value']:.3f}): the cell labels, not only the extra training, "
+               "carry what stage 1 adds." if test["p_value"] < alpha and difference > 0 else
+               f"MSTL does not beat the control (p = {test['p_value']:.3f}): what stage 1 adds here cannot be credited "
+               "to the cell labels rather than to extra training of the network.")
+    return lead + " " + verdict
 
 
 def conclusion_limits(chapter) -> list[str]:
@@ -384,6 +494,7 @@ def conclusion_limits(chapter) -> list[str]:
     if plan.cells_train.kind != REAL:
         limits.append("stage 1 trained on phantom cell lines, not on cancer-cell microscopy")
     stage1 = stage1_table(chapter.raw_records("stage1"))
+    stage1 = stage1[stage1["labels"] == "true"]  # the shuffled-label control is meant to sit at chance
     if not stage1.empty and not stage1["learned"].fillna(False).astype(bool).all():
         limits.append("stage 1 did not beat chance in every configuration")
     if settings["epochs"] < protocol.EPOCHS:
@@ -401,8 +512,28 @@ def _verdict(tests: pd.DataFrame, alpha: float) -> str:
     return "**does not survive** in this run: the difference is not significant at every level tested"
 
 
-def significance_sentence(tests: pd.DataFrame, limits: list[str], alpha: float = ALPHA) -> str:
-    """The verdict on P1's conclusion from :func:`our_tests`, and whether it bears on the claim."""
+def degenerate_arms(records: pd.DataFrame) -> dict[str, int]:
+    """Degenerate folds per arm (folds that put at least 95 % of their test images in one class)."""
+    done = _done(records)
+    if done.empty or "degenerate" not in done.columns:
+        return {}
+    counts = done.groupby("tl")["degenerate"].sum()
+    return {arm: int(n) for arm, n in counts.items() if n > 0}
+
+
+def significance_sentence(tests: pd.DataFrame, limits: list[str], alpha: float = ALPHA,
+                          degenerate: Mapping[str, int] | None = None) -> str:
+    """The verdict on P1's conclusion from :func:`our_tests`, and whether it bears on the claim.
+
+    With degenerate folds in either arm (:func:`degenerate_arms`) no verdict is
+    given: such a fold's accuracy is a class share, and a t-test on it compares
+    class shares, not networks.
+    """
+    if degenerate:
+        listed = _join([f"{_plural(n, 'degenerate fold')} in {arm}" for arm, n in sorted(degenerate.items())])
+        return (f"**No verdict**: this run has {listed} (at least 95 % of the test images given one class), whose "
+                "accuracy measures the class balance, not the network, so a t-test on them would compare class "
+                "shares. The tests are not run; read the per-fold table, the AUCs and their confidence intervals.")
     if tests.empty:
         head = ("Too few CTL/MSTL pairs in this run for a t-test (a paired test needs at least two), so the paper's "
                 "conclusion can be neither confirmed nor refuted here.")
@@ -421,10 +552,11 @@ def significance_sentence(tests: pd.DataFrame, limits: list[str], alpha: float =
 # =========================================================================== figures
 
 
-def roc_by_arm(predictions: pd.DataFrame, arms=("MSTL", "CTL")):
-    """Fig. 4: ROC curves per (CNN, optimizer), test predictions of all folds pooled, one panel per arm."""
+def roc_by_arm(predictions: pd.DataFrame, arms=("MSTL", "CTL", protocol.CONTROL)):
+    """Fig. 4: ROC curves per (CNN, optimizer), test predictions of all folds pooled, one panel per arm run."""
     if predictions.empty:
         return markdown("No finished task has predictions yet.")
+    arms = [arm for arm in arms if arm in set(predictions["tl"])]
     fig, axes = plt.subplots(1, len(arms), figsize=(4.2 * len(arms), 3.8), squeeze=False)
     for ax, arm in zip(axes[0], arms, strict=True):
         for (backbone, optimizer), part in predictions[predictions["tl"] == arm].groupby(["backbone", "optimizer"]):
@@ -485,17 +617,25 @@ def factor_note(records: pd.DataFrame, arm: str = "MSTL") -> str:
 
 
 def feature_map_figure(image: np.ndarray, maps: dict[str, list[np.ndarray]], layer_names):
-    """Fig. 6: channel-mean activation of each layer, one row per arm, on the same image."""
-    fig, axes = plt.subplots(len(maps), len(layer_names) + 1, figsize=(2.0 * (len(layer_names) + 1), 2.2 * len(maps)),
+    """Fig. 6: channel-mean activation of each layer, one row per arm, on the same image.
+
+    Each layer (column) has one colour scale shared by the arms, so that CTL and
+    MSTL can be compared; the colour bar under each column gives it.
+    """
+    fig, axes = plt.subplots(len(maps), len(layer_names) + 1, figsize=(2.0 * (len(layer_names) + 1), 2.4 * len(maps)),
                              squeeze=False)
+    means = {arm: [activation.mean(axis=-1) for activation in layers] for arm, layers in maps.items()}
+    limits = [(min(float(means[arm][col].min()) for arm in maps), max(float(means[arm][col].max()) for arm in maps))
+              for col in range(len(layer_names))]
     for row, (arm, layers) in enumerate(maps.items()):
         axes[row, 0].imshow(image)
         axes[row, 0].set_ylabel(arm)
         axes[row, 0].set_title("input" if row == 0 else "", fontsize=8)
         for col, (name, activation) in enumerate(zip(layer_names, layers, strict=True), start=1):
-            mean = activation.mean(axis=-1)
-            span = mean.max() - mean.min()
-            axes[row, col].imshow((mean - mean.min()) / span if span > 0 else mean, cmap="inferno")
+            low, high = limits[col - 1]
+            shown = axes[row, col].imshow(means[arm][col - 1], cmap="inferno", vmin=low, vmax=high)
+            if row == len(maps) - 1:
+                fig.colorbar(shown, ax=axes[:, col].tolist(), orientation="horizontal", fraction=0.05, pad=0.04)
             if row == 0:
                 axes[row, col].set_title(f"conv{col}: {name}\n{activation.shape[0]}×{activation.shape[1]}×"
                                          f"{activation.shape[2]}", fontsize=7)
@@ -533,11 +673,13 @@ def feature_maps(chapter):
 def learning_curves_by_arm(history: pd.DataFrame) -> list:
     """Figs. S1 and S2: per arm, training and validation accuracy, then loss, per optimizer and fold."""
     out = []
-    for arm in ("MSTL", "CTL"):
+    present = set(history["tl"]) if "tl" in history.columns else set()
+    for arm in [a for a in ("MSTL", "CTL", protocol.CONTROL) if a in present or a in protocol.ARMS]:
         part = history[history["tl"] == arm] if "tl" in history.columns else history.iloc[0:0]
-        out.append(markdown(f"**{arm}**: training and validation accuracy, then loss, per optimizer and fold"))
-        out.append(learning_curves(part, by="optimizer", metrics=("accuracy", "val_accuracy")))
-        out.append(learning_curves(part, by="optimizer", metrics=("loss", "val_loss")))
+        out.append(markdown(f"**{arm}**: training and validation accuracy, then loss, one panel per (CNN, "
+                            "optimizer), one line per fold"))
+        out.append(learning_curves(part, by=["backbone", "optimizer"], metrics=("accuracy", "val_accuracy")))
+        out.append(learning_curves(part, by=["backbone", "optimizer"], metrics=("loss", "val_loss")))
     return out
 
 

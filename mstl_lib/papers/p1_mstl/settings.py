@@ -21,20 +21,21 @@ _PAPER = {
     "image_size": protocol.IMAGE_SIZE, "epochs": protocol.EPOCHS, "batch_size": protocol.BATCH_SIZE,
     "learning_rate": protocol.LEARNING_RATE, "decay_rate": protocol.DECAY_RATE,
     "augment_copies": protocol.STAGE2_AUGMENT_COPIES, "n_splits": protocol.N_SPLITS, "folds_run": protocol.N_SPLITS,
-    "max_images": None, "cell_frames_per_line": 200, "cell_frame_size": 512, "patches_per_line": 6800,
+    "busi_per_class": protocol.MENDELEY_PER_CLASS, "cell_frames_per_line": 200, "cell_frame_size": 512, "patches_per_line": 6800,
     "stage1_epochs": protocol.EPOCHS, "stage1_augment_copies": protocol.STAGE1_AUGMENT_COPIES,
     "stage1_split": list(protocol.STAGE1_SPLIT), "best_backbone": protocol.BEST["cnn"],
     "best_optimizer": protocol.BEST["optimizer"], "rerun_folds": protocol.N_SPLITS, "mt_small_max_images": None,
+    "control_optimizers": list(protocol.OPTIMIZERS),
 }
 
 CHAPTER = ChapterSettings(
     name="multistage",
     by_profile={
         "smoke": {**_PAPER, "backbones": ["ResNet50"], "optimizers": ["adagrad"], "image_size": 32, "epochs": 1,
-                  "augment_copies": 1, "n_splits": 2, "folds_run": 2, "max_images": 40,
+                  "augment_copies": 1, "n_splits": 2, "folds_run": 2, "busi_per_class": 20,
                   "cell_frames_per_line": 2, "patches_per_line": 12, "stage1_epochs": 1,
                   "stage1_augment_copies": 1, "rerun_folds": 1, "mt_small_max_images": 40},
-        "cpu": {**_PAPER, "backbones": ["ResNet50"], "epochs": 2, "folds_run": 2, "max_images": 200,
+        "cpu": {**_PAPER, "backbones": ["ResNet50"], "epochs": 2, "folds_run": 2, "control_optimizers": ["adagrad"],
                 "cell_frames_per_line": 12, "patches_per_line": 120, "stage1_epochs": 2, "rerun_folds": 1},
         "full": dict(_PAPER),
     },
@@ -47,9 +48,9 @@ CHAPTER = ChapterSettings(
         "augment_copies": "smoke: no augmentation; cpu and full: P1's threefold",
         "n_splits": "smoke: 2 outer folds so that tiny subsets still hold both classes in every part",
         "folds_run": "cpu: 2 of the 5 outer folds (time budget); fold SDs rest on two values",
-        "max_images": ("BUSI stands in for Mendeley when no mendeley/ folder is supplied: cpu draws a stratified "
-                       "200-image sample, the size of P1's Mendeley sample; with Mendeley, P1's 100 + 100 is drawn "
-                       "and no cap applies"),
+        "busi_per_class": ("BUSI stands in for Mendeley when no mendeley/ folder is supplied: every profile draws a "
+                           "class-balanced sample as P1 did (100 benign + 100 malignant; smoke 20 + 20); with "
+                           "Mendeley, P1's own 100 + 100 is drawn"),
         "cell_frames_per_line": ("P1 segmented 608 frames of three private cell lines; cpu writes 12 phantom frames "
                                  "per line unless a folder per cell line is supplied"),
         "cell_frame_size": "size of the phantom cell frames (P1 does not give its frames' size)",
@@ -58,13 +59,15 @@ CHAPTER = ChapterSettings(
         "stage1_augment_copies": "smoke: no augmentation; cpu and full double the training patches as P1",
         "rerun_folds": "cpu: the MT-Small and leakage-aware reruns run 1 outer fold",
         "mt_small_max_images": "smoke: a 40-image cap on the MT-Small stand-in",
+        "control_optimizers": ("not in P1: our shuffled-label control arm runs for these optimizers; cpu keeps P1's "
+                               "best, Adagrad (time budget)"),
         "learning_rate": "P1's; the decay rate is applied per epoch (P1 does not give the decay step)",
     },
 )
 """Chapter 03, P1's multistage transfer learning."""
 
 _TOUR_SHARED = ("backbones", "image_size", "epochs", "batch_size", "learning_rate", "decay_rate", "augment_copies",
-                "n_splits", "max_images")
+                "n_splits", "busi_per_class")
 _TOUR_SUBSET = {
     "smoke": {"optimizers": ["adagrad"], "folds_run": 1},
     "cpu": {"optimizers": ["sgd", "adam", "adagrad"], "folds_run": 1},
@@ -84,7 +87,7 @@ ENGINE_TOUR = ChapterSettings(
         "optimizers": "a subset of chapter 03's optimizers; the task configurations are chapter 03's",
         "folds_run": "cpu: outer fold 0 only (3 tasks, about 3 minutes); chapter 03 reuses them and adds fold 1",
         "epochs": "cpu: 2 of P1's 50 epochs (time budget), as in chapter 03",
-        "max_images": "as in chapter 03: a stratified 200-image BUSI sample in cpu (P1's Mendeley sample size)",
+        "busi_per_class": "as in chapter 03: a balanced 100 + 100 BUSI sample (P1's Mendeley sample)",
     },
 )
 """Chapter 02, a first grid through the engine: P1's CTL arm, ResNet50 x optimizers.

@@ -40,7 +40,7 @@ from mstl_lib.paths import model_weights_dir
 # mstl_lib.nn imports TensorFlow here, at import, so that the engine's seeding (after it
 # imports this module) reaches Keras' generators.
 
-RECIPE_VERSION = "p1-3"
+RECIPE_VERSION = "p1-4"
 """Part of every P1 task key: bump it when the training or evaluation code changes results."""
 
 STAGE1_TASK = "mstl_lib.papers.p1_mstl.tasks:stage1_task"
@@ -187,12 +187,35 @@ def patch_images(index_file: str, size: int) -> tuple[np.ndarray, np.ndarray, tu
     return images, labels, classes
 
 
+def patch_frames(index_file: str) -> np.ndarray:
+    """The source frame of every patch of a patch index (the group a split must keep whole)."""
+    return pd.read_csv(index_file)["group"].astype(str).to_numpy()
+
+
+def stage1_split(labels: np.ndarray, frames: np.ndarray, fractions, seed: int) -> tuple[splits.Fold, bool]:
+    """P1's 7:2:1 patch split, grouped by source frame when every line has :data:`protocol.STAGE1_MIN_FRAMES` frames.
+
+    Returns the split and whether it is grouped; an ungrouped split lets patches of
+    one frame sit on both sides, so its test accuracy is a diagnostic only.
+    """
+    per_line = pd.Series(frames).groupby(np.asarray(labels)).nunique()
+    if len(per_line) and per_line.min() >= protocol.STAGE1_MIN_FRAMES:
+        return splits.train_val_test_split(labels, groups=frames, fractions=tuple(fractions), seed=seed), True
+    return splits.train_val_test_split(labels, fractions=tuple(fractions), seed=seed), False
+
+
+def shuffled_labels(labels: np.ndarray, seed: int) -> np.ndarray:
+    """A seeded permutation of the stage-1 labels (the control arm's stage 1): class counts kept, link to images cut."""
+    return np.random.default_rng([int(seed), 1]).permutation(np.asarray(labels))
+
+
 def stage1_task(config: dict, fold: int, context: dict) -> dict:
     """Stage 1: train on the cell patches, save the backbone's weights, evaluate on the test patches.
 
     ``config``: ``backbone``, ``optimizer``, ``image_size``, ``epochs``,
     ``batch_size``, ``learning_rate``, ``decay_rate``, ``augment_copies``,
-    ``split`` (train, val, test shares; P1: 7:2:1).
+    ``split`` (train, val, test shares; P1: 7:2:1) and optionally ``labels``
+    (``"shuffled"``: the control arm, trained on permuted labels).
     ``context``: from ``RunContext.task_context`` (``seed``, ``weights_info``)
     plus ``patches_index``.
 
@@ -203,7 +226,9 @@ def stage1_task(config: dict, fold: int, context: dict) -> dict:
     seed = int(context["seed"]) + int(fold)
     size = int(config["image_size"])
     images, labels, classes = patch_images(str(context["patches_index"]), size)
-    part = splits.train_val_test_split(labels, fractions=tuple(config["split"]), seed=seed)
+    if config.get("labels", "true") == "shuffled":  # the control: same patches, same steps, labels permuted
+        labels = shuffled_labels(labels, seed)
+    part, grouped = stage1_split(labels, patch_frames(str(context["patches_index"])), config["split"], seed)
     onehot = np.eye(len(classes), dtype=np.float32)
     model, info = stage1_architecture(config["backbone"], (size, size, 3), len(classes),
                                       from_context(context, config["backbone"]))
@@ -226,7 +251,7 @@ def stage1_task(config: dict, fold: int, context: dict) -> dict:
         "weights_used": info.describe(),
         "extra": {"weights_file": file_name, "sha256": file_sha256(path), "classes": list(classes),
                   "started_from": info.used, "n_train": n_train, "n_val": len(part.val), "n_test": len(part.test),
-                  "batchnorm": settled.sentence()},
+                  "grouped_by_frame": grouped, "batchnorm": settled.sentence()},
     }
 
 
@@ -241,7 +266,8 @@ def stage1_links(records: list[dict]) -> dict:
         if record["status"] != "done":
             continue
         extra = record["extra"]
-        links[protocol.link_key(record["config"]["backbone"], record["config"]["optimizer"])] = {
+        config = record["config"]
+        links[protocol.link_key(config["backbone"], config["optimizer"], config.get("labels", "true"))] = {
             "key": record["key"], "weights_file": extra["weights_file"], "sha256": extra.get("sha256"),
             "classes": extra["classes"], "started_from": extra["started_from"],
         }
@@ -261,15 +287,16 @@ def stage1_file_present(record: dict) -> bool:
 def stage2_model(config: dict, context: dict, input_shape):
     """The network a stage-2 task starts from: ``(model, WeightsInfo)``.
 
-    ``CTL``: the resolved weights of the run context. ``MSTL``: the stage-1
-    file of ``context["stage1"]`` for this (backbone, optimizer), which must be
-    the record named by ``config["stage1_key"]``.
+    ``CTL``: the resolved weights of the run context. ``MSTL`` (and the control
+    ``SHUF``): the stage-1 file of ``context["stage1"]`` for this (backbone,
+    optimizer) trained on the true (shuffled) labels, which must be the record
+    named by ``config["stage1_key"]``.
     """
     if config["tl"] == "CTL":
         return stage2_architecture(config["backbone"], input_shape, from_context(context, config["backbone"]))
-    if config["tl"] != "MSTL":
-        raise ValueError(f"config['tl'] must be one of {protocol.ARMS}, not {config['tl']!r}")
-    key = protocol.link_key(config["backbone"], config["optimizer"])
+    if config["tl"] not in protocol.STAGE1_LABELS:
+        raise ValueError(f"config['tl'] must be one of {protocol.ALL_ARMS}, not {config['tl']!r}")
+    key = protocol.link_key(config["backbone"], config["optimizer"], protocol.STAGE1_LABELS[config["tl"]])
     link = (context.get("stage1") or {}).get(key)
     if link is None or config.get("stage1_key") is None:
         raise RuntimeError(f"no finished stage-1 record for {key}: the stage-1 task failed or has not run")

@@ -23,10 +23,11 @@ from mstl_lib.data.sources import DataSource, load_source
 from mstl_lib.evaluation import metrics
 from mstl_lib.paths import bench_dir
 from mstl_lib.papers.p4_finetuning import protocol
+from mstl_lib.report import tables as tables_report
 from mstl_lib.report.tables import aggregate, beside_paper
 
 __all__ = [
-    "BENCHMARK_FILE", "METRICS_READ", "TIRADS_ORDER", "Results", "auc_vs_depth", "benchmark_path", "benchmark_summary",
+    "BENCHMARK_FILE", "METRICS_READ", "TIRADS_ORDER", "Results", "auc_ci", "auc_vs_depth", "groups_by_path", "benchmark_path", "benchmark_summary",
     "closing_note", "collect", "confusion_and_roc", "confusion_figure", "ddti_note", "degenerate_note",
     "failures_table",
     "grouping_comparison", "grouping_differences", "grouping_paragraph", "keras_layer_counts", "load_benchmark",
@@ -244,7 +245,14 @@ def _qualifier(status: str) -> str:
         "within noise": "the 95 % t interval over folds includes zero: the direction does not follow",
         "one fold": "one fold, no spread: whether this is more than noise does not follow from this run",
         "no data": "no finished task to judge it by",
+        "degenerate": ("some folds are degenerate (one class for at least 95 % of the test images), so no verdict "
+                       "is given"),
     }[status]
+
+
+def _any_degenerate(frame: pd.DataFrame, heads=("ft", "svm")) -> bool:
+    return any(f"{head}_degenerate" in frame.columns and bool((frame[f"{head}_degenerate"] > 0).any())
+               for head in heads)
 
 
 # ----------------------------------------------------------------- Table 1 and the DDTI labels
@@ -386,12 +394,42 @@ def _paper_names(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(dataset=frame["dataset"].map(lambda d: protocol.PAPER_DATASET.get(d, d)))
 
 
-def table3(records: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFrame:
+def groups_by_path(task_tables: Mapping[str, pd.DataFrame]) -> dict[str, str]:
+    """Image path -> group (DDTI case, ...) over the chapter's task tables, for group-bootstrap CIs."""
+    return {path: group for table in task_tables.values() for path, group in zip(table["path"], table["group"],
+                                                                                 strict=True)}
+
+
+def auc_ci(predictions: pd.DataFrame, groups: Mapping | None = None, protocol_name: str = "none",
+           n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Pooled out-of-fold AUC of both heads per table cell, with 95 % CIs (groups resampled where given).
+
+    Returns ``dataset, backbone, trainable_pct`` (P4's dataset names) and the strings
+    ``ft_auc_95ci`` and ``svm_auc_95ci``.
+    """
+    part = predictions[predictions["protocol"] == protocol_name] if len(predictions) else predictions
+    if part.empty:
+        return pd.DataFrame(columns=[*KEY, "ft_auc_95ci", "svm_auc_95ci"])
+    out = None
+    for head in ("ft", "svm"):
+        ci = tables_report.pooled_ci(part, ["dataset", "backbone", "trainable_pct"], score=f"{head}_score",
+                                     groups=groups, n_boot=n_boot, seed=seed)
+        shown = pd.concat([ci[["dataset", "backbone", "trainable_pct"]],
+                           tables_report.ci_strings(ci, metrics=["auc"], suffix="_95ci").add_prefix(f"{head}_")],
+                          axis=1)
+        out = shown if out is None else out.merge(shown, on=["dataset", "backbone", "trainable_pct"])
+    out = _paper_names(out)
+    out["trainable_pct"] = out["trainable_pct"].astype(int)
+    return out
+
+
+def table3(records: pd.DataFrame, paper: pd.DataFrame | None = None, ci: pd.DataFrame | None = None) -> pd.DataFrame:
     """AUC per dataset, backbone and strategy: ours (FT, FT-SVM; mean and SD over folds) beside P4's.
 
     ``records``: the image-level records (:attr:`Results.image_level`). Only our
     cells are kept; ``*_diff`` is ours minus P4's; ``*_degenerate`` counts the folds
-    whose predictions put nearly every test image in one class.
+    whose predictions put nearly every test image in one class. With ``ci``
+    (:func:`auc_ci`), our pooled out-of-fold AUCs with 95 % CIs stand beside them.
     """
     paper = paper_values.load("p4_table3") if paper is None else paper
     done = _done(records)
@@ -408,6 +446,9 @@ def table3(records: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataF
     merged = merged.merge(ours[[*KEY, "folds", "ft_auc_sd", "svm_auc_sd", "ft_degenerate", "svm_degenerate"]],
                           on=KEY, how="inner")
     merged["trainable_pct"] = merged["trainable_pct"].astype(int)
+    if ci is not None and len(ci):
+        merged = merged.merge(ci, on=KEY, how="left")
+        columns = [*columns, "ft_auc_95ci", "svm_auc_95ci"]
     return merged[columns].sort_values(KEY).set_index(KEY).round(3)
 
 
@@ -474,6 +515,8 @@ def reading_table3(records: pd.DataFrame, weights_used: Iterable[str]) -> str:
         + "; ".join(reasons) + ". The `full` profile with ImageNet weights removes them."
         if reasons else "This run follows P4's protocol (ImageNet weights, 30 epochs, every fold)."))
     mean, status = verdict(_head_differences(done))
+    if _any_degenerate(done):
+        status = "degenerate"
     direction = "higher" if mean > 0 else "lower"
     text += (f"\n\nHere the FT-SVM AUC is {direction} than the FT AUC by {abs(mean):.3f} on average over "
              f"{done.groupby(KEY).ngroups} cell(s): {_qualifier(status)}.")
@@ -629,6 +672,8 @@ def grouping_paragraph(records: pd.DataFrame) -> str:
             continue
         svm, svm_status = _unpaired_verdict(part["svm_auc"], base["svm_auc"])
         ft, _ = _unpaired_verdict(part["ft_auc"], base["ft_auc"])
+        if _any_degenerate(pd.concat([part, base]), heads=("svm",)):
+            svm_status = "degenerate"
         if svm_status == "follows":
             meaning = ("grouping lowers the FT-SVM AUC: the image-level number was inflated by near-identical "
                        "images on both sides of the split" if svm < 0 else

@@ -49,7 +49,7 @@ def test_ultrasound_sources_raise_without_busi(tmp_path, isolated_dirs):
         grids.ultrasound_sources(run)
 
 
-@pytest.mark.parametrize(("mendeley", "expected"), [(None, {"max_images": 40, "per_class": None}),
+@pytest.mark.parametrize(("mendeley", "expected"), [(None, {"max_images": None, "per_class": 20}),
                                                     ("x", {"max_images": None, "per_class": 100})])
 def test_main_sample(mendeley, expected):
     assert grids.main_sample(mendeley, CHAPTER.settings("smoke")) == expected
@@ -60,18 +60,24 @@ def test_stage1_grid(smoke_run):
     grid = grids.stage1_grid(smoke_run, plan)
     settings = CHAPTER.settings("smoke")
     assert grid.name == "multistage_stage1-smoke" and grid.fold_list == [0]
-    assert len(grid.configs) == len(settings["backbones"]) * len(settings["optimizers"])
+    true_configs = [c for c in grid.configs if c.get("labels", "true") == "true"]
+    control = [c for c in grid.configs if c.get("labels") == "shuffled"]
+    assert len(true_configs) == len(settings["backbones"]) * len(settings["optimizers"])
+    assert {c["optimizer"] for c in control} == set(settings["optimizers"]) & set(settings["control_optimizers"])
+    assert all({**c, "labels": "true"} in [{**t, "labels": "true"} for t in true_configs] for c in control)
     assert all(c["epochs"] == settings["stage1_epochs"] and c["split"] == [0.7, 0.2, 0.1] for c in grid.configs)
     assert grid.code_version == tasks.RECIPE_VERSION and "patches_index" not in grid.keyed_context()
     assert grid.context["data_source"]["dataset"] == "cells"
 
 
-@pytest.mark.parametrize("arm", protocol.ARMS)
+@pytest.mark.parametrize("arm", protocol.ALL_ARMS)
 def test_stage2_config(arm):
     settings = CHAPTER.settings("smoke")
-    config = grids.stage2_config(arm, "ResNet50", "adagrad", settings, {"ResNet50/adagrad": {"key": "s1"}})
+    links = {"ResNet50/adagrad": {"key": "s1"}, "ResNet50/adagrad/shuffled": {"key": "s0"}}
+    config = grids.stage2_config(arm, "ResNet50", "adagrad", settings, links)
     assert config["tl"] == arm and config["epochs"] == settings["epochs"]
-    assert ("stage1_key" in config) == (arm == "MSTL") and config.get("stage1_key", "s1") == "s1"
+    assert ("stage1_key" in config) == (arm != "CTL")
+    assert config.get("stage1_key") == {"CTL": None, "MSTL": "s1", protocol.CONTROL: "s0"}[arm]
     assert grids.stage2_config(arm, "ResNet50", "sgd", settings, {}).get("stage1_key") is None
 
 
@@ -153,9 +159,11 @@ def test_run_stage1_retrains_a_task_whose_weights_file_is_gone(smoke_run, isolat
 def test_run_all_runs_every_grid_and_links_stage1(chapter):
     assert list(chapter.runs) == ["stage1", *grids.STAGE2_GRIDS]
     assert all(result.ok for result in chapter.runs.values())
-    (stage1,) = chapter.raw_records("stage1")
+    stage1, control = sorted(chapter.raw_records("stage1"), key=lambda r: r["config"].get("labels", "true") != "true")
+    assert control["config"]["labels"] == "shuffled"
     links = chapter.grids["main"].context["stage1"]
     assert links[protocol.link_key("ResNet50", "adagrad")]["key"] == stage1["key"]
+    assert links[protocol.link_key("ResNet50", "adagrad", "shuffled")]["key"] == control["key"]
     assert chapter.runs["image_level"].n_cached == len(chapter.grids["image_level"])  # shared with the main grid
     assert chapter.failures().empty and len(chapter.summary().splitlines()) == len(chapter.runs)
 
@@ -167,8 +175,9 @@ def test_chapter_run_reads_the_store(chapter):
     assert len(predictions) == sum(len(r["predictions"]["y_true"]) for r in chapter.raw_records("main"))
     assert {"epoch", "metric", "value"} <= set(chapter.history("main").columns)
     table = chapter.task_table("main")
-    available = int((load_source(chapter.plan.busi)["target"] >= 0).sum())
-    assert len(table) == min(chapter.settings["max_images"], available) and set(table["target"]) == {0, 1}
+    available = load_source(chapter.plan.busi)["target"].value_counts()
+    per_class = chapter.settings["busi_per_class"]  # P1 balanced its classes: so does the BUSI substitute
+    assert table["target"].value_counts().to_dict() == {t: min(per_class, int(available[t])) for t in (0, 1)}
     assert chapter.settings is chapter.plan.settings
 
 

@@ -20,7 +20,7 @@ def test_importing_the_protocol_does_not_import_tensorflow():
 
 
 def test_constants_follow_the_paper():
-    assert protocol.ARMS == ("CTL", "MSTL") and set(protocol.ARM_TITLES) == set(protocol.ARMS)
+    assert protocol.ARMS == ("CTL", "MSTL") and set(protocol.ARM_TITLES) == set(protocol.ALL_ARMS)
     assert sum(protocol.STAGE1_SPLIT) == pytest.approx(1)
     assert (1 - 1 / protocol.N_SPLITS) * protocol.VAL_SIZE == pytest.approx(0.2)  # 6:2:2
     assert protocol.STAGE2_AUGMENTATION["flips"] == ("vertical",)
@@ -33,6 +33,8 @@ def test_constants_follow_the_paper():
 def test_link_key_is_unique_and_readable(backbone, optimizer):
     key = protocol.link_key(backbone, optimizer)
     assert key == f"{backbone}/{optimizer}" and key.split("/") == [backbone, optimizer]
+    assert protocol.link_key(backbone, optimizer, "shuffled") == f"{key}/shuffled"
+    assert set(protocol.STAGE1_LABELS) == set(protocol.ALL_ARMS) - {"CTL"}
 
 
 @pytest.mark.parametrize("group_size", [1, 3])

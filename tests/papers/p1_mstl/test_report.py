@@ -16,6 +16,7 @@ from PIL import Image
 from mstl_lib.data.sources import DataSource
 from mstl_lib.engine.store import ResultsStore
 from mstl_lib.papers.p1_mstl import cell_patches, protocol, report
+from mstl_lib.report.tables import CI_METRICS
 
 
 def _frame():
@@ -110,10 +111,11 @@ def test_patch_summary_and_examples(tmp_path):
 # =========================================================================== stage 1
 
 
-def _stage1_record(accuracy, n_test=30, n_classes=3, status="done", optimizer="adam"):
-    return {"config": {"backbone": "ResNet50", "optimizer": optimizer}, "status": status, "wall_time_s": 1.0,
+def _stage1_record(accuracy, n_test=30, n_classes=3, status="done", optimizer="adam", labels="true", grouped=True):
+    return {"config": {"backbone": "ResNet50", "optimizer": optimizer, "labels": labels}, "status": status,
+            "wall_time_s": 1.0,
             "metrics": {"accuracy": accuracy, "loss": 1.0},
-            "extra": {"n_test": n_test, "classes": list("abc")[:n_classes]}}
+            "extra": {"n_test": n_test, "classes": list("abc")[:n_classes], "grouped_by_frame": grouped}}
 
 
 def test_stage1_table_tests_against_chance():
@@ -131,6 +133,52 @@ def test_stage1_sentence_follows_the_test(accuracies, learned):
     assert ("learned to tell the lines apart in every configuration" in sentence) == learned
     assert ("did not beat chance" in sentence) == (not learned)
     assert f"{min(accuracies):.2f} to {max(accuracies):.2f}" in sentence
+
+
+def test_an_ungrouped_stage1_split_is_a_diagnostic_only():
+    table = report.stage1_table([_stage1_record(0.9, grouped=False)])
+    assert not table["learned"].iloc[0]
+    sentence = report.stage1_sentence(table)
+    assert "A diagnostic only" in sentence and "learned to tell" not in sentence
+
+
+def test_the_shuffled_label_stage1_is_reported_not_judged():
+    records = [_stage1_record(0.9), _stage1_record(0.33, labels="shuffled")]
+    sentence = report.stage1_sentence(report.stage1_table(records))
+    assert "learned to tell the lines apart in every configuration" in sentence
+    assert "declared control meant to sit at chance) reached 0.33 to 0.33" in sentence
+
+
+def _control_records(mstl_auc, control_auc, degenerate=0.0):
+    rows = []
+    for fold, (m, c) in enumerate(zip(mstl_auc, control_auc, strict=True)):
+        for arm, auc in (("MSTL", m), (protocol.CONTROL, c), ("CTL", 0.5)):
+            rows.append({"tl": arm, "backbone": "ResNet50", "optimizer": "adagrad", "fold": fold, "status": "done",
+                         "auc": auc, "degenerate": degenerate if arm == "MSTL" else 0.0})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(("mstl", "control", "expected"), [
+    ([0.80, 0.82, 0.85], [0.60, 0.61, 0.62], "MSTL beats the control"),
+    ([0.60, 0.70, 0.65], [0.66, 0.64, 0.65], "MSTL does not beat the control"),
+    ([0.80], [0.60], "One pair: a direction, not a test"),
+])
+def test_control_sentence_follows_the_pairs(mstl, control, expected):
+    sentence = report.control_sentence(_control_records(mstl, control))
+    assert expected in sentence
+    assert f"mean AUC difference {np.mean(np.subtract(mstl, control)):+.3f}" in sentence
+
+
+def test_control_sentence_without_the_control_or_with_degenerate_folds():
+    assert "did not run" in report.control_sentence(_control_records([0.8], [0.6]).query("tl != 'SHUF'"))
+    assert "no test is run" in report.control_sentence(_control_records([0.8, 0.9], [0.6, 0.5], degenerate=1.0))
+
+
+def test_our_tests_pair_ctl_and_mstl_only_even_with_the_control():
+    records = _control_records([0.8, 0.9], [0.6, 0.5])
+    records = records.assign(**{m: records["auc"] for m in report.STAGE2_METRICS if m != "auc"})
+    tests = report.our_tests(records)
+    assert tests.loc[tests["level"] == "folds", "n"].iloc[0] == 2
 
 
 def test_stage1_sentence_without_finished_tasks():
@@ -182,7 +230,8 @@ def test_table1_beside_paper_differences(records_factory):
 
 def test_table1_caption_names_each_departure(chapter):
     caption = report.table1_caption(chapter)
-    assert "busi (real)" in caption and "all 36 images" in caption  # the phantom set is below the cap
+    assert "busi (real)" in caption  # P1 balanced its classes: 20 + 20 asked, the phantom set has 12 malignant
+    assert "a class-balanced draw (20 benign + 12 malignant, at most 20 of each) of 36 images" in caption
     assert "2 of 2 outer folds" in caption and "1 epoch," in caption and "random weights" in caption
     assert "Mendeley 100 + 100" in caption
 
@@ -273,9 +322,13 @@ def test_factor_note_counts_levels(records_factory):
 
 def test_feature_map_figure_one_row_per_arm():
     maps = {arm: [np.random.default_rng(0).random((s, s, 4)) for s in (8, 4, 2)] for arm in ("CTL", "MSTL")}
+    maps["MSTL"] = [10 * layer for layer in maps["MSTL"]]
     fig = report.feature_map_figure(np.zeros((16, 16, 3)), maps, ["a", "b", "c"])
-    assert len(fig.axes) == 2 * 4 and _axes_images(fig) == 8
+    assert len(fig.axes) == 2 * 4 + 3 and _axes_images(fig) == 8  # three colour bars, one per layer
     assert "8×8×4" in fig.axes[1].get_title()
+    ctl, mstl = fig.axes[1].get_images()[0], fig.axes[5].get_images()[0]
+    assert ctl.get_clim() == mstl.get_clim()  # one colour scale per layer for both arms
+    assert mstl.get_clim()[1] == pytest.approx(float(maps["MSTL"][0].mean(axis=-1).max()))
 
 
 def test_kept_networks_and_feature_maps(chapter):
@@ -287,12 +340,15 @@ def test_kept_networks_and_feature_maps(chapter):
 
 
 def test_learning_curves_by_arm():
-    history = pd.DataFrame([{"tl": tl, "optimizer": "sgd", "fold": 0, "epoch": e, "metric": m, "value": 0.5}
-                            for tl in protocol.ARMS for e in (1, 2) for m in ("accuracy", "val_accuracy", "loss",
-                                                                            "val_loss")])
+    history = pd.DataFrame([{"tl": tl, "backbone": b, "optimizer": "sgd", "fold": 0, "epoch": e, "metric": m,
+                             "value": 0.5} for tl in protocol.ARMS for b in ("ResNet50", "VGG16") for e in (1, 2)
+                            for m in ("accuracy", "val_accuracy", "loss", "val_loss")])
     items = report.learning_curves_by_arm(history)
     assert len(items) == 6 and isinstance(items[0], Markdown) and "MSTL" in items[0].data
     assert all(isinstance(item, Figure) for item in items[1:3] + items[4:6])
+    panels = [ax.get_title() for ax in items[1].axes]  # one panel per (CNN, optimizer): never joined across CNNs
+    assert panels == ["backbone = ResNet50, optimizer = sgd", "backbone = VGG16, optimizer = sgd"]
+    assert all(len(line.get_xdata()) == 2 for ax in items[1].axes for line in ax.get_lines())
 
 
 # =========================================================================== MT-Small and leakage
@@ -424,3 +480,85 @@ def test_degenerate_note_counts_collapsed_folds(pred_malignant, expected):
 def test_degenerate_note_without_records():
     assert report.degenerate_note(pd.DataFrame({"status": []})) == ("No finished stage-2 task records its "
                                                                     "predicted classes.")
+
+
+def _predictions(signal: float, n: int = 80, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frames = []
+    for arm, shift in (("CTL", 0.0), ("MSTL", signal)):
+        y = rng.integers(0, 2, n)
+        score = 1 / (1 + np.exp(-(shift * (2 * y - 1) + rng.normal(size=n))))
+        frames.append(pd.DataFrame({"tl": arm, "backbone": "ResNet50", "optimizer": "adagrad", "fold": 0,
+                                    "path": [f"{arm}{i}.png" for i in range(n)], "y_true": y, "y_score": score}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_pooled_ci_brackets_the_estimate_and_tells_signal_from_chance():
+    ci = report.pooled_ci(_predictions(signal=2.0), n_boot=200)
+    assert list(ci["tl"]) == ["CTL", "MSTL"] and (ci["n_images"] == 80).all()
+    for name in CI_METRICS:
+        assert (ci[f"{name}_low"] <= ci[name]).all() and (ci[name] <= ci[f"{name}_high"]).all()
+    ctl, mstl = ci.set_index("tl").loc["CTL"], ci.set_index("tl").loc["MSTL"]
+    assert mstl["auc_low"] > 0.5 and ctl["auc_low"] < 0.5 < ctl["auc_high"]
+    assert 0 <= mstl["accuracy_low"] <= 100 and mstl["accuracy"] > 50  # accuracy in %
+
+
+def test_pooled_ci_resamples_groups_when_given():
+    predictions = _predictions(signal=1.0, n=40)
+    copies = pd.concat([predictions] * 4, ignore_index=True)
+    groups = {path: path for path in predictions["path"]}  # each image and its 3 copies form one group
+    by_image = report.pooled_ci(copies, n_boot=200).set_index("tl")
+    by_group = report.pooled_ci(copies, groups=groups, n_boot=200).set_index("tl")
+    width = lambda t: t["auc_high"] - t["auc_low"]  # noqa: E731
+    assert (width(by_group) > 1.5 * width(by_image)).all()
+
+
+def test_table1_beside_paper_carries_our_cis():
+    ours = pd.DataFrame({"tl": ["MSTL"], "cnn": ["ResNet50"], "optimizer": ["adagrad"], "n_folds": [2],
+                         **{m: [0.6] for m in report.STAGE2_METRICS}, "accuracy_sd": [3.0],
+                         "avg_accuracy_cnn": [60.0]})
+    ci = report.pooled_ci(_predictions(signal=2.0), n_boot=100)
+    table = report.table1_beside_paper(ours, ci=ci)
+    row = table[(table["tl"] == "MSTL") & (table["cnn"] == "ResNet50") & (table["optimizer"] == "adagrad")].iloc[0]
+    assert row["auc_ours_95ci"].startswith(f"{ci.set_index('tl').loc['MSTL', 'auc']:.3f} [")
+    assert "accuracy_ours_95ci" in table.columns and "balanced_accuracy_ours_95ci" in table.columns
+
+
+@pytest.mark.parametrize(("degenerate", "expected"), [({}, None), ({"CTL": 2}, "2 degenerate folds in CTL"),
+                                                       ({"CTL": 1, "MSTL": 1}, "1 degenerate fold in CTL and 1 "
+                                                                              "degenerate fold in MSTL")])
+def test_no_verdict_with_degenerate_folds(degenerate, expected):
+    tests = pd.DataFrame([{"level": "folds", "test": "paired", "alternative": "two-sided", "n": 3,
+                           "mean_difference": 9.0, "statistic": 5.0, "df": 2, "p_value": 0.01}])
+    sentence = report.significance_sentence(tests, [], degenerate=degenerate)
+    if expected is None:
+        assert "**survives**" in sentence and "No verdict" not in sentence
+    else:
+        assert sentence.startswith("**No verdict**") and expected in sentence and "survives" not in sentence
+
+
+def test_degenerate_arms_counts_per_arm():
+    records = pd.DataFrame({"tl": ["CTL", "CTL", "MSTL"], "status": "done", "degenerate": [1.0, 0.0, 0.0]})
+    assert report.degenerate_arms(records) == {"CTL": 1}
+    assert report.degenerate_arms(pd.DataFrame({"status": []})) == {}
+
+
+def test_per_fold_table_marks_degenerate_folds():
+    records = pd.DataFrame({"tl": ["MSTL", "CTL"], "backbone": "ResNet50", "optimizer": "adagrad", "fold": [1, 0],
+                            "status": "done", "accuracy": [0.5, 0.7], "auc": [0.5, 0.8],
+                            "balanced_accuracy": [0.5, 0.7], "sensitivity": [1.0, 0.6], "specificity": [0.0, 0.8],
+                            "pred_malignant": [40.0, 18.0], "pred_benign": [0.0, 22.0], "degenerate": [1.0, 0.0]})
+    table = report.per_fold_table(records)
+    assert list(table["tl"]) == ["CTL", "MSTL"] and list(table["degenerate"]) == [False, True]
+    assert list(table["accuracy"]) == [70.0, 50.0] and list(table["n_test"]) == [40, 40]
+    assert report.per_fold_table(records.iloc[0:0]).empty
+
+
+def test_table1_shows_balanced_accuracy_where_recorded(records_factory):
+    records = records_factory(optimizers=("adagrad",))
+    plain = report.table1(records)
+    assert "balanced_accuracy" not in plain.columns or plain["balanced_accuracy"].notna().all()
+    with_ba = report.table1(records.assign(balanced_accuracy=0.5))
+    assert (with_ba["balanced_accuracy"] == 0.5).all()
+    assert (report.format_table1(with_ba)["balanced accuracy"] == 0.5).all()
+    assert "balanced accuracy" not in report.format_table1(protocol.paper_table1()).columns

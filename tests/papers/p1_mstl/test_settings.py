@@ -22,7 +22,7 @@ def test_full_profile_is_the_papers_protocol():
     assert full["stage1_epochs"] == 50 and tuple(full["stage1_split"]) == (0.7, 0.2, 0.1)
     assert full["augment_copies"] == 3 and full["stage1_augment_copies"] == 2
     assert full["n_splits"] == full["folds_run"] == full["rerun_folds"] == 5
-    assert full["patches_per_line"] == 6800 and full["max_images"] is None
+    assert full["patches_per_line"] == 6800 and full["busi_per_class"] == 100
     assert (full["best_backbone"], full["best_optimizer"]) == (protocol.BEST["cnn"], protocol.BEST["optimizer"])
 
 

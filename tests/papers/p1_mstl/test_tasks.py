@@ -187,11 +187,38 @@ def test_keeps_model(fold, expected):
 
 def test_stage2_model_starts_ctl_from_the_context_and_mstl_from_stage1(weights_home):
     _, link = _stage1_link()
-    context = {"weights_info": {"ResNet50": RANDOM.to_dict()}, "stage1": {"ResNet50/adagrad": link}}
+    control = {**link, "key": "k0"}
+    context = {"weights_info": {"ResNet50": RANDOM.to_dict()},
+               "stage1": {"ResNet50/adagrad": link, "ResNet50/adagrad/shuffled": control}}
     config = {"backbone": "ResNet50", "optimizer": "adagrad"}
     _, ctl = tasks.stage2_model({**config, "tl": "CTL"}, context, SHAPE)
     _, mstl = tasks.stage2_model({**config, "tl": "MSTL", "stage1_key": "k1"}, context, SHAPE)
+    _, shuffled = tasks.stage2_model({**config, "tl": protocol.CONTROL, "stage1_key": "k0"}, context, SHAPE)
     assert ctl.used == "random" and mstl.used == "file" and mstl.sha256 == link["sha256"]
+    assert shuffled.used == "file"
+    with pytest.raises(RuntimeError, match="configuration names"):  # the control never takes MSTL's stage 1
+        tasks.stage2_model({**config, "tl": protocol.CONTROL, "stage1_key": "k1"}, context, SHAPE)
+
+
+@pytest.mark.parametrize(("frames_per_line", "grouped"), [(12, True), (4, False)])
+def test_stage1_split_groups_patches_by_frame_when_it_can(frames_per_line, grouped):
+    labels = np.repeat(np.arange(3), frames_per_line * 5)
+    frames = np.array([f"line{label}-frame{i // 5}" for label, i in zip(labels, range(len(labels)), strict=True)])
+    part, is_grouped = tasks.stage1_split(labels, frames, (0.7, 0.2, 0.1), seed=0)
+    assert is_grouped == grouped
+    sides = [set(frames[part.train]), set(frames[part.val]), set(frames[part.test])]
+    straddle = (sides[0] & sides[2]) | (sides[0] & sides[1]) | (sides[1] & sides[2])
+    assert (not straddle) == grouped
+    assert len(part.train) + len(part.val) + len(part.test) == len(labels)
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_shuffled_labels_keep_the_counts_and_cut_the_link(seed):
+    labels = np.repeat(np.arange(3), 40)
+    shuffled = tasks.shuffled_labels(labels, seed)
+    assert np.array_equal(np.bincount(shuffled), np.bincount(labels))
+    assert np.mean(shuffled == labels) < 0.6
+    assert np.array_equal(shuffled, tasks.shuffled_labels(labels, seed))
 
 
 @pytest.mark.parametrize(("config", "context", "error"), [
@@ -209,8 +236,9 @@ def test_stage2_model_refuses_what_it_cannot_start_from(config, context, error):
 
 
 def test_stage1_record_through_the_engine(chapter):
-    (record,) = chapter.raw_records("stage1")
+    (record,) = [r for r in chapter.raw_records("stage1") if r["config"].get("labels", "true") == "true"]
     assert record["status"] == "done" and record["code_version"] == tasks.RECIPE_VERSION
+    assert record["extra"]["grouped_by_frame"] is False  # smoke: 2 frames per line, too few to group
     assert set(record["metrics"]) == set(report.STAGE1_METRICS)
     extra = record["extra"]
     assert len(record["predictions"]["y_true"]) == extra["n_test"]
@@ -230,8 +258,10 @@ def test_stage2_records_through_the_engine(chapter):
         assert len(scores) == record["extra"]["n_test"] and np.all((scores >= 0) & (scores <= 1))
         assert record["extra"]["n_train"] % chapter.settings["augment_copies"] == 0
     mstl = [r for r in records if r["config"]["tl"] == "MSTL"]
-    (stage1,) = chapter.raw_records("stage1")
+    (stage1,) = [r for r in chapter.raw_records("stage1") if r["config"].get("labels", "true") == "true"]
     assert all(r["config"]["stage1_key"] == stage1["key"] for r in mstl)
+    control = [r for r in records if r["config"]["tl"] == protocol.CONTROL]
+    assert control and all(r["config"]["stage1_key"] != stage1["key"] for r in control)
     assert all(r["weights_used"].startswith(f"file {stage1['extra']['weights_file']}") for r in mstl)
     kept = [r for r in records if r["extra"].get("model_file")]
     assert {(r["config"]["tl"], r["fold"]) for r in kept} == {("CTL", 0), ("MSTL", 0)}

@@ -268,6 +268,12 @@ def test_reading_table3_noisy_or_reversed_difference():
     assert "No finished task" in report.reading_table3(lower.iloc[:0], [])
 
 
+def test_reading_table3_gives_no_verdict_with_degenerate_folds():
+    clear = _cells(lambda p: [(0.6 + 0.01 * f, 0.8 + 0.01 * f) for f in range(5)])
+    text = report.reading_table3(make_records(clear, epochs=30, degenerate=True), [IMAGENET])
+    assert "no verdict is given" in text and "so the direction follows" not in text
+
+
 def test_degenerate_note_counts_collapsed_tasks_per_head():
     clean = report.degenerate_note(make_records({("ResNet50", 15): [(0.6, 0.7)] * 2}))
     assert "FT: 0 of 2 task(s) degenerate, 50% of test images predicted malignant" in clean
@@ -456,3 +462,22 @@ def test_the_chapter_is_thin_and_runs_in_the_books_smoke_test():
         statements = [line for line in cell.source.splitlines()
                       if line.strip() and not line.startswith(("from ", "import ", "#"))]
         assert 1 <= len(statements) <= 3, cell.source
+
+
+def test_auc_ci_per_cell_with_groups():
+    rng = np.random.default_rng(0)
+    rows = []
+    for pct in (0, 15):
+        y = rng.integers(0, 2, 60)
+        for i in range(60):
+            rows.append({"dataset": "ddti", "protocol": "none", "backbone": "ResNet50", "trainable_pct": pct,
+                         "path": f"{pct}-{i}.png", "y_true": y[i], "ft_score": 0.5 + 0.4 * (2 * y[i] - 1) * rng.random(),
+                         "svm_score": rng.random()})
+    predictions = pd.DataFrame(rows)
+    groups = report.groups_by_path({"ddti": pd.DataFrame({"path": predictions["path"],
+                                                          "group": predictions["path"].str[:4]})})
+    ci = report.auc_ci(predictions, groups=groups, n_boot=100)
+    assert list(ci["dataset"]) == ["DDTI", "DDTI"] and list(ci["trainable_pct"]) == [0, 15]
+    assert all(s.startswith("1.000 [") for s in ci["ft_auc_95ci"])  # a perfect ranking
+    assert report.auc_ci(predictions.iloc[0:0]).empty
+    assert report.auc_ci(predictions, protocol_name="case").empty
