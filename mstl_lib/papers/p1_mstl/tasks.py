@@ -307,8 +307,12 @@ def stage2_model(config: dict, context: dict, input_shape):
 
 
 def keeps_model(config: dict, fold: int, context: dict) -> bool:
-    """Whether this task saves its trained network (``context["keep_models"]``: [backbone, optimizer, fold] lists)."""
-    return [config["backbone"], config["optimizer"], int(fold)] in [list(k) for k in context.get("keep_models", [])]
+    """Whether this task saves its trained network (``context["keep_models"]``: [backbone, optimizer, fold] lists).
+
+    Only P1's two arms are kept (for Fig. 6); the shuffled-label control is not.
+    """
+    return (config.get("tl", "CTL") in protocol.ARMS
+            and [config["backbone"], config["optimizer"], int(fold)] in [list(k) for k in context.get("keep_models", [])])
 
 
 def stage2_task(config: dict, fold: int, context: dict) -> dict:

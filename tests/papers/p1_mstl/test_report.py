@@ -335,7 +335,8 @@ def test_kept_networks_and_feature_maps(chapter):
     kept = report.kept_networks(chapter.raw_records("main"))
     assert set(kept) == set(protocol.ARMS) and all(r["fold"] == 0 for r in kept.values())
     fig = report.feature_maps(chapter)
-    assert isinstance(fig, Figure) and len(fig.axes) == 2 * (len(protocol.RESNET50_STAGES) + 1)
+    n_stages = len(protocol.RESNET50_STAGES)
+    assert isinstance(fig, Figure) and len(fig.axes) == 2 * (n_stages + 1) + n_stages  # + a colour bar per stage
     assert report.kept_networks([{**r, "status": "failed"} for r in chapter.raw_records("main")]) == {}
 
 

@@ -91,8 +91,8 @@ def test_resnet_cached_training_follows_the_naive_trajectory():
                                rtol=1e-3, atol=1e-4)
 
 
-def test_phase1_outputs():
-    out, parts = _phase1(0, cache=True)  # nothing frozen: nothing to cache
+def test_phase1_outputs(chain_classifier):
+    out, parts = _phase1(0, True, chain_classifier)  # nothing frozen: nothing to cache
     assert not out["cached"] and len(out["epoch_seconds"]) == 3 and len(out["history"]["loss"]) == 3
     scores = out["predict"](parts["test"])
     assert scores.shape == (4,) and np.all((scores >= 0) & (scores <= 1))
