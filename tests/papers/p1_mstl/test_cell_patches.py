@@ -27,6 +27,7 @@ def synthetic_frame(blobs=BLOBS, size=(300, 300)) -> np.ndarray:
 
 def test_pipeline_finds_the_blobs_and_drops_debris():
     segmentation = cell_patches.segment_cells(synthetic_frame())
+    assert isinstance(segmentation, cell_patches.CellSegmentation)
     assert len(segmentation.all_boxes) == len(BLOBS)
     kept = segmentation.boxes
     assert len(kept) == 2

@@ -22,6 +22,7 @@ def _keys(grid):
 
 def test_plan_resolves_every_source_through_the_run(smoke_run):
     plan = grids.plan(smoke_run)
+    assert isinstance(plan, grids.Plan)
     assert plan.busi.dataset == "busi" and plan.mendeley is None and plan.ultrasound is plan.busi
     assert plan.mt_small.dataset == "mt_small" and plan.mt_small.kind == "stand-in"
     assert plan.cells_train.kind == REAL  # the phantom folder holds a folder per line: usable for training

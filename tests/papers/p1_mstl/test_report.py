@@ -563,3 +563,10 @@ def test_table1_shows_balanced_accuracy_where_recorded(records_factory):
     assert (with_ba["balanced_accuracy"] == 0.5).all()
     assert (report.format_table1(with_ba)["balanced accuracy"] == 0.5).all()
     assert "balanced accuracy" not in report.format_table1(protocol.paper_table1()).columns
+
+
+def test_control_pairs_keep_folds_where_both_arms_ran():
+    records = _control_records([0.8, 0.9], [0.6, 0.5])
+    pairs = report.control_pairs(records)
+    assert pairs[["fold", "MSTL", protocol.CONTROL]].values.tolist() == [[0, 0.8, 0.6], [1, 0.9, 0.5]]
+    assert report.control_pairs(records[records["tl"] != "MSTL"]).empty

@@ -282,3 +282,9 @@ def test_kept_stage2_network_reloads_and_gives_five_feature_maps(chapter):
 
     x = image_array(tuple(table["path"]), record["config"]["image_size"])[index : index + 1]
     assert float(model.predict(x, verbose=0)[0, 0]) == pytest.approx(record["predictions"]["y_score"][0], abs=1e-4)
+
+
+def test_patch_frames_reads_the_source_frame_of_each_patch(tmp_path):
+    pd.DataFrame({"path": ["a.png", "b.png", "c.png"], "label": ["x", "x", "y"],
+                  "group": ["f1", "f1", "f2"]}).to_csv(tmp_path / "patches.csv", index=False)
+    assert tasks.patch_frames(str(tmp_path / "patches.csv")).tolist() == ["f1", "f1", "f2"]
