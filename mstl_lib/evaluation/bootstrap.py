@@ -11,14 +11,29 @@ import math
 import warnings
 
 import numpy as np
-from sklearn import metrics as skm
+from scipy.stats import rankdata
+
+
+def auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """ROC AUC from ranks (the Mann-Whitney U statistic; ties count one half), fast enough to bootstrap."""
+    positive = y_true == 1
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    ranks = rankdata(y_score)
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def balanced_accuracy(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """Mean of the two classes' recalls at threshold 0.5."""
+    predicted = y_score >= 0.5
+    return float((predicted[y_true == 1].mean() + (~predicted[y_true == 0]).mean()) / 2)
+
 
 METRICS = {
     "accuracy": lambda y, s: float(np.mean((s >= 0.5) == y)),
-    "balanced_accuracy": lambda y, s: float(skm.balanced_accuracy_score(y, (s >= 0.5).astype(int))),
-    "auc": lambda y, s: float(skm.roc_auc_score(y, s)),
+    "balanced_accuracy": balanced_accuracy,
+    "auc": auc,
 }
-"""Metrics a CI can be drawn for: ``metric(y_true, y_score) -> float``."""
+"""Metrics a CI can be drawn for: ``metric(y_true, y_score) -> float`` (both classes present)."""
 
 
 def bootstrap_ci(y_true, y_score, metric: str = "auc", groups=None, n_boot: int = 1000, level: float = 0.95,

@@ -89,7 +89,8 @@ CI_METRICS = ("auc", "balanced_accuracy", "accuracy")
 
 
 def pooled_ci(predictions: pd.DataFrame, by: Sequence[str], score: str = "y_score", truth: str = "y_true",
-              groups: Mapping | None = None, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+              groups: Mapping | None = None, n_boot: int = 1000, seed: int = 0,
+              metrics: Sequence[str] = CI_METRICS) -> pd.DataFrame:
     """Pooled out-of-fold AUC, balanced accuracy and accuracy per group of ``by``, each with a 95 % CI.
 
     The CI is a bootstrap over the pooled test predictions of every fold run
@@ -101,10 +102,10 @@ def pooled_ci(predictions: pd.DataFrame, by: Sequence[str], score: str = "y_scor
     -------
     DataFrame
         ``by`` columns, ``n_images``, then ``<metric>``, ``<metric>_low`` and
-        ``<metric>_high`` for :data:`CI_METRICS`.
+        ``<metric>_high`` for each of ``metrics`` (default :data:`CI_METRICS`).
     """
     by = list(by)
-    columns = [*by, "n_images", *[f"{m}{s}" for m in CI_METRICS for s in ("", "_low", "_high")]]
+    columns = [*by, "n_images", *[f"{m}{s}" for m in metrics for s in ("", "_low", "_high")]]
     if predictions.empty:
         return pd.DataFrame(columns=columns)
     rows = []
@@ -112,7 +113,7 @@ def pooled_ci(predictions: pd.DataFrame, by: Sequence[str], score: str = "y_scor
         keys = keys if isinstance(keys, tuple) else (keys,)
         group = None if groups is None else part["path"].map(groups).fillna(part["path"]).to_numpy()
         row = {**dict(zip(by, keys, strict=True)), "n_images": len(part)}
-        for name in CI_METRICS:
+        for name in metrics:
             estimate, low, high = bootstrap_ci(part[truth], part[score], name, groups=group, n_boot=n_boot, seed=seed)
             row.update({name: estimate, f"{name}_low": low, f"{name}_high": high})
         rows.append(row)

@@ -51,3 +51,15 @@ def test_bad_arguments():
         bootstrap_ci([0, 1], [0.1, 0.9], "f1")
     with pytest.raises(ValueError, match="2 labels but 3 scores"):
         bootstrap_ci([0, 1], [0.1, 0.9, 0.5])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fast_metrics_equal_scikit_learns(seed):
+    from sklearn import metrics as skm
+
+    from mstl_lib.evaluation.bootstrap import auc, balanced_accuracy
+
+    y, s = scores(n=50, seed=seed)
+    s = np.round(s, 1)  # ties
+    assert auc(y, s) == pytest.approx(skm.roc_auc_score(y, s))
+    assert balanced_accuracy(y, s) == pytest.approx(skm.balanced_accuracy_score(y, (s >= 0.5).astype(int)))

@@ -413,7 +413,7 @@ def auc_ci(predictions: pd.DataFrame, groups: Mapping | None = None, protocol_na
     out = None
     for head in ("ft", "svm"):
         ci = tables_report.pooled_ci(part, ["dataset", "backbone", "trainable_pct"], score=f"{head}_score",
-                                     groups=groups, n_boot=n_boot, seed=seed)
+                                     groups=groups, n_boot=n_boot, seed=seed, metrics=("auc",))
         shown = pd.concat([ci[["dataset", "backbone", "trainable_pct"]],
                            tables_report.ci_strings(ci, metrics=["auc"], suffix="_95ci").add_prefix(f"{head}_")],
                           axis=1)
