@@ -203,3 +203,16 @@ def test_sigkill_mid_grid_then_resume(tmp_path, counter, subprocess_env):
     reference = run_grid(grid, store=tmp_path / "uninterrupted", progress=False)
     pd.testing.assert_frame_equal(aggregate(resumed.records), aggregate(reference.records))
     pd.testing.assert_frame_equal(metrics_table(resumed.records), metrics_table(reference.records))
+
+
+def test_each_task_starts_from_a_fresh_keras_session(tf):
+    """Models built by an earlier task do not stay alive in the process (memory of long grids)."""
+    import keras
+
+    from mstl_lib.engine.task import release_framework_memory
+
+    keras.layers.Dense(2)
+    keras.layers.Dense(2)
+    assert keras.backend.get_uid("dense") >= 3  # two layers already took their names
+    release_framework_memory()
+    assert keras.backend.get_uid("dense") == 1  # a cleared session: nothing of the earlier models is left
