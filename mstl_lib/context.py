@@ -104,7 +104,8 @@ class RunContext:
             return self.sources[key]
         chosen = None
         real = self._real_source(key[0], use, note)
-        if real is not None and (usable is None or usable(load_source(real))):
+        table = None if real is None else load_source(real)  # read once: checked here, counted below
+        if real is not None and (usable is None or usable(table)):
             chosen = real
         elif substitute is not None:
             chosen = substitute()
@@ -115,7 +116,7 @@ class RunContext:
             self.uses[key] = DatasetUse(key[0], use, MISSING, None, 0, "not found")
             return None
         self.sources[key] = chosen
-        n_images = len(load_source(chosen))
+        n_images = len(table if chosen is real else load_source(chosen))
         self.uses[key] = DatasetUse(chosen.dataset, use, chosen.kind, chosen.root, n_images, chosen.note)
         return chosen
 
@@ -195,6 +196,19 @@ class RunContext:
         if missing:
             self.weights.update(resolve_for_run(self.weights_request, missing, self.profile.name))
         return {name: self.weights[name] for name in backbones}
+
+    def fail_in_smoke(self, *runs) -> None:
+        """Under ``smoke``, raise :class:`mstl_lib.engine.GridFailedError` for any failed task of ``runs``.
+
+        The other profiles record failures and let the chapter show them; ``smoke``
+        runs in ``make test``, where a failure must stop the build.
+        """
+        if self.profile.name != "smoke":
+            return
+        from mstl_lib.engine.grid import raise_on_failures  # noqa: PLC0415
+
+        for result in runs:
+            raise_on_failures(result)
 
     @property
     def random_init_requested_under_full(self) -> bool:

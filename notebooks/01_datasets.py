@@ -59,7 +59,7 @@ DATASETS_CHAPTER.table()
 # stand-in, synthetic phantoms, or nothing.
 
 # %%
-data_report.substitutions(run)
+run.datasets_table()
 
 # %% [markdown]
 # ## BUSI: breast ultrasound
@@ -183,4 +183,4 @@ report.markdown(data_report.substitution_sentence(run))
 # ## Provenance at the end of the run
 
 # %%
-data_report.substitutions(run)
+run.datasets_table()

@@ -13,15 +13,11 @@ USE_FEEDS = {
 """Which numbers of a page a dataset feeds, by use."""
 
 
-def _markdown(text: str):
+def markdown(text: str):
+    """Render a markdown string as notebook output (MyST in the book)."""
     from IPython.display import Markdown  # noqa: PLC0415
 
     return Markdown(text)
-
-
-def markdown(text: str):
-    """Render a markdown string as notebook output (MyST in the book)."""
-    return _markdown(text)
 
 
 def _dataset_line(use) -> str:
@@ -82,4 +78,4 @@ def provenance_banner(ctx):
     body = "\n".join(provenance_lines(ctx))
     if warnings:
         body += "\n\n" + "\n\n".join(warnings)
-    return _markdown(f"```{{admonition}} Provenance of the numbers on this page\n:class: {kind}\n\n{body}\n```")
+    return markdown(f"```{{admonition}} Provenance of the numbers on this page\n:class: {kind}\n\n{body}\n```")

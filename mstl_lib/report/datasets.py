@@ -94,11 +94,6 @@ def patients_sentence(breakhis: pd.DataFrame) -> str:
     return f"Patients: **{breakhis['patient'].nunique()}**, images: {len(breakhis)}."
 
 
-def substitutions(run) -> pd.DataFrame:
-    """One row per dataset the page touched: what served it (real, stand-in, phantom or missing) and why."""
-    return run.datasets_table()
-
-
 def substitution_sentence(run, names=("mt_small", "mendeley")) -> str:
     """What serves each of ``names`` in this run, from the run context's decisions."""
     parts = []

@@ -319,9 +319,7 @@ def run_all(run, store=None, executor: str = "local", scheduler=None, verbose: i
     grids = {"stage1": first, **stage2_grids(run, chapter_plan, tasks.stage1_links(engine.load_records(store, first)))}
     for name in STAGE2_GRIDS:
         runs[name] = engine.run_grid(grids[name], store, **options)
-    if run.profile.name == "smoke":
-        for result in runs.values():
-            engine.raise_on_failures(result)
+    run.fail_in_smoke(*runs.values())
     return ChapterRun(run, store, chapter_plan, grids, runs, started)
 
 
@@ -330,6 +328,5 @@ def run_tour(run, store=None, executor: str = "local", scheduler=None,
     """Build and run chapter 02's grid (:func:`engine_tour`); under ``smoke`` a failure raises."""
     grid = engine_tour(run)
     result = engine.run_grid(grid, store, executor=executor, scheduler=scheduler, verbose=verbose)
-    if run.profile.name == "smoke":
-        engine.raise_on_failures(result)
+    run.fail_in_smoke(result)
     return grid, result

@@ -448,9 +448,7 @@ def control_pairs(records: pd.DataFrame, metric: str = "auc") -> pd.DataFrame:
     done = _done(records)
     if done.empty or "tl" not in done.columns or not {"MSTL", protocol.CONTROL} <= set(done["tl"]):
         return pd.DataFrame(columns=["backbone", "optimizer", "fold", "MSTL", protocol.CONTROL])
-    wide = done[done["tl"].isin(["MSTL", protocol.CONTROL])].pivot_table(
-        index=["backbone", "optimizer", "fold"], columns="tl", values=metric)
-    return wide.dropna().reset_index()
+    return stats.fold_pairs(done[done["tl"].isin(["MSTL", protocol.CONTROL])], metric)
 
 
 def control_sentence(records: pd.DataFrame, alpha: float = ALPHA) -> str:

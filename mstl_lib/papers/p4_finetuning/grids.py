@@ -100,7 +100,5 @@ def run_all(run, store=None, executor: str = "local", scheduler=None, verbose: i
     for name, grid in grids.items():
         runs[name] = engine.run_grid(grid, store, executor=executor, scheduler=scheduler, verbose=verbose)
         print(runs[name].summary())
-    if run.profile.name == "smoke":
-        for result in runs.values():
-            engine.raise_on_failures(result)
+    run.fail_in_smoke(*runs.values())
     return runs

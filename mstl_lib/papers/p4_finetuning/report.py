@@ -20,7 +20,7 @@ import pandas as pd
 
 from mstl_lib import engine, paper_values
 from mstl_lib.data.sources import DataSource, load_source
-from mstl_lib.evaluation import metrics
+from mstl_lib.evaluation import metrics, stats
 from mstl_lib.paths import bench_dir
 from mstl_lib.papers.p4_finetuning import protocol
 from mstl_lib.report import tables as tables_report
@@ -188,12 +188,6 @@ def weights_caption(weights_used: Iterable[str]) -> str:
 # ----------------------------------------------------------------- verdicts
 
 
-def _t_critical(df: float) -> float:
-    from scipy import stats  # noqa: PLC0415
-
-    return float(stats.t.ppf(0.975, df))
-
-
 def verdict(differences) -> tuple[float, str]:
     """Mean of per-fold differences, and whether its sign follows from them.
 
@@ -214,7 +208,8 @@ def verdict(differences) -> tuple[float, str]:
     se = float(values.std(ddof=1)) / math.sqrt(values.size)
     if se == 0:
         return mean, "follows" if mean != 0 else "within noise"
-    return mean, "follows" if abs(mean) > _t_critical(values.size - 1) * se else "within noise"
+    test = stats.t_test(np.zeros_like(values), values, "paired")  # the 95 % interval excludes 0 iff p < 0.05
+    return mean, "follows" if test["p_value"] < 0.05 else "within noise"
 
 
 def _unpaired_verdict(a, b) -> tuple[float, str]:
@@ -227,12 +222,9 @@ def _unpaired_verdict(a, b) -> tuple[float, str]:
     diff = float(a.mean() - b.mean())
     if a.size < 2 or b.size < 2:
         return diff, "one fold"
-    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
-    se = math.sqrt(va + vb)
-    if se == 0:
+    if a.var(ddof=1) == 0 and b.var(ddof=1) == 0:  # no spread: the t statistic is undefined
         return diff, "follows" if diff != 0 else "within noise"
-    df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
-    return diff, "follows" if abs(diff) > _t_critical(df) * se else "within noise"
+    return diff, "follows" if stats.t_test(b, a, "welch")["p_value"] < 0.05 else "within noise"
 
 
 def _fmt(value, digits: int = 3) -> str:
