@@ -28,12 +28,26 @@ def balanced_accuracy(y_true: np.ndarray, y_score: np.ndarray) -> float:
     return float((predicted[y_true == 1].mean() + (~predicted[y_true == 0]).mean()) / 2)
 
 
+def sensitivity(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """Recall of the malignant class at threshold 0.5."""
+    return float((y_score[y_true == 1] >= 0.5).mean())
+
+
+def precision(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """Share of the images called malignant (threshold 0.5) that are malignant; NaN when none is."""
+    called = y_score >= 0.5
+    return float(y_true[called].mean()) if called.any() else math.nan
+
+
 METRICS = {
     "accuracy": lambda y, s: float(np.mean((s >= 0.5) == y)),
     "balanced_accuracy": balanced_accuracy,
     "auc": auc,
+    "sensitivity": sensitivity,
+    "precision": precision,
 }
-"""Metrics a CI can be drawn for: ``metric(y_true, y_score) -> float`` (both classes present)."""
+"""Metrics a CI can be drawn for: ``metric(y_true, y_score) -> float`` (both classes present;
+precision is NaN where no image is called malignant, and such resamples are left out)."""
 
 
 def bootstrap_ci(y_true, y_score, metric: str = "auc", groups=None, n_boot: int = 1000, level: float = 0.95,
@@ -44,7 +58,7 @@ def bootstrap_ci(y_true, y_score, metric: str = "auc", groups=None, n_boot: int 
     ----------
     y_true, y_score : array-like
         Pooled out-of-fold test labels and scores (P(malignant)).
-    metric : {"accuracy", "balanced_accuracy", "auc"}
+    metric : {"accuracy", "balanced_accuracy", "auc", "sensitivity", "precision"}
     groups : array-like, optional
         Resample whole groups (patients, cases, duplicate clusters) instead of images.
     n_boot : int
@@ -74,7 +88,9 @@ def bootstrap_ci(y_true, y_score, metric: str = "auc", groups=None, n_boot: int 
         rows = np.concatenate([members[g] for g in rng.integers(0, len(unique), len(unique))])
         if len(np.unique(y_true[rows])) < 2:
             continue
-        values.append(function(y_true[rows], y_score[rows]))
+        value = function(y_true[rows], y_score[rows])
+        if not math.isnan(value):
+            values.append(value)
     if len(values) < n_boot // 2:
         warnings.warn(f"only {len(values)} of {n_boot} resamples held both classes", RuntimeWarning, stacklevel=2)
     if not values:

@@ -17,7 +17,7 @@ def scores(n=200, signal=1.0, seed=0):
     return y, s
 
 
-@pytest.mark.parametrize("metric", ["auc", "accuracy", "balanced_accuracy"])
+@pytest.mark.parametrize("metric", ["auc", "accuracy", "balanced_accuracy", "sensitivity", "precision"])
 def test_the_ci_brackets_the_estimate(metric):
     y, s = scores()
     estimate, low, high = bootstrap_ci(y, s, metric, n_boot=300)
@@ -57,9 +57,19 @@ def test_bad_arguments():
 def test_fast_metrics_equal_scikit_learns(seed):
     from sklearn import metrics as skm
 
-    from mstl_lib.evaluation.bootstrap import auc, balanced_accuracy
+    from mstl_lib.evaluation.bootstrap import auc, balanced_accuracy, precision, sensitivity
 
     y, s = scores(n=50, seed=seed)
     s = np.round(s, 1)  # ties
     assert auc(y, s) == pytest.approx(skm.roc_auc_score(y, s))
-    assert balanced_accuracy(y, s) == pytest.approx(skm.balanced_accuracy_score(y, (s >= 0.5).astype(int)))
+    called = (s >= 0.5).astype(int)
+    assert balanced_accuracy(y, s) == pytest.approx(skm.balanced_accuracy_score(y, called))
+    assert sensitivity(y, s) == pytest.approx(skm.recall_score(y, called))
+    assert precision(y, s) == pytest.approx(skm.precision_score(y, called))
+
+
+def test_precision_with_nothing_called_malignant_is_left_out_of_the_resamples():
+    y = np.array([0, 1] * 20)
+    s = np.where(np.arange(40) == 1, 0.9, 0.1)  # one image called malignant: most resamples call none
+    estimate, low, high = bootstrap_ci(y, s, "precision", n_boot=200)
+    assert estimate == 1.0 and not math.isnan(low) and low <= high

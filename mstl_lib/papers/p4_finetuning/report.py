@@ -27,7 +27,7 @@ from mstl_lib.report import tables as tables_report
 from mstl_lib.report.tables import aggregate, beside_paper
 
 __all__ = [
-    "BENCHMARK_FILE", "METRICS_READ", "TIRADS_ORDER", "Results", "auc_ci", "auc_vs_depth", "groups_by_path", "benchmark_path", "benchmark_summary",
+    "BENCHMARK_FILE", "METRICS_READ", "TABLE4_METRICS", "TIRADS_ORDER", "Results", "auc_ci", "head_ci", "auc_vs_depth", "groups_by_path", "benchmark_path", "benchmark_summary",
     "closing_note", "collect", "confusion_and_roc", "confusion_figure", "ddti_note", "degenerate_note",
     "failures_table",
     "grouping_comparison", "grouping_differences", "grouping_paragraph", "keras_layer_counts", "load_benchmark",
@@ -392,27 +392,48 @@ def groups_by_path(task_tables: Mapping[str, pd.DataFrame]) -> dict[str, str]:
                                                                                  strict=True)}
 
 
+def head_ci(predictions: pd.DataFrame, groups: Mapping | None = None, protocol_name: str = "none",
+            metrics: Iterable[str] = ("auc",), strategy: int | None = None, n_boot: int = 1000,
+            seed: int = 0) -> pd.DataFrame:
+    """Pooled out-of-fold ``metrics`` of both heads per table cell, each with a 95 % CI.
+
+    The bootstrap resamples ``groups`` (image path -> case or cluster) where given
+    (:func:`mstl_lib.report.tables.pooled_ci`); ``strategy`` keeps one share of
+    trainable layers. Returns ``dataset, backbone, trainable_pct, metric`` (P4's
+    dataset names) and the strings ``ft_95ci`` and ``svm_95ci``.
+    """
+    metrics = list(metrics)
+    columns = [*KEY, "metric", "ft_95ci", "svm_95ci"]
+    part = predictions[predictions["protocol"] == protocol_name] if len(predictions) else predictions
+    if strategy is not None and len(part):
+        part = part[part["trainable_pct"] == strategy]
+    if part.empty:
+        return pd.DataFrame(columns=columns)
+    heads = []
+    for head in ("ft", "svm"):
+        ci = tables_report.pooled_ci(part, KEY, score=f"{head}_score", groups=groups, n_boot=n_boot, seed=seed,
+                                     metrics=metrics)
+        shown = tables_report.ci_strings(ci, metrics=metrics, suffix="")
+        long = pd.concat([ci[KEY], shown], axis=1).melt(id_vars=KEY, var_name="metric", value_name=f"{head}_95ci")
+        heads.append(long)
+    out = _paper_names(heads[0].merge(heads[1], on=[*KEY, "metric"]))
+    out["trainable_pct"] = out["trainable_pct"].astype(int)
+    return out[columns]
+
+
 def auc_ci(predictions: pd.DataFrame, groups: Mapping | None = None, protocol_name: str = "none",
            n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
     """Pooled out-of-fold AUC of both heads per table cell, with 95 % CIs (groups resampled where given).
 
     Returns ``dataset, backbone, trainable_pct`` (P4's dataset names) and the strings
-    ``ft_auc_95ci`` and ``svm_auc_95ci``.
+    ``ft_auc_95ci`` and ``svm_auc_95ci`` (:func:`head_ci` for the AUC, one row per cell).
     """
-    part = predictions[predictions["protocol"] == protocol_name] if len(predictions) else predictions
-    if part.empty:
-        return pd.DataFrame(columns=[*KEY, "ft_auc_95ci", "svm_auc_95ci"])
-    out = None
-    for head in ("ft", "svm"):
-        ci = tables_report.pooled_ci(part, ["dataset", "backbone", "trainable_pct"], score=f"{head}_score",
-                                     groups=groups, n_boot=n_boot, seed=seed, metrics=("auc",))
-        shown = pd.concat([ci[["dataset", "backbone", "trainable_pct"]],
-                           tables_report.ci_strings(ci, metrics=["auc"], suffix="_95ci").add_prefix(f"{head}_")],
-                          axis=1)
-        out = shown if out is None else out.merge(shown, on=["dataset", "backbone", "trainable_pct"])
-    out = _paper_names(out)
-    out["trainable_pct"] = out["trainable_pct"].astype(int)
-    return out
+    out = head_ci(predictions, groups, protocol_name, ("auc",), n_boot=n_boot, seed=seed)
+    return out.drop(columns="metric").rename(columns={"ft_95ci": "ft_auc_95ci", "svm_95ci": "svm_auc_95ci"})
+
+
+TABLE4_METRICS = ("accuracy", "balanced_accuracy", "precision", "sensitivity")
+"""Table 4's scores (balanced accuracy is ours, not P4's)."""
 
 
 def table3(records: pd.DataFrame, paper: pd.DataFrame | None = None, ci: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -546,12 +567,15 @@ def degenerate_note(records: pd.DataFrame) -> str:
 # ----------------------------------------------------------------- Table 4 and the figures
 
 
-def table4(records: pd.DataFrame, paper: pd.DataFrame | None = None, strategy: int = 15) -> pd.DataFrame:
+def table4(records: pd.DataFrame, paper: pd.DataFrame | None = None, strategy: int = 15,
+           ci: pd.DataFrame | None = None) -> pd.DataFrame:
     """At ``strategy`` % trainable: accuracy, precision, sensitivity (FT, FT-SVM) and C, ours beside P4's.
 
     Ours are means over folds; ``svm_c`` is the C the grid search chose most often;
     ``balanced_accuracy`` (not in P4) is ours only: unlike accuracy, it does not
-    reward predicting the majority class.
+    reward predicting the majority class. With ``ci`` (:func:`head_ci` at the same
+    strategy), the pooled out-of-fold value of each score with its 95 % CI stands
+    beside the means.
     """
     paper = paper_values.load("p4_table4") if paper is None else paper
     done = _done(records)
@@ -560,7 +584,7 @@ def table4(records: pd.DataFrame, paper: pd.DataFrame | None = None, strategy: i
     rows = []
     for (dataset, backbone), group in (_paper_names(done).groupby(["dataset", "backbone"], sort=False)
                                        if len(done) else []):
-        for metric in ("accuracy", "balanced_accuracy", "precision", "sensitivity"):
+        for metric in TABLE4_METRICS:
             rows.append({"dataset": dataset, "backbone": backbone, "metric": metric,
                          "ft": group[f"ft_{metric}"].mean(), "svm": group[f"svm_{metric}"].mean()})
         rows.append({"dataset": dataset, "backbone": backbone, "metric": "svm_c", "ft": np.nan,
@@ -569,7 +593,11 @@ def table4(records: pd.DataFrame, paper: pd.DataFrame | None = None, strategy: i
     merged = beside_paper(ours, paper, on=on, metrics=["ft", "svm"])
     merged = merged.merge(ours[on], on=on, how="inner")
     merged.loc[merged["metric"] == "svm_c", ["ft_diff", "svm_diff"]] = np.nan  # C is a choice, not a score
-    return merged.set_index(on).round(4)
+    merged = merged.set_index(on).round(4)
+    if ci is not None and len(ci):
+        cells = ci[ci["trainable_pct"] == strategy].drop(columns="trainable_pct").set_index(on)
+        merged = merged.join(cells, how="left").fillna({"ft_95ci": "", "svm_95ci": ""})
+    return merged
 
 
 def confusion_and_roc(predictions: pd.DataFrame, title: str, by: Iterable[str] = ("backbone",)):

@@ -481,3 +481,17 @@ def test_auc_ci_per_cell_with_groups():
     assert all(s.startswith("1.000 [") for s in ci["ft_auc_95ci"])  # a perfect ranking
     assert report.auc_ci(predictions.iloc[0:0]).empty
     assert report.auc_ci(predictions, protocol_name="case").empty
+
+
+def test_table4_shows_each_score_pooled_with_its_ci():
+    rng = np.random.default_rng(1)
+    y = np.tile([0, 1], 30)
+    predictions = pd.DataFrame({"dataset": "busi", "protocol": "none", "backbone": "ResNet50", "trainable_pct": 15,
+                                "path": [f"{i}.png" for i in range(60)], "y_true": y,
+                                "ft_score": np.where(y == 1, 0.9, 0.1), "svm_score": rng.random(60)})
+    ci = report.head_ci(predictions, metrics=report.TABLE4_METRICS, strategy=15, n_boot=100)
+    assert set(ci["metric"]) == set(report.TABLE4_METRICS) and len(ci) == 4
+    assert report.head_ci(predictions, strategy=0).empty
+    t4 = report.table4(make_records({("ResNet50", 15): [(0.6, 0.7)]}, svm_c=1.0), ci=ci)
+    assert t4.loc[("BUSI", "ResNet50", "sensitivity"), "ft_95ci"] == "1.000 [1.000, 1.000]"  # every malignant found
+    assert t4.loc[("BUSI", "ResNet50", "svm_c"), "ft_95ci"] == ""  # C is a choice: no CI
