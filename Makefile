@@ -14,7 +14,7 @@ SEED ?= 0
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: book test setup notebooks html html-strict pytest clean clean-results help
+.PHONY: book test setup notebooks run-times html html-strict pytest clean clean-results help
 
 help:
 	@echo "make book    execute all notebooks with PROFILE=$(PROFILE) and build the HTML book"
@@ -34,11 +34,15 @@ notebooks: setup
 	$(BIN)/python scripts/run_notebooks.py --profile $(PROFILE) --data-dir "$(DATA_DIR)" \
 	  --weights "$(WEIGHTS)" --seed $(SEED)
 
-html: setup
+# the landing page includes build/run_times.md: the chapters' measured times
+run-times: setup
+	$(BIN)/python -c "from mstl_lib.report.run_times import write_page; write_page('$(PROFILE)')"
+
+html: run-times
 	$(BIN)/jupyter-book build . --quiet
 	@echo "Book: file://$(CURDIR)/_build/html/index.html"
 
-html-strict: setup
+html-strict: run-times
 	$(BIN)/jupyter-book build . --quiet -W -n --keep-going
 
 book: notebooks html

@@ -25,6 +25,7 @@ import pandas as pd
 from mstl_lib import __version__, data
 from mstl_lib.data import phantoms
 from mstl_lib.data.sources import MISSING, PHANTOM, REAL, STANDIN, DataSource, load_source
+from mstl_lib.engine import progress
 from mstl_lib.paths import derived_dir, phantom_data_dir
 from mstl_lib.profiles import ChapterSettings, Profile, chapter, get_profile
 
@@ -282,6 +283,7 @@ def start_run(chapter_settings: str | ChapterSettings, profile: str = "cpu", dat
     request = "auto" if data_dir in (None, "auto") else str(data_dir)
     root, reason = data.locate_data_dir(request)
     ctx = RunContext(settings, prof, int(seed), request, root, reason, weights)
+    progress.chapter_event(settings.name, prof.name, settings.budget_minutes.get(prof.name))
     where = f"{root} ({reason})" if root else f"none ({reason}); synthetic phantoms stand in"
     print(f"profile={prof.name}  data folder: {where}  weights={weights!r}  seed={seed}")
     return ctx

@@ -54,6 +54,16 @@ def progress_dir() -> Path:
     return build_dir() / "progress"
 
 
+def run_times_file() -> Path:
+    """Every chapter run's time, memory and task counts (JSON lines, appended by ``make book``)."""
+    return build_dir() / "run_times.jsonl"
+
+
+def run_times_page() -> Path:
+    """The landing page's table of measured chapter times (``book/index.md`` includes it by this path)."""
+    return REPO_ROOT / "build" / "run_times.md"
+
+
 def notebooks_build_dir() -> Path:
     """Executed notebooks that the book renders (``_toc.yml`` names ``build/notebooks/...``)."""
     return REPO_ROOT / "build" / "notebooks"

@@ -25,11 +25,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mstl_lib.engine.progress import ENV as PROGRESS_ENV
-from mstl_lib.engine.progress import eta_seconds, read_events, summarize
+from mstl_lib.engine.progress import chapter_of, eta_seconds, grid_events, read_events, summarize
+from mstl_lib.report import run_times
 from mstl_lib.paths import notebooks_build_dir, progress_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +49,8 @@ class ChapterRun:
     failed: int = 0
     peak_rss_mb: float = 0.0
     ok: bool = True
+    profile: str = ""
+    budget_minutes: float | None = None
 
 
 def book_notebooks(toc: Path = ROOT / "_toc.yml") -> list[str]:
@@ -93,7 +96,7 @@ def _status(name: str, cell, events: list[dict]) -> str:
     if cell:
         parts.append(f"cell {cell[0]}/{cell[1]}: {cell[2]}")
     last = {}
-    for event in events:
+    for event in grid_events(events):
         last[event["grid"]] = event
     finished = [e for e in last.values() if e["event"] == "end"]
     for grid, event in last.items():
@@ -146,9 +149,11 @@ def run_chapter(name: str, parameters: dict[str, str], out_dir: Path = OUT, live
     errors.close()
     if live and tty and shown:
         print(flush=True)
-    totals = summarize(read_events(progress))
+    events = read_events(progress)
+    totals, settings = summarize(events), chapter_of(events)
     chapter = ChapterRun(name, time.perf_counter() - start, totals["trained"], totals["cached"], totals["failed"],
-                         round(peak, 1))
+                         round(peak, 1), profile=settings.get("profile", parameters.get("profile", "")),
+                         budget_minutes=settings.get("budget_minutes"))
     if to_ipynb.wait() != 0 or run.returncode != 0:
         sys.stderr.write(stderr)
         raise RuntimeError(f"notebook {name} failed (see the traceback above); its partial output is in {output}")
@@ -189,9 +194,11 @@ def main(argv=None) -> int:
             print(f"   done in {chapter.seconds:.1f} s", flush=True)
         except (RuntimeError, FileNotFoundError) as err:
             print(f"   FAILED: {err}", flush=True)
-            chapter = ChapterRun(name, 0.0, ok=False)
+            chapter = ChapterRun(name, 0.0, ok=False, profile=args.profile)
         chapters.append(chapter)
+        run_times.record(asdict(chapter))
     print(summary_table(chapters), flush=True)
+    print(f"chapter times for the landing page: {run_times.write_page(args.profile)}", flush=True)
     failed = [c.name for c in chapters if not c.ok]
     if failed:
         print(f"failed notebooks: {', '.join(failed)}")

@@ -17,6 +17,28 @@ from pathlib import Path
 ENV = "MSTL_PROGRESS_FILE"
 
 
+def chapter_event(name: str, profile: str, budget_minutes: float | None,
+                  path: str | os.PathLike | None = None) -> None:
+    """Say which chapter (settings name), profile and time budget a notebook runs under."""
+    target = path if path is not None else os.environ.get(ENV)
+    if not target:
+        return
+    line = {"event": "chapter", "chapter": name, "profile": profile, "budget_minutes": budget_minutes,
+            "time": time.time()}
+    with open(target, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(line) + "\n")
+
+
+def grid_events(events: list[dict]) -> list[dict]:
+    """The grid events of a progress file (without the chapter event)."""
+    return [e for e in events if "grid" in e]
+
+
+def chapter_of(events: list[dict]) -> dict:
+    """The notebook's chapter event (``chapter``, ``profile``, ``budget_minutes``); ``{}`` when none was written."""
+    return next((e for e in events if e.get("event") == "chapter"), {})
+
+
 class ProgressLog:
     """Appends the events of one grid run to ``$MSTL_PROGRESS_FILE``."""
 
@@ -79,7 +101,7 @@ def summarize(events: list[dict]) -> dict:
     each ``start`` event opens a new run, whose last event counts.
     """
     runs = []
-    for event in events:
+    for event in grid_events(events):
         if event["event"] == "start" or not runs:
             runs.append(event)
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mstl_lib.engine import progress
 from mstl_lib.engine.progress import ENV, ProgressLog, eta_seconds, read_events, summarize
 
 
@@ -52,3 +53,16 @@ def test_two_runs_of_one_grid_name_both_count(tmp_path, monkeypatch):
 
 def test_a_missing_file_has_no_events(tmp_path):
     assert read_events(tmp_path / "none.jsonl") == []
+
+
+def test_the_chapter_event_names_the_settings_and_is_not_a_grid(tmp_path, monkeypatch):
+    path = tmp_path / "p.jsonl"
+    monkeypatch.setenv(progress.ENV, str(path))
+    progress.chapter_event("multistage", "cpu", 15)
+    log = progress.ProgressLog("g", total=2, cached=1)
+    log.task_done(failed=False)
+    events = progress.read_events(path)
+    assert progress.chapter_of(events) == {**events[0], "chapter": "multistage", "profile": "cpu", "budget_minutes": 15}
+    assert [e["event"] for e in progress.grid_events(events)] == ["start", "task"]
+    assert progress.summarize(events) == {"grids": 1, "trained": 1, "cached": 1, "failed": 0}
+    assert progress.chapter_of(progress.grid_events(events)) == {}
