@@ -17,7 +17,7 @@ dropout and the other random ops of training.
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -364,6 +364,7 @@ def fit(
     seed: int | None = None,
     validation_steps: int | None = None,
     run_eagerly: bool | str = "auto",
+    class_weight: Mapping[int, float] | None = None,
 ) -> dict[str, list[float]]:
     """``model.fit`` that fails loudly on a non-finite loss.
 
@@ -393,6 +394,8 @@ def fit(
         :data:`EAGER_MAX_STEPS` steps: tracing a large network's training graph
         costs about 20 s on 2 CPU cores (ResNet50), which only pays off over
         longer runs (graph steps are about 3.5x faster).
+    class_weight : mapping of int to float, optional
+        Weights of the training loss per class (e.g. :func:`balanced_class_weights`).
 
     Returns
     -------
@@ -426,8 +429,20 @@ def fit(
         callbacks=callbacks,
         verbose=verbose,
         shuffle=False,  # datasets shuffle themselves (make_dataset)
+        class_weight=None if class_weight is None else {int(k): float(v) for k, v in class_weight.items()},
     )
     return _plain_history(history.history)
+
+
+def balanced_class_weights(labels) -> dict[int, float]:
+    """``n / (k * n_c)`` per class ``c`` of integer ``labels``: every class weighs the same in the loss.
+
+    Raises ``ValueError`` when ``labels`` hold fewer than two classes.
+    """
+    classes, counts = np.unique(np.asarray(labels).astype(int), return_counts=True)
+    if len(classes) < 2:
+        raise ValueError(f"balanced class weights need at least two classes; the labels hold {classes.tolist()}")
+    return {int(c): float(counts.sum() / (len(classes) * n)) for c, n in zip(classes, counts, strict=True)}
 
 
 def _cardinality(dataset) -> int:

@@ -212,3 +212,35 @@ def test_predict_scores(tf):
     three = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(flat))
     with pytest.raises(ValueError, match="2-way softmax"):
         predict_scores(three, images)
+
+
+def test_balanced_class_weights_equalise_the_classes():
+    from mstl_lib.nn.training import balanced_class_weights
+
+    weights = balanced_class_weights([0, 1, 1, 1])
+    assert weights == {0: 2.0, 1: 2 / 3}
+    assert weights[0] * 1 == pytest.approx(weights[1] * 3)  # each class carries the same total weight
+    with pytest.raises(ValueError, match="at least two classes"):
+        balanced_class_weights([1, 1])
+
+
+def test_class_weights_move_a_prior_only_model_towards_the_weighted_class():
+    """No signal in the images, 1 positive in 4: plain loss learns P(1) ~ 0.25, balanced weights ~ 0.5."""
+    import keras
+
+    from mstl_lib.nn.training import balanced_class_weights
+
+    rng = np.random.default_rng(0)
+    images = rng.random((64, 8, 8, 1)).astype("float32")
+    labels = (np.arange(64) % 4 == 0).astype("float32")
+    means = []
+    for weights in (None, balanced_class_weights(labels)):
+        set_seed(0)
+        inputs = keras.Input((8, 8, 1))
+        outputs = keras.layers.Dense(1, activation="sigmoid", kernel_initializer="zeros")(
+            keras.layers.GlobalAveragePooling2D()(inputs))
+        model = keras.Model(inputs, outputs)
+        model.compile(make_optimizer("adam", 0.1), "binary_crossentropy")
+        fit(model, make_dataset(images, labels, 16, shuffle=True, seed=0), epochs=30, class_weight=weights)
+        means.append(float(np.mean(predict_scores(model, images))))
+    assert means[0] == pytest.approx(0.25, abs=0.08) and means[1] == pytest.approx(0.5, abs=0.08)

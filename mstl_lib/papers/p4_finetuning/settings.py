@@ -14,14 +14,14 @@ _SMOKE = {
     "datasets": ["busi", "ddti"], "backbones": ["ResNet50"], "strategies": [0, 15],
     "image_size": 32, "epochs": 1, "batch_size": 8, "learning_rate": 1e-4, "n_splits": 2,
     "folds_run": 2, "max_images": 32, "svm_cv": 2, "grouped_protocols": ["ddti:case"],
-    "grouping_strategies": [15], "grouping_backbones": ["ResNet50"],
+    "grouping_strategies": [15], "grouping_backbones": ["ResNet50"], "class_weight": "balanced",
 }
 _CPU = {
     "datasets": ["busi", "ddti"], "backbones": ["ResNet50", "InceptionV3"],
     "strategies": [0, 15, 25, 50, 75, 85, 100], "image_size": 75, "epochs": 2, "batch_size": 16,
     "learning_rate": 1e-4, "n_splits": 5, "folds_run": 1, "max_images": None, "svm_cv": 5,
     "grouped_protocols": ["busi:duplicates", "ddti:case", "ddti:duplicates"],
-    "grouping_strategies": [15], "grouping_backbones": ["ResNet50", "InceptionV3"],
+    "grouping_strategies": [15], "grouping_backbones": ["ResNet50", "InceptionV3"], "class_weight": "balanced",
 }
 _FULL = {
     "datasets": ["busi", "ddti", "mendeley"],
@@ -30,6 +30,7 @@ _FULL = {
     "learning_rate": 1e-4, "n_splits": 5, "folds_run": 5, "max_images": None, "svm_cv": 5,
     "grouped_protocols": ["busi:duplicates", "ddti:case", "ddti:duplicates"],
     "grouping_strategies": [0, 15, 25, 50, 75, 85, 100], "grouping_backbones": ["ResNet50", "InceptionV3"],
+    "class_weight": None,
 }
 
 CHAPTER = ChapterSettings(
@@ -48,6 +49,9 @@ CHAPTER = ChapterSettings(
         "grouped_protocols": "not in P4: folds that keep a DDTI case or a near-duplicate cluster on one side",
         "grouping_strategies": "not in P4: strategies rerun with grouped folds",
         "grouping_backbones": "not in P4: backbones rerun with grouped folds",
+        "class_weight": ("not in P4 (full keeps its plain loss): cpu weighs the fine-tuning loss by inverse class "
+                         "frequency, since 2 epochs from random weights otherwise learn DDTI's class prior and "
+                         "predict one class; the SVM head is unchanged"),
     },
 )
 """P4's chapter settings; ``CHAPTER.settings(profile)`` gives one profile's."""

@@ -30,7 +30,7 @@ import keras  # noqa: E402,I001 - mstl_lib.nn.classifier imported TensorFlow qui
 
 __all__ = ["RECIPE_VERSION", "build_p4_model", "epoch_timer", "finetune_svm", "train_phase1"]
 
-RECIPE_VERSION = "p4-4"
+RECIPE_VERSION = "p4-5"
 """The grids' ``code_version``: bump it whenever a change here changes results."""
 
 
@@ -82,7 +82,8 @@ def build_p4_model(backbone: str, image_size: int, trainable_pct: int, weights):
 
 def train_phase1(model, n_frozen: int, images: np.ndarray, labels: np.ndarray, parts: dict, *,
                  epochs: int, batch_size: int, learning_rate: float, seed: int, cache: bool = True,
-                 verbose: int = 0, run_eagerly: bool | str = "auto", random_init: bool = False) -> dict:
+                 verbose: int = 0, run_eagerly: bool | str = "auto", random_init: bool = False,
+                 class_weight: str | None = None) -> dict:
     """Train P4's phase 1 on ``parts["fit"]``, keep the best epoch on ``parts["val"]``.
 
     With ``cache`` and ``n_frozen >= 1`` the frozen prefix runs once over all rows
@@ -94,6 +95,9 @@ def train_phase1(model, n_frozen: int, images: np.ndarray, labels: np.ndarray, p
     once on the training images before training; after training, the trainable
     layers' statistics are recomputed on the un-augmented training part with the
     kept weights, so that prediction and features use the function that was trained.
+
+    ``class_weight="balanced"`` weighs the training loss by inverse class frequency
+    (:func:`mstl_lib.nn.training.balanced_class_weights`); ``None`` is P4's plain loss.
 
     Returns
     -------
@@ -147,9 +151,12 @@ def train_phase1(model, n_frozen: int, images: np.ndarray, labels: np.ndarray, p
 
     trained.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
                     metrics=["accuracy"])
+    if class_weight not in (None, "balanced"):
+        raise ValueError(f"class_weight must be None or 'balanced', not {class_weight!r}")
+    weights = training.balanced_class_weights(labels[parts["fit"]]) if class_weight == "balanced" else None
     out["history"] = training.fit(trained, train_ds, val_ds, epochs=epochs, steps_per_epoch=steps,
                                   callbacks=[timer], restore_best=True, monitor="val_loss",
-                                  verbose=verbose, run_eagerly=run_eagerly)
+                                  verbose=verbose, run_eagerly=run_eagerly, class_weight=weights)
     out["epoch_seconds"] = list(timer.seconds)
     fit_inputs = inputs_of(parts["fit"])
     settled.append(batchnorm.settle_batchnorm(trained, fit_inputs))
@@ -175,7 +182,7 @@ def finetune_svm(config: dict, fold: int, context: dict) -> dict:
 
     ``config`` keys: ``backbone``, ``trainable_pct`` (one of :data:`protocol.STRATEGIES`),
     ``image_size``, ``epochs``, ``batch_size``, ``learning_rate`` and optionally
-    ``cache`` (default True).
+    ``cache`` (default True) and ``class_weight`` (None or ``"balanced"``).
 
     ``context`` keys (from :meth:`mstl_lib.context.RunContext.task_context`):
     ``data_source``, ``weights_info``, ``seed``, ``grouping`` (one of
@@ -205,7 +212,8 @@ def finetune_svm(config: dict, fold: int, context: dict) -> dict:
     phase1 = train_phase1(model, n_frozen, images, labels, parts, epochs=int(config["epochs"]),
                           batch_size=int(config["batch_size"]), learning_rate=float(config["learning_rate"]),
                           seed=seed + fold, cache=bool(config.get("cache", True)),
-                          verbose=int(context.get("verbose", 0)), random_init=info.used == "random")
+                          verbose=int(context.get("verbose", 0)), random_init=info.used == "random",
+                          class_weight=config.get("class_weight"))
     phase1_seconds = time.perf_counter() - start
 
     test = parts["test"]

@@ -59,7 +59,8 @@ def test_build_smoke_grids(smoke_run):
             settings["n_splits"], settings["max_images"], settings["svm_cv"])
         table = protocol.task_table(source, context["grouping"], settings["max_images"], 0)
         assert grid.data_fingerprint == fingerprint_table(table, label_column="label")
-        assert all(set(c) == {"backbone", "trainable_pct", "image_size", "epochs", "batch_size", "learning_rate"}
+        assert all(set(c) == {"backbone", "trainable_pct", "image_size", "epochs", "batch_size", "learning_rate",
+                                "class_weight"}
                    for c in grid.configs)
     assert len(built["p4-busi-none-smoke"].configs) == len(settings["backbones"]) * len(settings["strategies"])
     assert [c["trainable_pct"] for c in built["p4-ddti-case-smoke"].configs] == settings["grouping_strategies"]

@@ -11,7 +11,7 @@ from mstl_lib.papers.p4_finetuning.settings import CHAPTER
 from mstl_lib.profiles import PROFILES
 
 KEYS = {"datasets", "backbones", "strategies", "image_size", "epochs", "batch_size", "learning_rate", "n_splits",
-        "folds_run", "max_images", "svm_cv", "grouped_protocols", "grouping_strategies", "grouping_backbones"}
+        "folds_run", "max_images", "svm_cv", "grouped_protocols", "grouping_strategies", "grouping_backbones", "class_weight"}
 
 
 def test_chapter_has_every_profile_with_the_old_keys():
@@ -65,3 +65,8 @@ def test_paper_entry():
     assert (REPO_ROOT / "notebooks" / f"{PAPER.notebook}.py").is_file()
     assert f"{{{PAPER.citation_key}," in (REPO_ROOT / "references.bib").read_text()
     assert PAPER.claim.endswith(".") and PAPER.claim.count(". ") == 0  # one sentence
+
+
+def test_full_keeps_p4s_plain_loss():
+    assert CHAPTER.settings("full")["class_weight"] is None
+    assert CHAPTER.settings("cpu")["class_weight"] == "balanced" and "class_weight" in CHAPTER.notes
