@@ -35,9 +35,8 @@ SCORE_ATOL = 1e-3
 """Largest score difference allowed between backends for the same weights: float32 sums in another order
 through 53 settled BatchNorm layers (measured: at most 1.7e-4 on 16 test images)."""
 
-BLOCK_TENSORFLOW = ("import sys, runpy; sys.modules['tensorflow'] = None; sys.argv = sys.argv[1:]; "
-                    "runpy.run_path(sys.argv[0], run_name='__main__')")
-"""``python -c`` shim: ``import tensorflow`` raises ImportError before anything can import it."""
+WITHOUT_TENSORFLOW = REPO_ROOT / "tests" / "without_tensorflow.py"
+"""Runs a script with ``import tensorflow`` refused, as on a machine without it."""
 
 
 def _run_on_jax(tmp_path, phantom_dir, weights_file) -> dict:
@@ -45,7 +44,7 @@ def _run_on_jax(tmp_path, phantom_dir, weights_file) -> dict:
     env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(REPO_ROOT), "JAX_PLATFORMS": "cpu",
            "MSTL_BUILD_DIR": str(tmp_path / "jax" / "build"), "MSTL_RESULTS_DIR": str(tmp_path / "jax" / "results")}
     env.pop("MSTL_INPUT_PIPELINE", None)
-    done = subprocess.run([sys.executable, "-c", BLOCK_TENSORFLOW, str(PROBE), str(phantom_dir), str(weights_file),
+    done = subprocess.run([sys.executable, str(WITHOUT_TENSORFLOW), str(PROBE), str(phantom_dir), str(weights_file),
                            str(out)], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-4000:]
     return json.loads(out.read_text())
