@@ -18,6 +18,11 @@ batch.
 Only ratios measured in one run mean anything on these shared machines::
 
     python bench/train_throughput.py --images 256 --epochs 2
+
+It runs on any Keras backend and prints which one it used; on a GPU machine with
+JAX and no TensorFlow (NumPy input pipeline, GEMM peak through JAX)::
+
+    KERAS_BACKEND=jax python bench/train_throughput.py --images 1024 --batch-size 64
 """
 
 from __future__ import annotations
@@ -31,10 +36,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
-from mstl_lib.nn.runtime import import_tensorflow, set_seed  # noqa: E402
+from mstl_lib.nn import runtime  # noqa: E402
+from mstl_lib.nn.runtime import set_seed  # noqa: E402
 
-tf = import_tensorflow()
-import keras  # noqa: E402
+keras = runtime.import_keras()
 
 from mstl_lib.nn.classifier import build_classifier  # noqa: E402
 from mstl_lib.nn.heads import gap_dense_head  # noqa: E402
@@ -57,13 +62,14 @@ def parse_args(argv=None):
 
 
 def gemm_peak_gflops(n: int = 2048, repeats: int = 5) -> dict:
-    """Best float32 matmul rate through TensorFlow and through NumPy, GFLOP/s."""
+    """Best float32 matmul rate through the Keras backend and through NumPy, GFLOP/s."""
     rng = np.random.default_rng(0)
     a, b = rng.random((n, n), dtype="float32"), rng.random((n, n), dtype="float32")
     rates = {}
-    ta, tb = tf.constant(a), tf.constant(b)
-    tf.linalg.matmul(ta, tb).numpy()
-    for name, multiply in (("tensorflow", lambda: tf.linalg.matmul(ta, tb).numpy()), ("numpy", lambda: a @ b)):
+    ta, tb = keras.ops.convert_to_tensor(a), keras.ops.convert_to_tensor(b)
+    keras.ops.convert_to_numpy(keras.ops.matmul(ta, tb))
+    backend_matmul = lambda: keras.ops.convert_to_numpy(keras.ops.matmul(ta, tb))  # noqa: E731
+    for name, multiply in ((runtime.backend(), backend_matmul), ("numpy", lambda: a @ b)):
         best = np.inf
         for _ in range(repeats):
             start = time.perf_counter()
@@ -128,9 +134,16 @@ def main(argv=None):
     images = rng.random((args.images, args.size, args.size, 3), dtype="float32")
     labels = rng.integers(0, 2, args.images)
     peak = gemm_peak_gflops()
+    where = runtime.describe()
+    print(f"Keras backend: {where['keras_backend']}, input pipeline: {where['input_pipeline']}, "
+          f"devices: {', '.join(where.get('devices', [])) or 'unknown'}")
+    threads = ""
+    if where["keras_backend"] == "tensorflow":
+        tf = runtime.import_tensorflow()
+        threads = (f"; threads: intra {tf.config.threading.get_intra_op_parallelism_threads()}"
+                   f", inter {tf.config.threading.get_inter_op_parallelism_threads()} (0 = all cores)")
     print(f"{args.backbone} at {args.size} px, batch {args.batch_size}, {args.images} random images, "
-          f"{args.epochs} timed epochs after 1 warm-up epoch; threads: intra {tf.config.threading.get_intra_op_parallelism_threads()}"
-          f", inter {tf.config.threading.get_inter_op_parallelism_threads()} (0 = all cores)")
+          f"{args.epochs} timed epochs after 1 warm-up epoch{threads}")
     print("float32 GEMM peak: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peak.items()))
     rows = [run_variant(name, args, images, labels) for name in ("naive", "library", "bfloat16")]
     base = rows[0]["img_s"]

@@ -22,10 +22,11 @@ def shared_data():
 
 @pytest.fixture(scope="session")
 def tf():
-    """TensorFlow, imported without its start-up noise."""
-    from mstl_lib.nn.runtime import import_tensorflow
+    """TensorFlow, imported without its start-up noise (Keras too); None where it is not installed."""
+    from mstl_lib.nn.runtime import import_keras, import_tensorflow, tensorflow_available
 
-    return import_tensorflow()
+    import_keras()
+    return import_tensorflow() if tensorflow_available() else None
 
 
 def build_chain_classifier(seed: int = 0):
@@ -33,11 +34,10 @@ def build_chain_classifier(seed: int = 0):
 
     A small network whose frozen-prefix cache, BatchNorm settling and head can be checked in seconds.
     """
-    from mstl_lib.nn.runtime import import_tensorflow
+    from mstl_lib.nn.runtime import import_keras
     from mstl_lib.seeding import seed_everything
 
-    import_tensorflow()
-    import keras
+    keras = import_keras()
 
     from mstl_lib.nn import heads
 

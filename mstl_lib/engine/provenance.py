@@ -31,6 +31,7 @@ import mstl_lib
 _DISTRIBUTIONS = {
     "tensorflow": ("tensorflow", "tensorflow-cpu", "tf-nightly"),
     "keras": ("keras",),
+    "jax": ("jax",),
     "numpy": ("numpy",),
     "pandas": ("pandas",),
     "scikit-learn": ("scikit-learn",),
@@ -197,7 +198,8 @@ def device_info(import_tensorflow: bool = False) -> dict[str, Any]:
         ``platform``, ``machine``, ``cpu_model``, ``cpu_count``, ``usable_cpus``,
         the thread environment variables, ``tensorflow_imported`` and, when it is,
         ``tf_intra_op_threads`` / ``tf_inter_op_threads`` (0 = TensorFlow's
-        default: all cores) and ``gpus`` (names; empty on CPU).
+        default: all cores) and ``gpus`` (names; empty on CPU); ``keras_backend``
+        once Keras is imported, and ``jax_devices`` under the JAX backend.
     """
     info: dict[str, Any] = {
         "platform": platform.platform(),
@@ -209,13 +211,20 @@ def device_info(import_tensorflow: bool = False) -> dict[str, Any]:
     for var in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
         info[var] = os.environ.get(var)
     if import_tensorflow:
-        from mstl_lib.nn.runtime import import_tensorflow as _import_tf  # noqa: PLC0415
+        from mstl_lib.nn.runtime import import_tensorflow as _import_tf, tensorflow_available  # noqa: PLC0415
 
-        _import_tf()
+        if tensorflow_available():
+            _import_tf()
     tf = sys.modules.get("tensorflow")
     info["tensorflow_imported"] = tf is not None and hasattr(tf, "config")
     if info["tensorflow_imported"]:
         info.update(_tensorflow_device(tf))
+    keras = sys.modules.get("keras")
+    if keras is not None and hasattr(keras, "backend"):
+        info["keras_backend"] = keras.backend.backend()
+    jax = sys.modules.get("jax")
+    if jax is not None and hasattr(jax, "devices") and info.get("keras_backend") == "jax":
+        info["jax_devices"] = [str(device) for device in jax.devices()]
     return info
 
 

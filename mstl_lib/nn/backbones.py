@@ -19,10 +19,9 @@ from mstl_lib.nn.weights import (
     unavailable_message,
 )
 
-from mstl_lib.nn.runtime import import_tensorflow
+from mstl_lib.nn.runtime import import_keras
 
-import_tensorflow()
-import keras  # noqa: E402
+keras = import_keras()
 
 _APPS = keras.applications
 _GCS = "https://storage.googleapis.com/"

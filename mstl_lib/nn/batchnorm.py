@@ -28,10 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mstl_lib.nn.runtime import import_tensorflow
+from mstl_lib.nn.runtime import import_keras
 
-import_tensorflow()
-import keras  # noqa: E402
+keras = import_keras()
 
 MAX_BATCH_PIXELS = 800_000
 """Images x height x width of one settling batch (about 140 images at 75 px, 16 at 224 px).

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from mstl_lib.nn.runtime import import_tensorflow
+from mstl_lib.nn.runtime import import_keras
 
-import_tensorflow()
-import keras  # noqa: E402
+keras = import_keras()
 
 from mstl_lib.nn.backbones import BackbonePreprocessing, build_backbone, canonical_name  # noqa: E402
 from mstl_lib.nn.weights import WeightsInfo  # noqa: E402

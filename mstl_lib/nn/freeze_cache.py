@@ -31,10 +31,10 @@ from pathlib import Path
 import numpy as np
 
 from mstl_lib.paths import freeze_cache_dir
-from mstl_lib.nn.runtime import import_tensorflow
+from mstl_lib.nn import pipeline
+from mstl_lib.nn.runtime import import_keras
 
-tf = import_tensorflow()
-import keras  # noqa: E402
+keras = import_keras()
 
 __all__ = [
     "FreezeSplit",
@@ -305,10 +305,6 @@ def predict_arrays(model: keras.Model, inputs, batch_size: int = 64) -> np.ndarr
     return np.concatenate(parts) if parts else np.empty((0,))
 
 
-def _inputs(arrays):
-    return arrays[0] if len(arrays) == 1 else tuple(arrays)
-
-
 def activation_dataset(
     arrays: list[np.ndarray],
     labels: np.ndarray | None,
@@ -316,44 +312,14 @@ def activation_dataset(
     shuffle: bool = False,
     seed: int = 0,
     repeat: bool = False,
-) -> tf.data.Dataset:
+):
     """Batches of cached boundary activations (and labels) for the suffix model.
 
     Mirrors :func:`mstl_lib.nn.training.make_dataset` (same shuffle, repeat and
     batch order, so a fixed seed visits the images in the same order as the
-    naive pipeline). In-memory arrays are sliced by ``tf.data``; memory-mapped
-    ones are gathered batch by batch from disk.
+    naive pipeline): :func:`mstl_lib.nn.pipeline.array_dataset` over the arrays.
+    Under ``tf.data``, in-memory arrays are sliced by ``tf.data`` and memory-mapped
+    ones gathered batch by batch from disk.
     """
-    from mstl_lib.nn.training import PREFETCH_BATCHES, _pipeline_options  # noqa: PLC0415
-
-    n = len(arrays[0])
-    on_disk = any(isinstance(a, np.memmap) for a in arrays)
-    if on_disk:
-        dataset = tf.data.Dataset.range(n)
-    else:
-        x = _inputs([np.asarray(a, dtype="float32") for a in arrays])
-        dataset = tf.data.Dataset.from_tensor_slices(x if labels is None else (x, np.asarray(labels)))
-    if shuffle:
-        dataset = dataset.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        dataset = dataset.repeat()
-    dataset = dataset.batch(batch_size)
-    if on_disk:
-        label_array = None if labels is None else np.asarray(labels)
-
-        def gather(index):
-            out = [np.asarray(a[index], dtype="float32") for a in arrays]
-            if label_array is not None:
-                out.append(label_array[index])
-            return tuple(out)
-
-        dtypes = [tf.float32] * len(arrays) + ([] if labels is None else [tf.as_dtype(np.asarray(labels).dtype)])
-
-        def load(index):
-            out = tf.numpy_function(gather, [index], dtypes)
-            xs = [tf.ensure_shape(t, (None, *a.shape[1:])) for t, a in zip(out, arrays)]
-            x = xs[0] if len(xs) == 1 else tuple(xs)
-            return x if labels is None else (x, tf.ensure_shape(out[-1], (None,)))
-
-        dataset = dataset.map(load)
-    return dataset.prefetch(PREFETCH_BATCHES).with_options(_pipeline_options())
+    return pipeline.array_dataset(list(arrays), None if labels is None else np.asarray(labels), batch_size,
+                                  shuffle=shuffle, seed=seed, repeat=repeat)

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from mstl_lib.nn.runtime import import_tensorflow
+from mstl_lib.nn.runtime import import_keras
 
-import_tensorflow()
-import keras  # noqa: E402
+keras = import_keras()
 
 # --------------------------------------------------------------------------
 # Heads: functions tensor -> tensor (functional API)

@@ -1,10 +1,12 @@
-"""tf.data pipelines, augmentation, schedules, optimizers and a checked ``fit``.
+"""Input pipelines, augmentation, schedules, optimizers and a checked ``fit``, on any Keras backend.
 
 Images are float32 in ``[0, 1]``, NHWC (the library's convention); the
 models carry their own preprocessing (see :mod:`mstl_lib.models`).
 
-Input pipelines disable tf.data autotuning and prefetch a fixed 2 batches.
-On a 2-core CPU machine this was measured at ~60 images/s against ~35 for
+Input pipelines come from :mod:`mstl_lib.nn.pipeline`: ``tf.data`` with
+autotuning disabled and a fixed prefetch of 2 batches where TensorFlow is
+installed, a NumPy ``keras.utils.PyDataset`` where it is not (a JAX machine).
+On a 2-core CPU machine ``tf.data`` was measured at ~60 images/s against ~35 for
 ``model.fit`` on NumPy arrays (ResNet50, 75 px), which also stalled at epoch
 starts; on a busy shared machine the gap shrinks and varies from run to run.
 ``bench/input_pipeline.py`` measures it.
@@ -21,10 +23,10 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from mstl_lib.nn.runtime import import_tensorflow, set_seed
+from mstl_lib.nn import pipeline
+from mstl_lib.nn.runtime import backend, import_keras, set_seed
 
-tf = import_tensorflow()
-import keras  # noqa: E402
+keras = import_keras()
 
 __all__ = [
     "make_dataset",
@@ -40,7 +42,6 @@ __all__ = [
     "predict_scores",
 ]
 
-PREFETCH_BATCHES = 2
 EAGER_MAX_STEPS = 24
 """``fit(run_eagerly="auto")`` runs eagerly up to this many steps in all (see :func:`fit`)."""
 
@@ -55,13 +56,6 @@ def steps_for(n: int, batch_size: int) -> int:
     return max(1, math.ceil(n / batch_size))
 
 
-def _pipeline_options() -> tf.data.Options:
-    options = tf.data.Options()
-    options.autotune.enabled = False  # measured faster on small CPU machines
-    options.deterministic = True
-    return options
-
-
 def make_dataset(
     images: np.ndarray,
     labels: np.ndarray | None,
@@ -70,8 +64,8 @@ def make_dataset(
     augment: keras.Layer | None = None,
     seed: int = 0,
     repeat: bool = False,
-) -> tf.data.Dataset:
-    """Batched ``tf.data.Dataset`` of ``(images, labels)`` from NumPy arrays.
+):
+    """Batched ``(images, labels)`` from NumPy arrays, in this installation's input pipeline.
 
     Parameters
     ----------
@@ -93,28 +87,13 @@ def make_dataset(
 
     Returns
     -------
-    tf.data.Dataset
-        Autotuning disabled, batches prefetched.
+    tf.data.Dataset or mstl_lib.nn.pipeline.ArrayBatches
+        ``tf.data`` (autotuning disabled, batches prefetched) where TensorFlow
+        is installed, a ``keras.utils.PyDataset`` where not
+        (:func:`mstl_lib.nn.pipeline.array_dataset`).
     """
-    images = np.asarray(images, dtype="float32")
-    if labels is None:
-        dataset = tf.data.Dataset.from_tensor_slices(images)
-    else:
-        labels = np.asarray(labels)
-        if len(labels) != len(images):
-            raise ValueError(f"{len(images)} images but {len(labels)} labels.")
-        dataset = tf.data.Dataset.from_tensor_slices((images, labels))
-    if shuffle:
-        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        dataset = dataset.repeat()
-    dataset = dataset.batch(batch_size)
-    if augment is not None:
-        if labels is None:
-            dataset = dataset.map(lambda x: augment(x, training=True))
-        else:
-            dataset = dataset.map(lambda x, y: (augment(x, training=True), y))
-    return dataset.prefetch(PREFETCH_BATCHES).with_options(_pipeline_options())
+    return pipeline.array_dataset(np.asarray(images, dtype="float32"), labels, batch_size, shuffle=shuffle,
+                                  seed=seed, repeat=repeat, augment=augment)
 
 
 # --------------------------------------------------------------------------
@@ -372,7 +351,7 @@ def fit(
     ----------
     model : keras.Model
         Compiled.
-    train_ds, val_ds : tf.data.Dataset
+    train_ds, val_ds : tf.data.Dataset or keras.utils.PyDataset
         E.g. from :func:`make_dataset`. A repeated ``train_ds`` needs
         ``steps_per_epoch``.
     epochs : int
@@ -390,10 +369,11 @@ def fit(
         If given, :func:`~mstl_lib.runtime.set_seed` is called first.
     validation_steps : int, optional
     run_eagerly : bool or "auto"
-        ``"auto"`` runs eagerly when the whole fit is at most
-        :data:`EAGER_MAX_STEPS` steps: tracing a large network's training graph
-        costs about 20 s on 2 CPU cores (ResNet50), which only pays off over
-        longer runs (graph steps are about 3.5x faster).
+        ``"auto"`` runs eagerly on the TensorFlow backend when the whole fit is
+        at most :data:`EAGER_MAX_STEPS` steps: tracing a large network's training
+        graph costs about 20 s on 2 CPU cores (ResNet50), which only pays off over
+        longer runs (graph steps are about 3.5x faster). Other backends always
+        compile: eager JAX dispatches op by op and was slower even over 6 steps.
     class_weight : mapping of int to float, optional
         Weights of the training loss per class (e.g. :func:`balanced_class_weights`).
 
@@ -417,8 +397,8 @@ def fit(
             raise ValueError(f"restore_best monitors {monitor!r} but no val_ds was given.")
         callbacks.append(BestWeights(monitor, mode))
     if run_eagerly == "auto":
-        planned = (steps_per_epoch or _cardinality(train_ds)) * epochs
-        run_eagerly = 0 < planned <= EAGER_MAX_STEPS
+        planned = (steps_per_epoch or pipeline.cardinality(train_ds)) * epochs
+        run_eagerly = backend() == "tensorflow" and 0 < planned <= EAGER_MAX_STEPS
     model.run_eagerly = bool(run_eagerly)
     history = model.fit(
         train_ds,
@@ -445,12 +425,6 @@ def balanced_class_weights(labels) -> dict[int, float]:
     return {int(c): float(counts.sum() / (len(classes) * n)) for c, n in zip(classes, counts, strict=True)}
 
 
-def _cardinality(dataset) -> int:
-    """Batches in a finite dataset; 0 when unknown or infinite."""
-    n = int(dataset.cardinality())
-    return n if n > 0 else 0
-
-
 def predict_scores(model: keras.Model, images, batch_size: int = 32) -> np.ndarray:
     """Probability of the positive class for each image.
 
@@ -460,14 +434,14 @@ def predict_scores(model: keras.Model, images, batch_size: int = 32) -> np.ndarr
     Parameters
     ----------
     model : keras.Model
-    images : ndarray of shape (n, height, width, channels) or tf.data.Dataset
+    images : ndarray of shape (n, height, width, channels) or a dataset of images
     batch_size : int
 
     Returns
     -------
     ndarray of shape (n,)
     """
-    if isinstance(images, tf.data.Dataset):
+    if pipeline.is_dataset(images):
         data = images
     else:
         data = make_dataset(images, None, batch_size)
