@@ -28,7 +28,8 @@ MODULES = ("settings", "protocol", "tasks", "grids", "report")
 SHARED_RECIPE_MODULES = (
     "mstl_lib.data.images", "mstl_lib.data.splits", "mstl_lib.data.tables", "mstl_lib.data.near_duplicates",
     "mstl_lib.nn.backbones", "mstl_lib.nn.classifier", "mstl_lib.nn.heads", "mstl_lib.nn.training",
-    "mstl_lib.nn.freeze_cache", "mstl_lib.nn.features", "mstl_lib.nn.batchnorm", "mstl_lib.nn.pipeline", "mstl_lib.evaluation.metrics",
+    "mstl_lib.nn.freeze_cache", "mstl_lib.nn.features", "mstl_lib.nn.batchnorm", "mstl_lib.nn.pipeline",
+    "mstl_lib.evaluation.metrics",
 )
 """Shared modules whose code shapes every paper's trained numbers: a change to one of them
 changes every paper's recipe fingerprint (see :func:`recipe_fingerprint`)."""
@@ -72,13 +73,15 @@ def module(key: str, name: str | None = None) -> ModuleType:
 
 def recipe_fingerprint(key: str) -> str:
     """Fingerprint of the code that produces paper ``key``'s records: its ``protocol`` and
-    ``tasks`` modules and :data:`SHARED_RECIPE_MODULES` (see
-    :func:`mstl_lib.engine.provenance.code_fingerprint`). When it changes, the paper's
-    ``tasks.RECIPE_VERSION`` must change too, so that old records are not reused."""
+    ``tasks`` modules, the shared modules only it uses (``tasks.RECIPE_MODULES``, optional)
+    and :data:`SHARED_RECIPE_MODULES` (see :func:`mstl_lib.engine.provenance.code_fingerprint`).
+    When it changes, the paper's ``tasks.RECIPE_VERSION`` must change too, so that old
+    records are not reused."""
     from mstl_lib.engine.provenance import code_fingerprint  # noqa: PLC0415
 
     own = [f"mstl_lib.papers.{key}.protocol", f"mstl_lib.papers.{key}.tasks"]
-    return code_fingerprint([*own, *SHARED_RECIPE_MODULES])
+    extra = list(getattr(module(key, "tasks"), "RECIPE_MODULES", ()))
+    return code_fingerprint([*own, *extra, *SHARED_RECIPE_MODULES])
 
 
 def papers() -> list[PaperInfo]:
