@@ -39,7 +39,7 @@ def use_local_assets(app, config) -> None:
 
 def _script_key(script) -> tuple:
     attributes = getattr(script, "attributes", {}) or {}
-    return str(getattr(script, "filename", script)), tuple(sorted(attributes.items()))
+    return str(getattr(script, "filename", script) or ""), tuple(sorted(attributes.items()))  # None and "" alike
 
 
 def include_scripts_once(app, pagename, templatename, context, doctree) -> None:

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from mstl_lib.profiles import PROFILES
+
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 BANNER_TITLE = "Provenance of the numbers on this page"
 WINDOW = (1280, 900)
@@ -158,7 +160,7 @@ PAGE_SCRIPT = r"""
   }
   const order = (a, b) => a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING;
   const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
-  const main = document.querySelector('main') || document.body;
+  const main = document.querySelector('main') || document.body || document.documentElement;
   const images = [...document.images].filter(i => visible(i) && (!i.complete || i.naturalWidth === 0))
     .map(i => i.getAttribute('src'));
   const links = [...document.querySelectorAll('a[href]')].map(a => a.href);
@@ -170,41 +172,37 @@ PAGE_SCRIPT = r"""
   const tracebacks = [...text.matchAll(/Traceback \(most recent call last\)[^\n]*\n?[^\n]{0,160}/g)].map(m => m[0]);
   const banner = [...document.querySelectorAll('.admonition')]
     .find(a => (a.querySelector('.admonition-title') || {}).innerText === %BANNER%);
+  // A result is a figure or a table in a cell's output; a chapter's settings table
+  // (one column per profile) describes the protocol and is not one.
+  const isSettings = (t) => {
+    const head = [...t.querySelectorAll('thead th')].map(th => th.innerText.trim()).filter(x => x);
+    return %PROFILES%.every(p => head.includes(p));
+  };
   const results = [...main.querySelectorAll('.cell_output img, .cell_output table, .cell_output svg')]
-    .filter(visible);
+    .filter(visible).filter(e => !e.closest('button'))
+    .filter(e => e.tagName !== 'TABLE' || !isSettings(e));
   const firstResult = results.length ? results[0] : null;
-  const parameterInputs = [...main.querySelectorAll('.cell_input, div.highlight-ipython3')]
+  const parameterInputs = [...main.querySelectorAll('.cell_input')]
     .filter(visible).filter(e => /^\s*profile\s*=/m.test(e.innerText));
-  const overflowing = [...main.querySelectorAll('.admonition, table, .cell_output, pre, .output')]
-    .filter(visible).filter(e => {
-      const r = e.getBoundingClientRect();
-      let p = e.parentElement, clipped = false;
-      while (p && p !== main.parentElement) {
-        const s = getComputedStyle(p);
-        if (['auto', 'scroll', 'hidden'].includes(s.overflowX)) {
-          const pr = p.getBoundingClientRect();
-          if (pr.right <= main.getBoundingClientRect().right + 1) { clipped = true; break; }
-        }
-        p = p.parentElement;
-      }
-      const own = getComputedStyle(e).overflowX;
-      const scrolls = ['auto', 'scroll', 'hidden'].includes(own);
-      const mainRight = main.getBoundingClientRect().right;
-      return !scrolls && !clipped && r.right > mainRight + 1;
-    }).map(e => e.className + ': ' + e.innerText.slice(0, 80));
+  // Content wider than its box must scroll inside it (overflow auto/scroll), not spill or be cut.
+  const overflowing = [...main.querySelectorAll('.admonition, .admonition p, .admonition li, table, .cell_output, .output, pre, p, li')]
+    .filter(visible)
+    .filter(e => e.scrollWidth > e.clientWidth + 1 && !['auto', 'scroll'].includes(getComputedStyle(e).overflowX))
+    .map(e => `<${e.tagName.toLowerCase()} class="${e.className}">: ${e.innerText.slice(0, 80)}`);
   return {
     title: document.title,
     images, links, ids, errorBlocks, tracebacks,
     hasBanner: !!banner,
     bannerFirst: !!banner && (!firstResult || !!order(banner, firstResult)),
     nResults: results.length,
+    firstResult: firstResult ? firstResult.outerHTML.slice(0, 160) : null,
     nParameterBlocks: parameterInputs.length,
     overflowing,
     pageWidth: document.documentElement.scrollWidth,
     viewportWidth: document.documentElement.clientWidth,
   };
 })()
-""".replace("%BANNER%", json.dumps(BANNER_TITLE))
+""".replace("%BANNER%", json.dumps(BANNER_TITLE)).replace("%PROFILES%", json.dumps(list(PROFILES)))
 
 
 @dataclass
@@ -220,6 +218,7 @@ class PageReport:
     has_banner: bool = False
     banner_first: bool = False
     n_results: int = 0
+    first_result: str | None = None
     n_parameter_blocks: int = 0
     overflowing: list[str] = field(default_factory=list)
     page_too_wide: bool = False
@@ -230,14 +229,14 @@ class PageReport:
         out = [f"console error: {e}" for e in self.console_errors]
         out += [f"image not loaded: {src}" for src in self.broken_images]
         out += [f"error output shown: {e}" for e in self.error_outputs]
-        out += [f"box wider than the page: {e}" for e in self.overflowing]
+        out += [f"content wider than its box (neither wraps nor scrolls): {e}" for e in self.overflowing]
         if self.page_too_wide:
             out.append("the page scrolls sideways")
         if chapter:
             if not self.has_banner:
                 out.append(f"no banner titled {BANNER_TITLE!r}")
             elif not self.banner_first:
-                out.append("a result (table or figure) is shown above the provenance banner")
+                out.append(f"a result is shown above the provenance banner: {self.first_result}")
             if self.n_parameter_blocks != 1:
                 out.append(f"the parameters are shown {self.n_parameter_blocks} times, not once")
         return out
@@ -288,6 +287,7 @@ def check_page(browser: Chromium, session: str, page: Path, screenshot: Path | N
         has_banner=found["hasBanner"],
         banner_first=found["bannerFirst"],
         n_results=found["nResults"],
+        first_result=found["firstResult"],
         n_parameter_blocks=found["nParameterBlocks"],
         overflowing=found["overflowing"],
         page_too_wide=found["pageWidth"] > found["viewportWidth"] + 1,
