@@ -42,3 +42,25 @@ def test_parameters_cell(name):
 def test_notebook_runs_in_smoke_profile(name, smoke_notebooks):
     seconds = smoke_notebooks.run(name)
     print(f"{name}: {seconds:.1f} s", file=sys.stderr)
+
+
+def test_the_parameters_show_once_with_the_values_of_the_run(tmp_path):
+    import nbformat  # noqa: PLC0415
+
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# A chapter"),
+        nbformat.v4.new_code_cell('profile = "cpu"\nseed = 0\nexecutor = "local"', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell('# Parameters\nprofile = "smoke"\nseed = 3\n',
+                                  metadata={"tags": ["injected-parameters"]}),
+    ])
+    path = tmp_path / "chapter.ipynb"
+    nbformat.write(notebook, path)
+    run_notebooks.merge_parameter_cells(path)
+    run_notebooks.merge_parameter_cells(path)  # a second pass changes nothing
+    cells = nbformat.read(path, as_version=4).cells
+    assert "remove-cell" in cells[1].metadata.tags and cells[1].metadata.tags.count("remove-cell") == 1
+    shown = cells[2].source.splitlines()
+    assert shown[1:] == ['profile = "smoke"', "seed = 3", 'executor = "local"']
+    namespace: dict = {}
+    exec(cells[1].source + "\n" + cells[2].source, namespace)  # noqa: S102 - the state the run had
+    assert (namespace["profile"], namespace["seed"], namespace["executor"]) == ("smoke", 3, "local")

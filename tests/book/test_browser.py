@@ -127,3 +127,29 @@ def test_checker_reports_a_bad_page(pages, browser):
     broken = "\n".join(broken_links({(pages / "bad.html").resolve(): report}, pages))
     assert "nowhere.html: no such file" in broken
     assert "no anchor #no-such-anchor" in broken
+
+
+MATH_PAGE = """<!DOCTYPE html><html><head><title>math</title>
+<script defer src="{src}"></script></head><body><main><p>\\(x^2 + \\sqrt{{y}}\\)</p>
+$$\\frac{{a}}{{b}} \\cancel{{c}}$$</main></body></html>
+"""
+
+
+@pytest.mark.slow
+def test_math_renders_offline_with_the_mathjax_the_book_ships(smoke_book, browser):
+    shipped = sorted(smoke_book.glob("_static/mathjax-*/tex-chtml.js"))
+    if not shipped:
+        message = "the book ships no MathJax (python scripts/fetch_mathjax.py needs npm): math needs a connection"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    chromium, session = browser
+    page = smoke_book / "_mathjax_check.html"
+    page.write_text(MATH_PAGE.format(src=shipped[-1].relative_to(smoke_book).as_posix()))
+    try:
+        report = check_page(chromium, session, page)
+        rendered = chromium.evaluate("document.querySelectorAll('mjx-container').length", session)
+    finally:
+        page.unlink()
+    assert report.problems() == []
+    assert rendered == 2, "MathJax did not typeset the page's two formulas"
