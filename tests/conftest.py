@@ -68,8 +68,8 @@ class SmokeNotebooks:
     """Executes each notebook of the book at most once per session, with ``profile=smoke``.
 
     The executed notebooks go to the smoke book's own folder (never ``build/notebooks``,
-    which holds the user's book), where ``tests/book`` renders them. Each run trains into
-    a fresh results store, so no cached record hides a failure.
+    which holds the user's book), where ``tests/book`` renders them. Each notebook trains
+    into a results store of its own, so no cached record (not even another chapter's) hides a failure.
     """
 
     PARAMETERS = {"profile": "smoke", "data_dir": "auto", "weights": "auto", "seed": 0}
@@ -89,7 +89,7 @@ class SmokeNotebooks:
         """Execute ``name`` (or recall its earlier run); its wall time in seconds. Raises when it failed."""
         if name not in self.outcomes:
             with pytest.MonkeyPatch.context() as patch:
-                patch.setenv("MSTL_RESULTS_DIR", str(self.results_dir))
+                patch.setenv("MSTL_RESULTS_DIR", str(self.results_dir / name))  # trains, reads no other's records
                 try:
                     self.outcomes[name] = self.run_notebooks.execute(name, self.PARAMETERS, self.out_dir)
                 except Exception as err:  # noqa: BLE001 - recalled for every test that needs this notebook

@@ -57,6 +57,7 @@ def test_the_readme_command_runs_in_smoke(tmp_path):
     assert not list((REPO_ROOT / "notebooks").glob("*.ipynb")), "the command left an .ipynb among the sources"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("parameters", "line"), [
     ({"profile": "fast"}, "ParameterError: parameter profile='fast': unknown profile 'fast'; choose one of"),
     ({"profile": "smoke", "data_dir": "/no/such/data"},

@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
+import select
 import shutil
 import subprocess
 import tempfile
@@ -73,8 +75,6 @@ class Chromium:
         while b"\0" not in self._buffer:
             if time.monotonic() > deadline:
                 raise DevToolsError("Chromium did not answer in time")
-            import select  # noqa: PLC0415
-
             ready, _, _ = select.select([self._from_child], [], [], 0.5)
             if ready:
                 chunk = os.read(self._from_child, 1 << 20)
@@ -322,8 +322,6 @@ def broken_links(reports: dict[Path, PageReport], site: Path) -> list[str]:
             if parts.fragment and target.suffix == ".html":
                 ids = reports[target].ids if target in reports else set()
                 if target not in reports:
-                    import re  # noqa: PLC0415
-
                     ids = set(re.findall(r'id="([^"]+)"', target.read_text(encoding="utf-8", errors="replace")))
                 if unquote(parts.fragment) not in ids:
                     out.append(f"{where}: no anchor #{parts.fragment}")
