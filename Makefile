@@ -1,7 +1,8 @@
 # Two commands do everything on a fresh machine:
 #   make book   set up .venv, execute every notebook (PROFILE=cpu), build _build/html
-#   make test   set up .venv, run pytest, execute every notebook with profile=smoke,
-#               build the book with warnings as errors
+#   make test   set up .venv, run pytest: it executes every notebook with profile=smoke,
+#               builds that book with warnings as errors and opens every page in
+#               headless Chromium (skipped with a notice when Chromium is absent)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 PYTHON ?= python3
@@ -15,15 +16,19 @@ SEED ?= 0
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: book test setup notebooks run-times html html-strict pytest clean clean-results help
+.PHONY: book test setup mathjax notebooks run-times html html-strict pytest clean clean-results help
 
 help:
 	@echo "make book    execute all notebooks with PROFILE=$(PROFILE) and build the HTML book"
-	@echo "make test    pytest + smoke-run every notebook + strict book build"
+	@echo "make test    pytest: smoke-run every notebook, strict book build, every page in headless Chromium"
 	@echo "variables:   PROFILE=smoke|cpu|full DATA_DIR=auto|PATH WEIGHTS=auto|imagenet|None|FILE SEED=0"
 	@echo "             TORCH=1|0 (install the optional PyTorch extra: checkpoint conversion and its tests)"
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed mathjax
+
+# MathJax served with the book (offline); without npm the book loads it from its CDN.
+mathjax: $(VENV)/.installed
+	@$(BIN)/python scripts/fetch_mathjax.py || true
 
 $(VENV)/.installed: pyproject.toml requirements.lock requirements-torch.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,14 +58,14 @@ book: notebooks html
 pytest: setup
 	$(BIN)/python -m pytest -q
 
-# pytest includes tests/test_notebooks.py, which executes every notebook with
-# profile=smoke into build/notebooks/; the strict book build then renders those.
+# pytest executes every notebook with profile=smoke into a book of its own (tests/book),
+# builds it with warnings as errors and checks every page in a browser; build/notebooks/
+# and _build/ (your book) are left alone.
 test: setup
 	$(BIN)/python -m pytest -q
-	$(MAKE) --no-print-directory html-strict
 
 clean:
-	rm -rf _build build/notebooks
+	rm -rf _build build/notebooks build/smoke_book build/screenshots
 
 clean-results:
 	rm -rf results

@@ -29,7 +29,21 @@ from mstl_lib.engine import progress
 from mstl_lib.paths import derived_dir, phantom_data_dir
 from mstl_lib.profiles import ChapterSettings, Profile, chapter, get_profile
 
-__all__ = ["MISSING", "PHANTOM", "REAL", "STANDIN", "DataSource", "RunContext", "start_run"]
+__all__ = ["MISSING", "PHANTOM", "REAL", "STANDIN", "DataSource", "ParameterError", "RunContext", "start_run"]
+
+
+class ParameterError(ValueError):
+    """A notebook parameter that cannot be used; the message names the parameter and its value.
+
+    In a notebook (and so under papermill) it shows as one line, not a traceback.
+    """
+
+    def __init__(self, name: str, value, reason: str):
+        super().__init__(f"parameter {name}={value!r}: {reason}")
+        self.name, self.value = name, value
+
+    def _render_traceback_(self) -> list[str]:  # IPython renders an error with this, when defined
+        return [f"{type(self).__name__}: {self}"]
 
 Substitute = Callable[[], "DataSource | None"]
 """Builds a stand-in or phantom source when the real dataset is absent or unusable."""
@@ -277,12 +291,28 @@ def start_run(chapter_settings: str | ChapterSettings, profile: str = "cpu", dat
     ``data_dir="auto"`` looks at ``MSTL_DATA_DIR``, ``../shared/data`` and
     ``~/mstl_data`` in that order; when none exists the datasets fall back to
     synthetic phantoms, and the banner says so. The choice is printed.
+
+    Raises
+    ------
+    ParameterError
+        An unknown ``profile``, a ``data_dir`` that is not a folder, a ``seed`` that
+        is not an integer.
     """
-    prof = get_profile(profile)
+    try:
+        prof = get_profile(profile)
+    except ValueError as err:
+        raise ParameterError("profile", profile, str(err)) from None
     settings = chapter(chapter_settings)
     request = "auto" if data_dir in (None, "auto") else str(data_dir)
-    root, reason = data.locate_data_dir(request)
-    ctx = RunContext(settings, prof, int(seed), request, root, reason, weights)
+    try:
+        root, reason = data.locate_data_dir(request)
+    except FileNotFoundError as err:
+        raise ParameterError("data_dir", data_dir, str(err)) from None
+    try:
+        seed = int(seed)
+    except (TypeError, ValueError):
+        raise ParameterError("seed", seed, "not an integer") from None
+    ctx = RunContext(settings, prof, seed, request, root, reason, weights)
     progress.chapter_event(settings.name, prof.name, settings.budget_minutes.get(prof.name))
     where = f"{root} ({reason})" if root else f"none ({reason}); synthetic phantoms stand in"
     print(f"profile={prof.name}  data folder: {where}  weights={weights!r}  seed={seed}")

@@ -69,6 +69,21 @@ def notebooks_build_dir() -> Path:
     return REPO_ROOT / "build" / "notebooks"
 
 
+def vendor_dir() -> Path:
+    """Third-party files the book ships instead of loading them from the web (MathJax)."""
+    return build_dir() / "vendor"
+
+
+def smoke_book_dir() -> Path:
+    """The book built from the smoke notebooks by the browser test (its HTML is in ``_build/html``)."""
+    return build_dir() / "smoke_book"
+
+
+def screenshots_dir() -> Path:
+    """Screenshots of every page of the smoke book, taken by the browser test."""
+    return build_dir() / "screenshots"
+
+
 def data_dir_candidates() -> list[tuple[str, Path]]:
     """The places ``data_dir="auto"`` looks at, in order, with how each was found."""
     out: list[tuple[str, Path]] = []

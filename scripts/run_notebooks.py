@@ -71,6 +71,36 @@ def running_cell(notebook: Path) -> tuple[int, int, str] | None:
     return None
 
 
+def merge_parameter_cells(notebook: Path) -> None:
+    """Show a notebook's parameters once: its defaults with the values papermill injected.
+
+    Papermill leaves the ``parameters`` cell (the defaults) and adds an
+    ``injected-parameters`` cell after it, so a page would show both. The injected
+    cell becomes the defaults with the injected values in their place (the same
+    state the two cells leave when run in turn) and the defaults cell is tagged
+    ``remove-cell``, so the book shows one block.
+    """
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    tagged = {tag: cell for cell in nb["cells"] for tag in cell.get("metadata", {}).get("tags", [])}
+    defaults, injected = tagged.get("parameters"), tagged.get("injected-parameters")
+    if defaults is None or injected is None or "remove-cell" in defaults["metadata"]["tags"]:
+        return
+
+    def assignments(cell) -> dict[str, str]:
+        lines = "".join(cell["source"]).splitlines()
+        return {m.group(1): line for line in lines if (m := re.match(r"(\w+)\s*=", line))}
+
+    values = assignments(injected)
+    merged = ["# Parameters of this run: the notebook's defaults, with those passed to papermill"]
+    for line in "".join(defaults["source"]).splitlines():
+        name = re.match(r"(\w+)\s*=", line)
+        merged.append(values.pop(name.group(1)) if name and name.group(1) in values else line)
+    merged += values.values()
+    injected["source"] = "\n".join(merged)
+    defaults["metadata"]["tags"].append("remove-cell")
+    notebook.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def _tree_rss_mb(pid: int) -> float:
     try:
         import psutil  # noqa: PLC0415
@@ -154,6 +184,8 @@ def run_chapter(name: str, parameters: dict[str, str], out_dir: Path = OUT, live
     chapter = ChapterRun(name, time.perf_counter() - start, totals["trained"], totals["cached"], totals["failed"],
                          round(peak, 1), profile=settings.get("profile", parameters.get("profile", "")),
                          budget_minutes=settings.get("budget_minutes"))
+    if output.is_file():
+        merge_parameter_cells(output)
     if to_ipynb.wait() != 0 or run.returncode != 0:
         sys.stderr.write(stderr)
         raise RuntimeError(f"notebook {name} failed (see the traceback above); its partial output is in {output}")

@@ -1,14 +1,17 @@
-"""Shared fixtures: the real data folder (skipped when absent) and quiet TensorFlow."""
+"""Shared fixtures: the real data folder (skipped when absent), quiet TensorFlow, the smoke-run notebooks."""
 
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
 from mstl_lib.paths import REPO_ROOT
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+if str(REPO_ROOT / "scripts") not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))  # the tests import scripts/*.py by name
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 
@@ -59,3 +62,45 @@ def build_chain_classifier(seed: int = 0):
 def chain_classifier():
     """:func:`build_chain_classifier`, as a fixture (call it to build one)."""
     return build_chain_classifier
+
+
+class SmokeNotebooks:
+    """Executes each notebook of the book at most once per session, with ``profile=smoke``.
+
+    The executed notebooks go to the smoke book's own folder (never ``build/notebooks``,
+    which holds the user's book), where ``tests/book`` renders them. Each notebook trains
+    into a results store of its own, so no cached record (not even another chapter's) hides a failure.
+    """
+
+    PARAMETERS = {"profile": "smoke", "data_dir": "auto", "weights": "auto", "seed": 0}
+
+    def __init__(self, results_dir):
+        from mstl_lib.paths import notebooks_build_dir, smoke_book_dir  # noqa: PLC0415
+
+        import run_notebooks  # noqa: PLC0415
+
+        self.run_notebooks = run_notebooks
+        self.root = smoke_book_dir()
+        self.out_dir = self.root / notebooks_build_dir().relative_to(REPO_ROOT)
+        self.results_dir = results_dir
+        self.outcomes: dict[str, float | BaseException] = {}
+
+    def run(self, name: str) -> float:
+        """Execute ``name`` (or recall its earlier run); its wall time in seconds. Raises when it failed."""
+        if name not in self.outcomes:
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setenv("MSTL_RESULTS_DIR", str(self.results_dir / name))  # trains, reads no other's records
+                try:
+                    self.outcomes[name] = self.run_notebooks.execute(name, self.PARAMETERS, self.out_dir)
+                except Exception as err:  # noqa: BLE001 - recalled for every test that needs this notebook
+                    self.outcomes[name] = err
+        outcome = self.outcomes[name]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+
+@pytest.fixture(scope="session")
+def smoke_notebooks(tmp_path_factory):
+    """:class:`SmokeNotebooks` of this session: the tests that need executed notebooks share its runs."""
+    return SmokeNotebooks(tmp_path_factory.mktemp("smoke_results"))

@@ -175,3 +175,15 @@ def test_task_context_is_json_and_keys_only_what_changes_results(offline, busi_o
 def test_chapter_names_must_be_known():
     with pytest.raises(ValueError, match="no shared chapter"):
         context.start_run("no-such-chapter", profile="smoke")
+
+
+@pytest.mark.parametrize(("parameters", "named"), [
+    ({"profile": "fast"}, "parameter profile='fast': unknown profile 'fast'"),
+    ({"data_dir": "/no/such/folder"}, "parameter data_dir='/no/such/folder': data folder"),
+    ({"seed": "one"}, "parameter seed='one': not an integer"),
+])
+def test_a_bad_parameter_is_one_line_naming_it(parameters, named):
+    with pytest.raises(context.ParameterError) as err:
+        context.start_run(DATASETS_CHAPTER, **{"profile": "smoke", **parameters})
+    assert str(err.value).startswith(named)
+    assert err.value._render_traceback_() == [f"ParameterError: {err.value}"]  # what a notebook shows

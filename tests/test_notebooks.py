@@ -1,23 +1,19 @@
 """Every notebook the book lists: a proper parameters cell, and a smoke run.
 
-The smoke run writes to build/notebooks/, which the strict book build of
-``make test`` then renders.
+The smoke runs (the ``smoke_notebooks`` fixture, shared with ``tests/book``) write to
+the smoke book's folder, which ``tests/book`` renders strictly and opens in a browser.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 
 import jupytext
 import pytest
 
-from mstl_lib.paths import REPO_ROOT
+import run_notebooks  # scripts/ is on sys.path (tests/conftest.py)
 
-spec = importlib.util.spec_from_file_location("run_notebooks", REPO_ROOT / "scripts" / "run_notebooks.py")
-run_notebooks = importlib.util.module_from_spec(spec)
-sys.modules["run_notebooks"] = run_notebooks  # dataclasses look their module up
-spec.loader.exec_module(run_notebooks)
+from mstl_lib.paths import REPO_ROOT
 
 NOTEBOOKS = run_notebooks.book_notebooks()
 REQUIRED_PARAMETERS = ("profile", "data_dir", "weights", "seed")
@@ -43,9 +39,28 @@ def test_parameters_cell(name):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_notebook_runs_in_smoke_profile(name, tmp_path, monkeypatch):
-    monkeypatch.setenv("MSTL_RESULTS_DIR", str(tmp_path / "results"))  # train, never reuse a cache
-    seconds = run_notebooks.execute(
-        name, {"profile": "smoke", "data_dir": "auto", "weights": "auto", "seed": 0}
-    )
+def test_notebook_runs_in_smoke_profile(name, smoke_notebooks):
+    seconds = smoke_notebooks.run(name)
     print(f"{name}: {seconds:.1f} s", file=sys.stderr)
+
+
+def test_the_parameters_show_once_with_the_values_of_the_run(tmp_path):
+    import nbformat  # noqa: PLC0415
+
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# A chapter"),
+        nbformat.v4.new_code_cell('profile = "cpu"\nseed = 0\nexecutor = "local"', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell('# Parameters\nprofile = "smoke"\nseed = 3\n',
+                                  metadata={"tags": ["injected-parameters"]}),
+    ])
+    path = tmp_path / "chapter.ipynb"
+    nbformat.write(notebook, path)
+    run_notebooks.merge_parameter_cells(path)
+    run_notebooks.merge_parameter_cells(path)  # a second pass changes nothing
+    cells = nbformat.read(path, as_version=4).cells
+    assert "remove-cell" in cells[1].metadata.tags and cells[1].metadata.tags.count("remove-cell") == 1
+    shown = cells[2].source.splitlines()
+    assert shown[1:] == ['profile = "smoke"', "seed = 3", 'executor = "local"']
+    namespace: dict = {}
+    exec(cells[1].source + "\n" + cells[2].source, namespace)  # noqa: S102 - the state the run had
+    assert (namespace["profile"], namespace["seed"], namespace["executor"]) == ("smoke", 3, "local")

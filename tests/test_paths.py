@@ -14,6 +14,9 @@ BUILD_FOLDERS = [
     paths.model_weights_dir,
     paths.freeze_cache_dir,
     paths.bench_dir,
+    paths.vendor_dir,
+    paths.smoke_book_dir,
+    paths.screenshots_dir,
 ]
 
 
@@ -31,7 +34,7 @@ def test_results_dir_follows_its_variable(tmp_path, monkeypatch):
 def test_no_other_module_names_the_build_folder():
     """Only paths.py may spell out a folder under build/ (tests and docs aside)."""
     offenders = []
-    for path in [p for folder in ("mstl_lib", "scripts", "bench", "notebooks") for p in (paths.REPO_ROOT / folder).rglob("*.py")]:
+    for path in [p for folder in ("mstl_lib", "scripts", "bench", "notebooks", "book") for p in (paths.REPO_ROOT / folder).rglob("*.py")]:
         if path.name == "paths.py":
             continue
         text = path.read_text(encoding="utf-8")
