@@ -225,7 +225,7 @@ def leakage_report(rows: pd.DataFrame, patient_column: str = "patient", count_co
 def full_release(table: pd.DataFrame) -> bool:
     """Whether a BreakHis table is large enough to train on (not the 12-image sample)."""
     counts = table.groupby("target")
-    return (table["target"].nunique() == 2
+    return bool(table["target"].nunique() == 2
             and counts.size().min() >= 4 * SMALL_RELEASE_MIN["images_per_class"]
             and counts["patient"].nunique().min() >= 2 * SMALL_RELEASE_MIN["patients_per_class"])
 
