@@ -469,3 +469,30 @@ def check_p_value(reported: float, candidates: pd.DataFrame, decimals: int, *, p
 def exact_fraction(value: float, max_denominator: int) -> Fraction:
     """The fraction with denominator <= ``max_denominator`` closest to ``value`` (to read counts back from rates)."""
     return Fraction(value).limit_denominator(max_denominator)
+
+
+# =========================================================================== our own counts
+
+
+def dataset_counts(name: str, data_dir="auto", **loader_kwargs) -> tuple[dict[str, int] | None, str]:
+    """Images per class (``{"benign": n, "malignant": n, "total": n}``) of our copy of dataset ``name``.
+
+    Returns ``(None, reason)`` when there is no copy (the reason says so), else
+    ``(counts, "<name> loader (<folder>)")``; the loader's own checks apply. A stand-in
+    built from another dataset is not a copy: it counts as none.
+    """
+    from mstl_lib import data  # noqa: PLC0415
+
+    root, _ = data.locate_data_dir(data_dir)
+    if root is None:
+        return None, "no data folder here"
+    try:
+        table = data.load_dataset(name, root, **loader_kwargs)
+    except (data.DatasetNotFoundError, FileNotFoundError):
+        return None, f"no copy of {name} here"
+    if "standin" in table.columns and table["standin"].astype(bool).any():
+        return None, f"only a stand-in for {name} here"
+    known = table[table["target"].isin([0, 1])]
+    counts = {"benign": int((known["target"] == 0).sum()), "malignant": int((known["target"] == 1).sum())}
+    counts["total"] = counts["benign"] + counts["malignant"]
+    return counts, f"our {name} loader ({data.dataset_root(root, name)})"

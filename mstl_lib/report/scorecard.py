@@ -144,7 +144,9 @@ def _finite(value) -> bool:
 
 
 def _fmt(value: float, digits: int = 3) -> str:
-    return f"{value:.{digits}g}" if _finite(value) else "n/a"
+    if not _finite(value):
+        return "n/a"
+    return f"{0.0 if abs(value) < 1e-9 else value:.{digits}g}"
 
 
 def verdict(claim: Claim, findings: Iterable = ()) -> Verdict:
@@ -174,9 +176,11 @@ def verdict(claim: Claim, findings: Iterable = ()) -> Verdict:
     if claim.unavailable:
         return Verdict(CANNOT_CHECK, claim.unavailable, flags)
     blocking = [f for f in claim.evidence_flags if f in BLOCKING_FLAGS or (f == STAND_IN and claim.kind == "value")]
-    if NOT_RUN in blocking or not _finite(claim.ours):
+    if NOT_RUN in blocking:
         return Verdict(CANNOT_CHECK, "no stored result" + (f" under profile {claim.profile}" if claim.profile else "")
                        + ": run the chapter first", flags)
+    if not _finite(claim.ours):
+        return Verdict(CANNOT_CHECK, claim.note or "our run gives no estimate of this quantity", flags)
     if blocking:
         return Verdict(CANNOT_CHECK, "our evidence comes from " + " and ".join(blocking), flags)
     if claim.ci is None or not all(_finite(v) for v in claim.ci):
