@@ -440,6 +440,33 @@ def check_fold_mean_sd(printed_mean: float, printed_sd: float | None, fold_size:
     return Finding(paper, location, check, computation, INCONSISTENT if mode == "truncate" else CONSISTENT, detail)
 
 
+def stratified_fold_sizes(n: int, n_folds: int) -> list[int]:
+    """Sizes of ``n_folds`` folds of ``n`` items as scikit-learn's (Stratified)KFold makes them (first folds one larger)."""
+    return [n // n_folds + (1 if i < n % n_folds else 0) for i in range(n_folds)]
+
+
+def check_fold_mean(printed_mean: float, fold_sizes: Sequence[int], decimals: int, *, paper: str, location: str,
+                    what: str = "mean over folds", scale: float = 1.0) -> Finding:
+    """Is a printed mean of per-fold proportions k_i / n_i attainable with these fold sizes (rounded, or truncated)?
+
+    ``fold_sizes`` are the denominators per fold (test images, or test images of one class for a
+    sensitivity); ``scale`` is 100 for values printed in %.
+    """
+    means = attainable_means(fold_sizes) * scale
+    sizes = ", ".join(str(int(n)) for n in fold_sizes)
+    nearest = float(means[np.argmin(np.abs(means - printed_mean))])
+    computation = (f"{what}: mean of k_i / n_i with n_i = {sizes}; printed {printed_mean:.{decimals}f}, "
+                   f"nearest attainable {nearest:.{decimals + 3}f}")
+    check = f"attainable with folds of {sizes}"
+    low, high = printed_interval(printed_mean, decimals)
+    if np.any((means >= low - 1e-12) & (means <= high + 1e-12)):
+        return Finding(paper, location, check, computation, CONSISTENT)
+    low, high = printed_interval(printed_mean, decimals, "truncate")
+    if np.any((means >= low - 1e-12) & (means < high - 1e-12)):
+        return Finding(paper, location, check, computation, INCONSISTENT, "attainable only if truncated, not rounded")
+    return Finding(paper, location, check, computation, INCONSISTENT, "not attainable")
+
+
 # =========================================================================== p-values
 
 

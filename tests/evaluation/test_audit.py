@@ -121,3 +121,14 @@ def test_p_value_against_candidate_tests():
     assert hit.verdict == CONSISTENT and "paired" in hit.detail
     assert audit.check_p_value(0.05, candidates, 2, **WHERE).verdict == INCONSISTENT
     assert audit.check_p_value(0.05, pd.DataFrame(), 2, **WHERE).verdict == CANNOT_CHECK
+
+
+def test_stratified_fold_sizes_and_fold_means():
+    assert audit.stratified_fold_sizes(647, 5) == [130, 130, 129, 129, 129]
+    assert sum(audit.stratified_fold_sizes(448, 5)) == 448
+    # sensitivity over 5 folds of 42 malignant images: K / 210
+    assert audit.check_fold_mean(34 / 42, [42] * 5, 4, **WHERE).verdict == CONSISTENT
+    truncated = audit.check_fold_mean(0.6904, [42] * 5, 4, **WHERE)  # 145/210 = 0.690476
+    assert truncated.verdict == INCONSISTENT and "truncated" in truncated.detail
+    assert audit.check_fold_mean(0.5, [3, 3], 2, **WHERE).verdict == CONSISTENT
+    assert audit.check_fold_mean(0.25, [3, 3], 2, **WHERE).detail == "not attainable"
