@@ -15,9 +15,12 @@ truncation works, the detail says so.
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -523,3 +526,77 @@ def dataset_counts(name: str, data_dir="auto", **loader_kwargs) -> tuple[dict[st
     counts = {"benign": int((known["target"] == 0).sum()), "malignant": int((known["target"] == 1).sum())}
     counts["total"] = counts["benign"] + counts["malignant"]
     return counts, f"our {name} loader ({data.dataset_root(root, name)})"
+
+
+# =========================================================================== bibliography
+
+
+def papers_text_dir() -> Path:
+    """Where the papers' texts are (``MSTL_PAPERS_DIR``, else ``../shared/papers`` beside the repository)."""
+    import os  # noqa: PLC0415
+
+    from mstl_lib.paths import REPO_ROOT  # noqa: PLC0415
+
+    return Path(os.environ.get("MSTL_PAPERS_DIR", REPO_ROOT.parent / "shared" / "papers"))
+
+
+def bib_entries(bib_text: str) -> dict[str, dict[str, str]]:
+    """``{key: {field: value}}`` of a BibTeX text (fields lower-cased, braces kept; enough for checking)."""
+    entries = {}
+    for match in re.finditer(r"@(\w+)\s*\{\s*([^,\s]+)\s*,(.*?)\n\}", bib_text, flags=re.S):
+        fields = {"type": match.group(1).lower()}
+        for field_match in re.finditer(r"(\w+)\s*=\s*\{(.*?)\}\s*,?\s*$", match.group(3), flags=re.S | re.M):
+            fields[field_match.group(1).lower()] = " ".join(field_match.group(2).split())
+        entries[match.group(2)] = fields
+    return entries
+
+
+def normalize_text(text: str) -> str:
+    """Lower case ASCII words only (accents, LaTeX braces and punctuation dropped), for matching."""
+    text = re.sub(r"\\[`'\"^~vcuH=.]\s*\{?([A-Za-z])\}?", r"\1", text)  # LaTeX accents: {\'e}, \v{s} -> e, s
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.replace("{", "").replace("}", "").lower()).split())
+
+
+def check_bib_entry(entry: dict[str, str], paper_text: str | None, *, paper: str, key: str) -> list[Finding]:
+    """A ``references.bib`` entry against the paper's own text: its title, and every author's surname.
+
+    ``paper_text`` ``None``: the text is not here (cannot check). Venue and year are
+    reported as found or not found in the text (a copy often omits its own header).
+    """
+    where = f"references.bib, {key}"
+    if paper_text is None:
+        return [Finding(paper, where, "bibliography vs paper text", "paper text not found", CANNOT_CHECK,
+                        f"no copy of the paper's text in {papers_text_dir()}")]
+    text = normalize_text(paper_text)
+    out = []
+    title = normalize_text(entry.get("title", ""))
+    out.append(Finding(paper, where, "title vs paper text", f"title “{entry.get('title', '')}”",
+                       CONSISTENT if title and title in text else INCONSISTENT,
+                       "" if title and title in text else "the title is not in the paper's text"))
+    authors = [a.strip() for a in entry.get("author", "").split(" and ") if a.strip()]
+    for author in authors:
+        surname = normalize_text(author.split(",")[0] if "," in author else author.split()[-1])
+        if surname == "others":
+            continue
+        found = surname in text
+        out.append(Finding(paper, where, "author vs paper text", f"author {author}", CONSISTENT if found else
+                           INCONSISTENT, "" if found else f"{surname!r} is not in the paper's text"))
+    for field_name in ("journal", "booktitle", "year"):
+        if field_name in entry:
+            value = normalize_text(entry[field_name])
+            found = value in text
+            out.append(Finding(paper, where, f"{field_name} vs paper text", f"{field_name} {entry[field_name]}",
+                               CONSISTENT if found else CANNOT_CHECK,
+                               "" if found else "the paper's text does not state it; keep it only with a source"))
+    return out
+
+
+def check_bibliography(bib_text: str, key: str, paper_file: str, *, paper: str) -> list[Finding]:
+    """:func:`check_bib_entry` for entry ``key`` of ``bib_text`` against ``papers_text_dir() / paper_file``."""
+    entries = bib_entries(bib_text)
+    if key not in entries:
+        return [Finding(paper, f"references.bib, {key}", "entry present", f"no entry {key!r}", INCONSISTENT)]
+    path = papers_text_dir() / paper_file
+    text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
+    return check_bib_entry(entries[key], text, paper=paper, key=key)

@@ -48,7 +48,7 @@ from types import ModuleType
 PAPER_PACKAGES = ("p1_mstl", "p4_finetuning")
 """The paper packages, in the book's order."""
 
-MODULES = ("settings", "protocol", "tasks", "grids", "report")
+MODULES = ("settings", "protocol", "tasks", "grids", "report", "audit")
 """The modules every paper package has."""
 
 SHARED_RECIPE_MODULES = (
@@ -110,3 +110,15 @@ def recipe_fingerprint(key: str) -> str:
 def papers() -> list[PaperInfo]:
     """Every paper's :class:`PaperInfo`, in the book's order."""
     return [module(key).PAPER for key in PAPER_PACKAGES]
+
+
+def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0, store=None) -> list:
+    """Every paper's claims (``report.claims``), in the book's order; see the module docstring."""
+    return [claim for key in PAPER_PACKAGES
+            for claim in module(key, "report").claims(profile=profile, data_dir=data_dir, weights=weights, seed=seed,
+                                                      store=store)]
+
+
+def findings(data_dir="auto") -> list:
+    """Every paper's audit findings (``audit.findings``), in the book's order."""
+    return [finding for key in PAPER_PACKAGES for finding in module(key, "audit").findings(data_dir)]

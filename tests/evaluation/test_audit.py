@@ -132,3 +132,32 @@ def test_stratified_fold_sizes_and_fold_means():
     assert truncated.verdict == INCONSISTENT and "truncated" in truncated.detail
     assert audit.check_fold_mean(0.5, [3, 3], 2, **WHERE).verdict == CONSISTENT
     assert audit.check_fold_mean(0.25, [3, 3], 2, **WHERE).detail == "not attainable"
+
+
+BIB = """@article{a2020x,
+  author  = {M{\\"u}ller, Anna and Smith, Bob},
+  title   = {A {Study} of Things},
+  journal = {Journal of Things},
+  year    = {2020}
+}
+"""
+
+
+def test_bibliography_against_the_text():
+    entries = audit.bib_entries(BIB)
+    assert entries["a2020x"]["title"] == "A {Study} of Things" and entries["a2020x"]["type"] == "article"
+    good = audit.check_bib_entry(entries["a2020x"], "A study of things. Anna Smith, Bob Mueller, Muller 2020",
+                                 paper="PX", key="a2020x")
+    verdicts = {f.check + " " + f.computation: f.verdict for f in good}
+    assert verdicts["title vs paper text title “A {Study} of Things”"] == CONSISTENT
+    assert verdicts["journal vs paper text journal Journal of Things"] == CANNOT_CHECK
+    bad = audit.check_bib_entry(entries["a2020x"], "Another title. Bob Smith 2020", paper="PX", key="a2020x")
+    assert [f.verdict for f in bad if f.check == "title vs paper text"] == [INCONSISTENT]
+    assert audit.check_bib_entry(entries["a2020x"], None, paper="PX", key="a2020x")[0].verdict == CANNOT_CHECK
+    assert audit.check_bibliography(BIB, "missing", "none.txt", paper="PX")[0].verdict == INCONSISTENT
+
+
+@pytest.mark.parametrize(("latex", "plain"), [("M{\\\"u}ller", "muller"), ("Narv{\\'a}ez", "narvaez"),
+                                              ("Ma{\\v{s}}ka", "maska"), ("{\\'S}rodowiska", "srodowiska")])
+def test_normalize_text_drops_latex_accents(latex, plain):
+    assert audit.normalize_text(latex) == plain

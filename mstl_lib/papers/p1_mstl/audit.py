@@ -180,7 +180,19 @@ def p_value_findings() -> list[Finding]:
             .with_claims(MSTL_SIGNIFICANT)]
 
 
+PAPER_TEXT = "ayana2022_multistage_transfer_learning.md"
+"""The paper's text in :func:`mstl_lib.evaluation.audit.papers_text_dir` (not shipped with the project)."""
+
+
+def bibliography_findings() -> list[Finding]:
+    """The paper's ``references.bib`` entry against its own text (title, authors; venue and year where stated)."""
+    from mstl_lib.paths import REPO_ROOT  # noqa: PLC0415
+
+    bib = (REPO_ROOT / "references.bib").read_text(encoding="utf-8")
+    return audit.check_bibliography(bib, "ayana2022mstl", PAPER_TEXT, paper=PAPER)
+
+
 def findings(data_dir="auto") -> list[Finding]:
     """Every check of P1's own numbers."""
     return [*table1_findings(), *factor_findings(), *mt_small_findings(), *count_findings(data_dir),
-            *p_value_findings()]
+            *p_value_findings(), *bibliography_findings()]

@@ -199,9 +199,22 @@ def audit_text_value(dataset: str, backbone: str) -> str:
     return str(hit["value"].iloc[0])
 
 
+PAPER_TEXT = "balghaoui2023_finetuning_svm.txt"
+"""The paper's text in :func:`mstl_lib.evaluation.audit.papers_text_dir` (not shipped with the project)."""
+
+
+def bibliography_findings() -> list[Finding]:
+    """The paper's ``references.bib`` entry against its own text (title, authors; venue and year where stated)."""
+    from mstl_lib.paths import REPO_ROOT  # noqa: PLC0415
+
+    bib = (REPO_ROOT / "references.bib").read_text(encoding="utf-8")
+    return audit.check_bibliography(bib, "balghaoui2023finetuning", PAPER_TEXT, paper=PAPER)
+
+
 def findings(data_dir="auto") -> list[Finding]:
     """Every check of P4's own numbers."""
-    return [*table1_findings(data_dir), *table2_findings(), *table3_findings(), *table4_findings(), *text_findings()]
+    return [*table1_findings(data_dir), *table2_findings(), *table3_findings(), *table4_findings(), *text_findings(),
+            *bibliography_findings()]
 
 
 def svm_auc_at(dataset: str, backbone: str, strategy: int = 15) -> float:
