@@ -120,7 +120,7 @@ p2_report.table1(release) if release is not None else p2_report.statements_table
 p2_report.table1_arithmetic()
 
 # %%
-markdown(p2_report.table1_note(release))
+markdown(p2_report.table1_note(release) + "\n\n" + p2_report.audit_note("Table I", data_dir))
 
 # %% [markdown]
 # ## P2's split and its leak, from the release's counts
@@ -245,6 +245,9 @@ p2_report.magnification_table(results)
 
 # %%
 p2_report.comparison_table()
+
+# %%
+markdown(p2_report.audit_note("Comparison table", data_dir))
 
 # %% [markdown]
 # ## Closing note
