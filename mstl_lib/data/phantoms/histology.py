@@ -60,7 +60,7 @@ MAGNIFICATIONS = (40, 100, 200, 400)
 HISTOLOGY_SCALES = {
     # patients per class, images per patient and magnification, output (height, width)
     "small": {"patients": (4, 4), "per_magnification": 2, "size": (32, 48)},
-    "cpu": {"patients": (12, 12), "per_magnification": 4, "size": (64, 96)},
+    "cpu": {"patients": (12, 12), "per_magnification": 3, "size": (64, 96)},
 }
 
 _H_OD = np.array([0.65, 0.70, 0.29])

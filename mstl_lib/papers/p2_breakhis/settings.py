@@ -4,7 +4,7 @@
 200 steps, batch 32, MSE, RMSprop), its base fine-tuned (our reading), every
 arm on 5 grouped folds, and the sensitivity arms. ``cpu``: without the full
 release, arms A-D on the histology phantom at two patient-effect strengths,
-3 grouped folds, a frozen base through the freeze cache, 64 x 96 inputs and
+3 grouped folds, a frozen base through the freeze cache, 48 x 72 inputs and
 20 epochs; with the full release, arms A, B and C on the real images, frozen
 base, at P2's input size. ``smoke``: seconds, a pipeline check.
 """
@@ -29,10 +29,11 @@ CHAPTER = ChapterSettings(
     name="breakhis",
     by_profile={
         "smoke": {**_PAPER, "patient_effects": [1.0], "phantom_scale": "small", "image_shape": [32, 48],
-                  "base": "frozen", "epochs": 2, "steps_per_epoch": None, "batch_size": 16, "n_splits": 2,
+                  "base": "frozen", "epochs": 2, "steps_per_epoch": None, "batch_size": 16, "learning_rate": 1e-5, "n_splits": 2,
                   "folds_run": 1, "real_arms": ["A", "B", "C"], "sensitivity": [],
                   "min_train": {"images_per_class": 4, "patients_per_class": 1}, "n_boot": 50},
-        "cpu": {**_PAPER, "image_shape": [64, 96], "base": "frozen", "epochs": 20, "steps_per_epoch": None,
+        "cpu": {**_PAPER, "image_shape": [48, 72], "base": "frozen", "epochs": 20, "steps_per_epoch": None,
+                "learning_rate": 1e-5,
                 "n_splits": 3, "folds_run": 3, "real_arms": ["A", "B", "C"], "sensitivity": [], "n_boot": 300},
         "full": dict(_PAPER),
     },
@@ -42,15 +43,17 @@ CHAPTER = ChapterSettings(
         "phantom_arms": "arms run on the histology phantom when the full release is not supplied",
         "real_arms": "arms run on the full release; cpu leaves out D (time budget)",
         "patient_effects": "not in P2: strengths of the phantom's patient effect (0 = off)",
-        "phantom_scale": "phantom size: cpu 12 + 12 patients x 4 magnifications x 4 images; smoke 4 + 4 x 2",
-        "image_shape": "(height, width); P2: 144 x 96 (width x height); cpu on the phantom 96 x 64, smoke 48 x 32",
+        "phantom_scale": "phantom size: cpu 12 + 12 patients x 4 magnifications x 3 images at 96 x 64; smoke 4 + 4 x 2 at 48 x 32",
+        "image_shape": "(height, width); P2: 144 x 96 (width x height); cpu on the phantom 72 x 48 (time budget), smoke 48 x 32",
         "base": "P2 is ambiguous (fine-tuning in the text, a frozen base in Fig. 3); full fine-tunes, cpu freezes (time budget)",
         "pooling": "P2 does not say; global average pooling (full runs flatten as a sensitivity arm)",
         "loss": "P2 states MSE and, elsewhere, cross-entropy; MSE (full runs cross-entropy as a sensitivity arm)",
         "scaling": "P2 does not say; the backbone's own preprocessing (full runs [0, 1] inputs as a sensitivity arm)",
         "epochs": "P2: 200 epochs; cpu 20, smoke 2; 'mean over epochs 101-200' becomes the mean over the second half",
         "steps_per_epoch": "P2: 200 steps of 32 (6,400 images, about one pass); cpu and smoke: one pass over the fitting part",
-        "learning_rate": "P2 does not give it; Keras's RMSprop default",
+        "learning_rate": ("P2 does not give it; full: Keras's RMSprop default. On a frozen base's non-negative "
+                          "features that rate saturated the sigmoid within a few steps here (every prediction one "
+                          "class), so cpu and smoke use 1e-5"),
         "n_splits": "not in P2: grouped folds of arms B-D",
         "folds_run": "folds of arms B-D run",
         "patient_definition": "patient ids for grouping: the folder id without its letter suffix (the cautious reading)",
