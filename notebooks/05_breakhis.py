@@ -231,6 +231,17 @@ p2_report.curve_table(results)
 p2_report.curves_figure(results, "A")
 
 # %% [markdown]
+# ## Sensitivity arms (`full` only)
+#
+# Each of P2's unstated or contradictory points changed alone (frozen base, flatten
+# instead of average pooling, cross-entropy instead of MSE, [0, 1] inputs instead of the
+# backbone's scaling), for arms A and B on the real release. Other profiles run none, and
+# the table is then empty.
+
+# %%
+p2_report.sensitivity_table(results)
+
+# %% [markdown]
 # ## Per magnification (arms C and D)
 
 # %%

@@ -30,7 +30,7 @@ __all__ = [
     "arms_paragraph", "closing_note", "collect", "colour_statistics", "comparison_table", "curve_table",
     "curves_figure", "failures_table", "leakage_paragraph", "leakage_table", "leak_check", "magnification_table",
     "patient_definitions_table", "release_counts", "sample_refusal", "sample_split", "split_table",
-    "statements_table", "table1", "table1_arithmetic", "counts_file", "counts_from_table", "cheap_leak_table", "phantom_figure", "table1_note", "audit_note", "claims", "paper_claims",
+    "statements_table", "table1", "table1_arithmetic", "counts_file", "counts_from_table", "cheap_leak_table", "phantom_figure", "table1_note", "audit_note", "claims", "paper_claims", "sensitivity_table",
 ]
 
 METRICS_READ = (
@@ -338,8 +338,30 @@ def curve_table(results: Results) -> pd.DataFrame:
     records = _main(results.records)
     if records.empty:
         return pd.DataFrame()
-    columns = ["test_acc_final", "test_acc_mean_second_half", "test_acc_max", "accuracy", "kept_epoch"]
-    return records.groupby(["data", "arm"])[columns].mean().round(3)
+    columns = ["test_acc_final", "test_acc_mean_second_half", "test_acc_max", "accuracy", "majority_accuracy",
+               "kept_epoch"]
+    table = records.groupby(["data", "arm"])[columns].mean().round(3)
+    return table.rename(columns={"majority_accuracy": "majority baseline"})
+
+
+def sensitivity_table(results: Results) -> pd.DataFrame:
+    """The sensitivity arms (one setting of P2's unstated or contradictory points changed; ``full`` only) beside the main arms.
+
+    Rows: (changed setting, arm); ``main`` is the chapter's reading. Columns: accuracy
+    and the majority baseline (means over folds), the test curve's final and best
+    values, and degenerate folds.
+    """
+    records = results.records
+    if records.empty or "sensitivity_arm" not in records.columns:
+        return pd.DataFrame()
+    done = records[(records["status"] == "done") & (records["data"] == "real") & records["arm"].isin(["A", "B"])]
+    if done.empty or not (done["sensitivity_arm"].fillna("") != "").any():
+        return pd.DataFrame()
+    done = done.assign(setting=done["sensitivity_arm"].fillna("").replace("", "main"))
+    grouped = done.groupby(["setting", "arm"])
+    table = grouped[["accuracy", "majority_accuracy", "test_acc_final", "test_acc_max"]].mean()
+    table["degenerate folds"] = grouped["degenerate"].apply(lambda d: int((d > 0).sum()))
+    return table.rename(columns={"majority_accuracy": "majority baseline"}).round(3)
 
 
 def curves_figure(results: Results, arm: str = "A"):
@@ -414,6 +436,11 @@ def closing_note(results: Results, leakage: pd.DataFrame | None, arms: pd.DataFr
             text = ", ".join(f"{arm} {by_arm[arm]:.3f}" for arm in ("A", "B", "C") if arm in by_arm.index)
             lines.append(f"- **Arms on {_label(data)}** (`{profile}` profile): {text}.")
         lines.append("- " + arms_paragraph(arms, differences))
+    if not results.records.empty and "wall_time_s" in results.records.columns:
+        seconds = float(results.records["wall_time_s"].fillna(0).sum())
+        lines.append(f"- **Runtime**: the {len(results.records)} tasks behind this page took {seconds:.0f} s when they "
+                     f"ran (`{profile}` profile; a rebuild reads them from the store); the whole chapter's time is "
+                     "what the notebook runner reports.")
     real = not arms.empty and (arms["data"] == "real").any()
     weights = "; ".join(results.weights_used) or "none"
     lines.append(f"- **Weights**: {weights}. P2's 99 % comes from ImageNet weights "

@@ -101,7 +101,7 @@ def fake_results(a_right: float, b_right: float, degenerate: bool = False, patie
                         "sensitivity": 0.5, "specificity": 0.5, "auc": 0.5, "patient_recognition_rate": 0.5,
                         "patient_vote_accuracy": 0.5, "degenerate": float(degenerate), "share_test_seen": 1.0,
                         "test_acc_final": 0.5, "test_acc_mean_second_half": 0.5, "test_acc_max": 0.6,
-                        "kept_epoch": 2.0, **{f"accuracy_{m}x": 0.5 for m in protocol.MAGNIFICATIONS}})
+                        "kept_epoch": 2.0, "wall_time_s": 10.0, **{f"accuracy_{m}x": 0.5 for m in protocol.MAGNIFICATIONS}})
     return report.Results(pd.DataFrame(records), pd.concat(rows, ignore_index=True), weights_used=["random"])
 
 
@@ -130,12 +130,14 @@ def test_arms_table_and_paragraph_state_the_baseline():
     assert "phantom (synthetic; patient effect 1)" in text and "(majority 0.500" in text and "inflates" in text
     note = report.closing_note(results, None, arms, report.a_minus_b(results, n_boot=100), "smoke")
     assert "synthetic" in note and "P2's 99 %" in note
+    assert "2 tasks behind this page took 20 s" in note
     assert report.arms_paragraph(pd.DataFrame(), pd.DataFrame()) == "No arm has finished yet."
 
 
 def test_curve_and_magnification_tables():
     results = fake_results(0.9, 0.6)
-    assert report.curve_table(results).loc[("phantom1", "A"), "test_acc_max"] == 0.6
+    curves = report.curve_table(results)
+    assert curves.loc[("phantom1", "A"), "test_acc_max"] == 0.6 and "majority baseline" in curves.columns
     assert report.magnification_table(results).empty  # no arm C or D
 
 
@@ -165,3 +167,14 @@ def test_patient_effect_makes_image_level_splits_leak_and_its_absence_does_not()
     assert on["leaky"] - on["patient_disjoint"] > 0.1
     assert abs(off["leaky"] - off["patient_disjoint"]) < 0.08
     assert off["patient_disjoint"] > 0.6  # the tissue itself carries the class
+
+
+def test_sensitivity_table_needs_real_sensitivity_arms():
+    results = fake_results(0.9, 0.6)
+    assert report.sensitivity_table(results).empty  # phantom, main arms only
+    records = results.records.assign(data="real")
+    extra = records.assign(sensitivity_arm="loss=bce", accuracy=0.7)
+    results = report.Results(pd.concat([records, extra], ignore_index=True), results.predictions)
+    table = report.sensitivity_table(results)
+    assert set(table.index.get_level_values("setting")) == {"main", "loss=bce"}
+    assert table.loc[("loss=bce", "A"), "accuracy"] == 0.7 and "majority baseline" in table.columns
