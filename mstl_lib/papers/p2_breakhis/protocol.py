@@ -78,7 +78,7 @@ the slides that share a number)."""
 IMAGE_METRICS = ("accuracy", "balanced_accuracy", "sensitivity", "specificity", "auc")
 DIAGNOSTICS = ("pred_benign", "pred_malignant", "score_min", "score_max", "degenerate")
 
-SMALL_RELEASE_MIN = {"images_per_class": 40, "patients_per_class": 6}
+SMALL_RELEASE_MIN = {"images_per_class": 30, "patients_per_class": 4}
 """Below this (per class, in a training part) a task refuses to train: no accuracy from a sample."""
 
 
