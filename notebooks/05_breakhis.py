@@ -114,7 +114,7 @@ p2_report.patient_definitions_table(release) if release is not None else None
 # full release, and whether each printed row and column adds up.
 
 # %%
-p2_report.table1(release) if release is not None else p2_report.statements_table().head(0)
+p2_report.table1(release)
 
 # %%
 p2_report.table1_arithmetic()

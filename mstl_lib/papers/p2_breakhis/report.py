@@ -69,9 +69,11 @@ def release_counts(path) -> pd.DataFrame:
     return protocol.counts_long(protocol.read_folder_counts(path))
 
 
-def table1(long: pd.DataFrame) -> pd.DataFrame:
-    """P2's Table I as printed beside the release's counts, and their difference."""
+def table1(long: pd.DataFrame | None) -> pd.DataFrame:
+    """P2's Table I as printed beside the release's counts, and their difference (printed only without counts)."""
     paper = paper_values.load("p2_table1").set_index("category")
+    if long is None:
+        return pd.concat({"P2 (printed)": paper}, axis=1)
     ours = protocol.table1_counts(long).reindex(paper.index)
     out = pd.concat({"P2 (printed)": paper, "release": ours, "P2 - release": paper - ours}, axis=1)
     return out

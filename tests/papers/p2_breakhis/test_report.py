@@ -33,6 +33,7 @@ def test_table1_beside_the_release_and_its_note():
     note = report.table1_note(release_long())
     assert "benign 40X: printed 652, release 625" in note and "typing slip" in note
     assert "row benign sums to 2,507" in report.table1_note(None)
+    assert list(report.table1(None).columns.get_level_values(0).unique()) == ["P2 (printed)"]
     assert "typing slip" not in report.table1_note(release_long(600))
 
 
