@@ -34,3 +34,21 @@ def test_p1_table1_best_row():
 def test_unknown_table_names_the_available_ones():
     with pytest.raises(FileNotFoundError, match="p1_table1"):
         paper_values.load("no_such_table")
+
+
+P2_SHAPES = {"p2_table1": (3, 6), "p2_comparison": (11, 5), "p2_statements": (25, 5)}
+
+
+@pytest.mark.parametrize(("name", "shape"), P2_SHAPES.items())
+def test_p2_tables_load_with_source(name, shape):
+    table = paper_values.load(name)
+    assert table.shape == shape
+    assert "Abu Al-Haija" in table.attrs["source"]
+    assert not table.drop(columns=[c for c in ("text",) if c in table.columns]).isna().any().any()
+
+
+def test_p2_accuracy_statements_as_printed():
+    stated = paper_values.load("p2_statements")
+    accuracies = stated.loc[stated["quantity"] == "test_accuracy", "value"].tolist()
+    assert accuracies == [99, 99, 99.1, 99.10]
+    assert paper_values.load("p2_comparison")["accuracy_pct"].iloc[-1] == 99.10
