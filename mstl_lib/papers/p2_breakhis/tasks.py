@@ -36,7 +36,7 @@ import keras  # noqa: E402,I001 - mstl_lib.nn.classifier imported TensorFlow qui
 __all__ = ["BACKBONE", "PATIENT_TIE", "RECIPE_VERSION", "build_p2_model", "curve_summary", "image_array",
            "p2_head", "train_arm"]
 
-RECIPE_VERSION = "p2-2"
+RECIPE_VERSION = "p2-3"
 """The grids' ``code_version``: bump it whenever a change here changes results."""
 
 BACKBONE = "ResNet50"
