@@ -15,7 +15,7 @@ scorecard and the audit page) reach every paper through :func:`papers` and :func
 
 Claims and findings (what the scorecard and audit pages gather):
 
-``audit.findings() -> list[mstl_lib.evaluation.audit.Finding]``
+``audit.findings(data_dir="auto") -> list[mstl_lib.evaluation.audit.Finding]``
     Every check of the paper's published numbers, built with the shared checks of
     :mod:`mstl_lib.evaluation.audit` from its ``paper_values`` tables (and, for
     dataset counts, from the loaders or shipped count files under the default data
