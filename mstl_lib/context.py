@@ -225,6 +225,21 @@ class RunContext:
         for result in runs:
             raise_on_failures(result)
 
+    def run_grids(self, grids, store=None, executor: str = "local", scheduler=None, verbose: int = 0) -> dict:
+        """Run each of ``grids`` (``{name: Grid}``) in order, reusing finished tasks; print each summary.
+
+        Failures are recorded, except under ``smoke`` (:meth:`fail_in_smoke`).
+        Returns ``{name: GridRun}``.
+        """
+        from mstl_lib import engine  # noqa: PLC0415
+
+        runs = {}
+        for name, grid in grids.items():
+            runs[name] = engine.run_grid(grid, store, executor=executor, scheduler=scheduler, verbose=verbose)
+            print(runs[name].summary())
+        self.fail_in_smoke(*runs.values())
+        return runs
+
     @property
     def random_init_requested_under_full(self) -> bool:
         """``profile="full"`` with ``weights=None`` passed explicitly: not the papers' protocol."""

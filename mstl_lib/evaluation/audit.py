@@ -113,6 +113,19 @@ def inconsistency_note(findings: Iterable[Finding], where: str | None = None) ->
     return "\n".join(lines)
 
 
+@functools.cache
+def _findings_once(findings: Callable[[str], Iterable[Finding]], data_dir: str) -> tuple:
+    return tuple(findings(data_dir))
+
+
+def paper_note(findings: Callable[[str], Iterable[Finding]], where: str | None = None, data_dir="auto") -> str:
+    """:func:`inconsistency_note` over a paper's ``audit.findings``, run once per data folder.
+
+    A chapter cites the audit beside several numbers; the checks run the first time only.
+    """
+    return inconsistency_note(_findings_once(findings, str(data_dir)), where)
+
+
 # =========================================================================== printed numbers
 
 

@@ -182,3 +182,17 @@ def test_dataset_counts_from_the_loaders(tmp_path):
     counts, source = audit.dataset_counts("busi", root)
     assert counts["total"] == counts["benign"] + counts["malignant"] > 0 and "loader" in source
     assert audit.check_count(counts["total"], counts["total"], source=source, **WHERE).verdict == CONSISTENT
+
+
+def test_paper_note_runs_a_papers_checks_once_per_data_folder():
+    from mstl_lib.evaluation.audit import Finding, paper_note
+
+    calls = []
+
+    def findings(data_dir):
+        calls.append(data_dir)
+        return [Finding("PX", "Table 9", "a sum", "1 + 1 = 3", "inconsistent")]
+
+    assert "Table 9" in paper_note(findings, "Table 9", "auto")
+    assert "no inconsistency in Table 8" in paper_note(findings, "Table 8", "auto")
+    assert calls == ["auto"]

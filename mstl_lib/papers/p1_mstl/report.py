@@ -13,7 +13,6 @@ are the dicts of :func:`mstl_lib.engine.load_records`. Functions taking a
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Mapping
 
@@ -878,16 +877,10 @@ SECTIONS = {"table1": "Table 1, reproduced and beside the paper's", "significanc
 def audit_note(where: str | None = None, data_dir="auto") -> str:
     """The audit's inconsistent findings about P1's numbers whose location contains ``where`` ("Table 1", "Section 3.3"...),
     as a markdown note citing each, for the chapter to show beside the paper's number."""
-    from mstl_lib.evaluation.audit import inconsistency_note  # noqa: PLC0415
-
-    return inconsistency_note(_audit_findings(str(data_dir)), where)
-
-
-@functools.cache
-def _audit_findings(data_dir: str) -> tuple:
+    from mstl_lib.evaluation.audit import paper_note  # noqa: PLC0415
     from mstl_lib.papers.p1_mstl import audit  # noqa: PLC0415
 
-    return tuple(audit.findings(data_dir))
+    return paper_note(audit.findings, where, data_dir)
 
 
 def paper_claims() -> list:

@@ -599,10 +599,10 @@ MAGNIFICATION_LEAK = "every test patient is a training patient (train 100/200/40
 
 def audit_note(where: str | None = None, data_dir="auto") -> str:
     """The audit's inconsistent findings about P2's numbers at ``where`` (``"Table I"``...)."""
-    from mstl_lib.evaluation.audit import inconsistency_note  # noqa: PLC0415
+    from mstl_lib.evaluation.audit import paper_note  # noqa: PLC0415
     from mstl_lib.papers.p2_breakhis import audit  # noqa: PLC0415
 
-    return inconsistency_note(audit.findings(data_dir), where)
+    return paper_note(audit.findings, where, data_dir)
 
 
 def paper_claims() -> list:

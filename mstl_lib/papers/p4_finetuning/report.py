@@ -10,7 +10,6 @@ the folds, Welch's interval where the folds differ), with at least two folds.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -847,16 +846,10 @@ SELECTION = "P4 saves the 'best model of each fold' without saying on which data
 def audit_note(where: str | None = None, data_dir="auto") -> str:
     """The audit's inconsistent findings about P4's numbers whose location contains ``where`` ("Table 4", "Table 1"...),
     as a markdown note citing each, for the chapter to show beside the paper's number."""
-    from mstl_lib.evaluation.audit import inconsistency_note  # noqa: PLC0415
-
-    return inconsistency_note(_audit_findings(str(data_dir)), where)
-
-
-@functools.cache
-def _audit_findings(data_dir: str) -> tuple:
+    from mstl_lib.evaluation.audit import paper_note  # noqa: PLC0415
     from mstl_lib.papers.p4_finetuning import audit  # noqa: PLC0415
 
-    return tuple(audit.findings(data_dir))
+    return paper_note(audit.findings, where, data_dir)
 
 
 def paper_claims() -> list:
