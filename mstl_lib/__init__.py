@@ -8,9 +8,10 @@ One module per concern:
 ``phantoms``        synthetic ultrasound and cell-line phantoms
 ``splits``          stratified / grouped / nested cross-validation splits
 ``near_duplicates`` perceptual-hash duplicate clusters
-``tf_runtime``      importing TensorFlow quietly, seeding, threads
+``nn.runtime``      the Keras backend and input pipeline (TensorFlow only where installed), seeding
 ``models``          backbone factory and ImageNet weight resolution
-``training``        tf.data pipelines, augmentation, schedules, optimizers, fit
+``nn.pipeline``     batches from arrays: tf.data, or a NumPy PyDataset without TensorFlow
+``training``        augmentation, schedules, optimizers, fit
 ``metrics``         classification metrics and fold summaries
 ``profiles``        smoke / cpu / full settings, in one place
 ``provenance``      what produced a page: profile, data, weights, versions
