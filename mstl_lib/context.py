@@ -254,12 +254,19 @@ class RunContext:
         part of the results key), ``weights_info`` (backbone -> the full
         resolution, with paths; not keyed), ``data_source`` (the
         :class:`DataSource`; not keyed, the grid's data fingerprint covers its
-        content), plus ``extra``.
+        content), ``keras_backend`` where networks are built (keyed: a JAX record
+        is not reused by a TensorFlow run), plus ``extra``.
         """
         resolved = self.weights_for(backbones)
+        backend = {}
+        if resolved:
+            from mstl_lib.nn import runtime  # noqa: PLC0415 - sets KERAS_BACKEND; imports no framework
+
+            backend = {"keras_backend": runtime.backend()}
         return {
             "profile": self.profile.name,
             "seed": self.seed,
+            **backend,
             "weights": {name: info.identity() for name, info in resolved.items()},
             "weights_info": {name: info.to_dict() for name, info in resolved.items()},
             "data_source": None if source is None else source.to_dict(),

@@ -170,6 +170,8 @@ def test_task_context_is_json_and_keys_only_what_changes_results(offline, busi_o
     grid = Grid(name="g", configs=[{}], folds=1, task="x:y", context=ctx)
     keyed = grid.keyed_context()
     assert "data_source" not in keyed and "weights_info" not in keyed and "weights" in keyed
+    assert keyed["keras_backend"] == "tensorflow"  # a JAX run's records would have other keys
+    assert "keras_backend" not in run.task_context(source)  # no network, no backend
 
 
 def test_chapter_names_must_be_known():
