@@ -192,7 +192,8 @@ def import_torchvision():
     return importlib.import_module("torchvision")
 
 
-TORCH_CASES = [("AlexNet", 63), ("AlexNet", 100), ("ResNet18", 75), ("SqueezeNet", 75), ("SqueezeNet", 64)]
+TORCH_CASES = [("AlexNet", 63), ("AlexNet", 100), ("AlexNet", 224), ("ResNet18", 75), ("ResNet18", 224),
+               ("SqueezeNet", 75), ("SqueezeNet", 224)]
 
 
 @pytest.fixture(scope="module")
@@ -240,3 +241,13 @@ def test_converted_model_computes_torchvisions_function(torchvision, tmp_path, a
     scale = np.abs(expected).max()
     assert scale > 0
     np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-4 * scale)
+
+
+def test_missing_converted_weights_say_how_to_make_them(tmp_path, monkeypatch):
+    from mstl_lib.nn.weights import WeightsUnavailableError
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    with pytest.raises(WeightsUnavailableError, match="convert_checkpoint"):
+        build_backbone("AlexNet", (64, 64, 3), weights="imagenet")
+    _, info = build_backbone("AlexNet", (64, 64, 3), weights="auto")
+    assert info.used == "random"
