@@ -1,0 +1,384 @@
+"""Everything P3's chapter shows, built from stored records: tables beside P3's, controls, sentences.
+
+Every sentence that states a result is written here from the numbers. The BUSI
+numbers come from **simulated** strain images: they test the pipeline and how
+much of the injected stiffness signal each model recovers, never P3's
+performance (:data:`SIMULATION_BANNER`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from mstl_lib import engine, paper_values
+from mstl_lib.data.phantoms import strain
+from mstl_lib.evaluation import patients
+from mstl_lib.evaluation.bootstrap import bootstrap_ci, format_ci
+from mstl_lib.papers.p3_elastography import protocol
+
+__all__ = [
+    "METRICS_BY_TASK", "METRICS_READ", "P3_METRICS", "SIMULATION_BANNER", "Results", "closing_note", "collect",
+    "controls_table", "ddti_table", "degenerate_note", "dose_response_figure", "failures_table", "long_predictions",
+    "negative_control_sentence", "paper_counts_check", "paper_table", "patient_mean_ci", "patient_table_ci",
+    "ratio_fit_table", "strain_examples", "table1_beside_paper",
+]
+
+P3_METRICS = ("accuracy", "precision", "specificity", "sensitivity", "f1")
+"""The five metrics of P3's Tables 1 and 2."""
+
+METRICS_READ = tuple(f"{model}_{level}_{metric}" for model in (*protocol.CONSTITUENTS, *protocol.ENSEMBLES)
+                     for level in ("image", "patient") for metric in P3_METRICS) + tuple(
+    f"{model}_image_degenerate" for model in (*protocol.CONSTITUENTS, *protocol.ENSEMBLES))
+"""The task metrics this module reads (every task returns them; ``oracle_*`` only with a strain channel)."""
+
+METRICS_BY_TASK = {"mstl_lib.papers.p3_elastography.tasks:p3_arm": METRICS_READ}
+"""The metrics this module reads from each task's records (the contract every paper declares)."""
+
+SIMULATION_BANNER = (
+    "**Simulated strain.** P3's B-mode + strain images are private. The strain images on this page are "
+    "simulated from real BUSI B-mode images and lesion masks, with a stiffness ratio drawn per pseudo-patient "
+    "from distributions fitted to P3's supplementary strain ratios. These numbers test the pipeline and "
+    "how much of an injected signal each model recovers. They are **not** estimates of P3's performance.")
+"""Shown at the top of the chapter and beside every simulated-strain table."""
+
+MODEL_ORDER = (*protocol.CONSTITUENTS, "ensemble", "voting", "oracle")
+
+
+# ----------------------------------------------------------------- records
+
+
+@dataclass
+class Results:
+    """The chapter's stored records, read back once.
+
+    Attributes
+    ----------
+    records : DataFrame
+        One row per task (config, metrics, ``dataset``, ``protocol``).
+    raw : list of dict
+    predictions : DataFrame
+        Per-test-image scores (``score_<model>``), ``patient``, ``ratio``, with ``dataset`` and ``protocol``.
+    failures : DataFrame
+    """
+
+    records: pd.DataFrame
+    raw: list[dict] = field(default_factory=list)
+    predictions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    failures: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def part(self, dataset: str, split: str, frame: str = "records") -> pd.DataFrame:
+        """The rows of ``frame`` of one dataset and split protocol."""
+        table = getattr(self, frame)
+        if table.empty:
+            return table
+        return table[(table["dataset"] == dataset) & (table["protocol"] == split)]
+
+
+def collect(store, grids) -> Results:
+    """Read every grid's records from ``store`` into one :class:`Results`."""
+    frames, raws, predictions, failures = [], [], [], []
+    for grid in grids.values():
+        labels = {"dataset": grid.context.get("dataset"), "protocol": grid.context.get("protocol")}
+        raws.extend(engine.load_records(store, grid))
+        for parts, frame in ((frames, engine.records_frame(store, grid)),
+                             (predictions, engine.predictions_frame(store, grid)),
+                             (failures, engine.failures_frame(store, grid))):
+            if len(frame):
+                parts.append(frame.assign(**labels))
+
+    def stack(parts):
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+    return Results(stack(frames), raws, stack(predictions), stack(failures))
+
+
+def failures_table(results: Results):
+    """The failed tasks, or a sentence saying none failed."""
+    if results.failures.empty:
+        return _markdown("No task failed.")
+    columns = ["dataset", "protocol", "input", "view", "separation", "fold", "error_type", "error_message"]
+    return results.failures[[c for c in columns if c in results.failures.columns]]
+
+
+def _markdown(text: str):
+    from mstl_lib.report import markdown  # noqa: PLC0415
+
+    return markdown(text)
+
+
+# ----------------------------------------------------------------- P3's numbers and arithmetic
+
+
+def paper_table(name: str = "p3_table1") -> pd.DataFrame:
+    """One of P3's stored tables (``paper_values``), as printed."""
+    return paper_values.load(name)
+
+
+def ratio_fit_table(separations=(0.0, 0.5, 1.0, 2.0)) -> pd.DataFrame:
+    """P3's supplementary strain ratios per class (count, median) and the drawn distributions per separation."""
+    ratios = paper_values.load("p3_strain_ratios")
+    rows = []
+    for label, part in ratios.groupby("label"):
+        fit = strain.fit_lognormal(part["strain_ratio"])
+        rows.append({"what": f"P3 {label} patients", "n": len(part), "median": float(part["strain_ratio"].median()),
+                     "log_mean": fit.mu, "log_sd": fit.sigma})
+    for separation in separations:
+        for label, dist in protocol.strain_distributions(separation).items():
+            rows.append({"what": f"drawn, separation {separation:g}, {'malignant' if label else 'benign'}",
+                         "n": np.nan, "median": dist.median, "log_mean": dist.mu, "log_sd": dist.sigma})
+    return pd.DataFrame(rows)
+
+
+def paper_counts_check() -> pd.DataFrame:
+    """P3's stated counts beside what its own tables imply (patients by class, train + test)."""
+    counts = paper_values.load("p3_counts").set_index("quantity")["value"]
+    ratios = paper_values.load("p3_strain_ratios")
+    listed = ratios["label"].value_counts()
+    rows = [
+        ("patients = benign + malignant (text)", counts["patients"],
+         counts["benign_patients"] + counts["malignant_patients"]),
+        ("patients = train + test (text)", counts["patients"], counts["train_patients"] + counts["test_patients"]),
+        ("benign patients: text vs Supplementary Table 1", counts["benign_patients"], int(listed.get("benign", 0))),
+        ("malignant patients: text vs Supplementary Table 2", counts["malignant_patients"],
+         int(listed.get("malignant", 0))),
+        ("images = benign + malignant images (text)", counts["images_bmode"],
+         counts["benign_images"] + counts["malignant_images"]),
+    ]
+    frame = pd.DataFrame(rows, columns=["check", "stated", "implied"])
+    frame["consistent"] = frame["stated"] == frame["implied"]
+    return frame
+
+
+# ----------------------------------------------------------------- P3's protocol, ours beside the paper
+
+
+def table1_beside_paper(records: pd.DataFrame, level: str) -> pd.DataFrame:
+    """Our mean ± SD over folds (in %) beside P3's Table 1 for one ``level`` (``patient`` or ``image``).
+
+    Rows: (input, view, model) of our P3-protocol arms; P3's cell where it has one.
+    """
+    paper = paper_values.load("p3_table1")
+    paper = paper[paper["level"] == level]
+    rows = []
+    if records.empty:
+        return pd.DataFrame()
+    done = records[records["status"] == "done"]
+    for (input_name, view), part in done.groupby(["input", "view"], sort=False):
+        for model in (*protocol.CONSTITUENTS, *protocol.ENSEMBLES):
+            row = {"input": input_name, "view": view, "model": model, "folds": len(part)}
+            match = paper[(paper["input"] == input_name) & (paper["view"] == view) & (paper["model"] == model)]
+            for metric in P3_METRICS:
+                values = 100 * part[f"{model}_{level}_{metric}"].to_numpy(float)
+                sd = values.std(ddof=1) if len(values) > 1 else math.nan
+                row[metric] = f"{values.mean():.2f}" + ("" if math.isnan(sd) else f"±{sd:.2f}")
+                row[f"P3 {metric}"] = (f"{match[f'{metric}_mean'].iloc[0]:.2f}±{match[f'{metric}_sd'].iloc[0]:.2f}"
+                                       if len(match) else "")
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def degenerate_note(records: pd.DataFrame) -> str:
+    """How many (task, model) pairs predicted one class for at least the degenerate share of test images."""
+    if records.empty:
+        return "No finished task."
+    done = records[records["status"] == "done"]
+    models = [m for m in (*protocol.CONSTITUENTS, *protocol.ENSEMBLES) if f"{m}_image_degenerate" in done]
+    flags = {m: int(done[f"{m}_image_degenerate"].fillna(0).astype(float).sum()) for m in models}
+    total = len(done)
+    if not any(flags.values()):
+        return f"No model of the {total} finished tasks collapsed onto one class."
+    parts = ", ".join(f"{m} {n} of {total}" for m, n in flags.items() if n)
+    return (f"Degenerate predictions (nearly every test image one class): {parts}. Their accuracies equal a "
+            "class share and say nothing about the model.")
+
+
+# ----------------------------------------------------------------- pooled predictions and CIs
+
+
+def long_predictions(predictions: pd.DataFrame) -> pd.DataFrame:
+    """One row per (test image, model): ``model`` and ``y_score`` from the ``score_<model>`` columns."""
+    if predictions.empty:
+        return pd.DataFrame(columns=["model", "y_score"])
+    keep = [c for c in predictions.columns if not c.startswith("score_")]
+    parts = []
+    for model in MODEL_ORDER:
+        column = f"score_{model}"
+        if column in predictions:
+            part = predictions[keep].assign(model=model, y_score=predictions[column])
+            parts.append(part[part["y_score"].notna()])
+    return pd.concat(parts, ignore_index=True)
+
+
+def patient_mean_ci(values, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean of per-patient ``values`` with a percentile bootstrap CI that resamples patients."""
+    values = np.asarray(values, dtype=float)
+    if not len(values):
+        return math.nan, math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), (n_boot, len(values)))].mean(axis=1)
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(values.mean()), float(low), float(high)
+
+
+def patient_table_ci(predictions: pd.DataFrame, by, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Patient-wise eq. 1 (vote accuracy, tie -> malignant) and eq. 2 (recognition rate) per group of ``by``,
+    each with a patient-cluster bootstrap 95 % CI, and the image AUC with one.
+
+    ``predictions`` is :func:`long_predictions` output (pooled over folds: in the
+    nested CV every patient is tested once).
+    """
+    rows = []
+    for keys, part in predictions.groupby(list(by), sort=False):
+        keys = keys if isinstance(keys, tuple) else (keys,)
+        ids, labels = patients.patient_labels(part["y_true"], part["patient"])
+        _, votes = patients.majority_vote(part["y_score"], part["patient"], tie=protocol.TIE_RULE)
+        _, shares = patients.patient_scores(part["y_true"], part["y_score"], part["patient"])
+        vote = patient_mean_ci(votes == labels, n_boot, seed)
+        rate = patient_mean_ci(shares, n_boot, seed)
+        auc = bootstrap_ci(part["y_true"], part["y_score"], "auc", groups=part["patient"].to_numpy(),
+                           n_boot=n_boot, seed=seed)
+        rows.append({**dict(zip(by, keys, strict=True)), "n_images": len(part), "n_patients": len(ids),
+                     "auc": auc[0], "auc_low": auc[1], "auc_high": auc[2],
+                     "vote_accuracy": vote[0], "vote_accuracy_low": vote[1], "vote_accuracy_high": vote[2],
+                     "recognition_rate": rate[0], "recognition_rate_low": rate[1],
+                     "recognition_rate_high": rate[2]})
+    return pd.DataFrame(rows)
+
+
+def _with_ci_strings(table: pd.DataFrame) -> pd.DataFrame:
+    out = table.copy()
+    for name in ("auc", "vote_accuracy", "recognition_rate"):
+        out[f"{name} [95% CI]"] = [format_ci(e, lo, hi) for e, lo, hi in
+                                   zip(out[name], out[f"{name}_low"], out[f"{name}_high"], strict=True)]
+    return out
+
+
+def controls_table(results: Results, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """The nested-CV BUSI arms: every (input, separation, model) with patient-cluster bootstrap CIs.
+
+    Separation 0 is the negative control; the oracle rows are the ceiling the simulation injected.
+    """
+    predictions = results.part("busi", "nested", "predictions")
+    if predictions.empty:
+        return pd.DataFrame()
+    table = patient_table_ci(long_predictions(predictions), ["input", "separation", "model"], n_boot, seed)
+    return _with_ci_strings(table)
+
+
+def ddti_table(results: Results, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """B-mode on real DDTI (case = patient), nested CV: eq. 1 and eq. 2 with patient-cluster bootstrap CIs."""
+    predictions = results.part("ddti", "nested", "predictions")
+    if predictions.empty:
+        return pd.DataFrame()
+    return _with_ci_strings(patient_table_ci(long_predictions(predictions), ["model"], n_boot, seed))
+
+
+def negative_control_sentence(controls: pd.DataFrame, input_name: str = "SE", model: str = "ensemble") -> str:
+    """Whether the ``input_name``-only AUC CI at separation 0 includes 0.5 (it must), from ``controls``."""
+    if controls.empty:
+        return "The negative control did not run."
+    row = controls[(controls["input"] == input_name) & (controls["separation"] == 0.0) & (controls["model"] == model)]
+    if row.empty:
+        return f"The negative control ({input_name} only, separation 0) did not run."
+    row = row.iloc[0]
+    ci = format_ci(row["auc"], row["auc_low"], row["auc_high"])
+    if math.isnan(row["auc_low"]):
+        return f"Negative control ({input_name} only, class-independent ratios, {model}): AUC {ci}; no CI."
+    holds = row["auc_low"] <= 0.5 <= row["auc_high"]
+    verdict = ("its 95 % CI includes 0.5, as it must: the strain channel carries no class signal when the "
+               "ratios are drawn class-independently" if holds else
+               "its 95 % CI excludes 0.5: the strain channel leaks something other than the drawn stiffness, "
+               "and the simulated-strain results below are not to be trusted")
+    return f"Negative control ({input_name} only, class-independent ratios, {model}): AUC {ci}; {verdict}."
+
+
+def dose_response_figure(controls: pd.DataFrame):
+    """Image AUC (95 % CI) against the class separation of the drawn ratios, one panel per input."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    from mstl_lib.report.figures import finish  # noqa: PLC0415
+
+    data = controls[controls["separation"].notna()] if not controls.empty else controls
+    inputs = [i for i in protocol.INPUTS if not data.empty and i in set(data["input"]) and i != "B"]
+    fig, axes = plt.subplots(1, max(1, len(inputs)), figsize=(4.2 * max(1, len(inputs)), 3.2), squeeze=False)
+    for ax, input_name in zip(axes[0], inputs):
+        part = data[data["input"] == input_name]
+        for model in MODEL_ORDER:
+            rows = part[part["model"] == model].sort_values("separation")
+            if rows.empty:
+                continue
+            ax.errorbar(rows["separation"], rows["auc"], yerr=[rows["auc"] - rows["auc_low"],
+                                                               rows["auc_high"] - rows["auc"]],
+                        marker="o", capsize=3, label=model)
+        ax.axhline(0.5, color="grey", lw=0.8, ls=":")
+        ax.set(title=f"{input_name} (simulated strain)", xlabel="class separation of drawn ratios",
+               ylabel="image AUC", ylim=(0, 1.05))
+        ax.legend(fontsize=7)
+    return finish(fig)
+
+
+def strain_examples(table: pd.DataFrame, seed: int = 0, per_class: int = 2, size: int = 160):
+    """B-mode, simulated strain (full) and the B-mode / strain crops of a few benign and malignant images."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    from mstl_lib.report.figures import finish  # noqa: PLC0415
+
+    rows = pd.concat([part.head(per_class) for _, part in table.groupby("target")], ignore_index=True)
+    ratios = protocol.patient_ratios(rows, 1.0, seed)
+    full = protocol.model_inputs(rows, "BSE", "full", size, ratios, seed, work_size=size)
+    crop = protocol.model_inputs(rows, "BSE", "crop", size, ratios, seed, work_size=size)
+    fig, axes = plt.subplots(len(rows), 4, figsize=(8, 2.1 * len(rows)), squeeze=False)
+    for i, row in rows.iterrows():
+        label = "malignant" if row["target"] else "benign"
+        panels = [(full[i, ..., 0], "gray", f"{label}: B-mode"), (full[i, ..., 1:], None, f"strain, ratio {ratios[i]:.2f}"),
+                  (crop[i, ..., 0], "gray", "B-mode crop"), (crop[i, ..., 1:], None, "strain crop")]
+        for ax, (image, cmap, title) in zip(axes[i], panels):
+            ax.imshow(image, cmap=cmap, vmin=0, vmax=1)
+            ax.set_title(title, fontsize=7)
+            ax.axis("off")
+    return finish(fig)
+
+
+# ----------------------------------------------------------------- closing note
+
+
+def _row(table: pd.DataFrame, **where) -> pd.Series | None:
+    if table.empty:
+        return None
+    mask = np.ones(len(table), dtype=bool)
+    for key, value in where.items():
+        mask &= table[key].to_numpy() == value
+    return table[mask].iloc[0] if mask.any() else None
+
+
+def closing_note(controls: pd.DataFrame, ddti: pd.DataFrame, profile: str, runtime_seconds: float | None) -> str:
+    """The chapter's closing paragraph: oracle, negative control, ensemble, DDTI, runtime, all from the results."""
+    lines = [f"Profile `{profile}`. BUSI numbers come from simulated strain (see the banner)."]
+    oracle = _row(controls, input="BSE", separation=1.0, model="oracle") if not controls.empty else None
+    if oracle is None and not controls.empty:
+        oracle = _row(controls, input="SE", separation=1.0, model="oracle")
+    if oracle is not None:
+        lines.append(f"The oracle, classifying from the drawn ratio alone (fitted separation), reaches image AUC "
+                     f"{format_ci(oracle['auc'], oracle['auc_low'], oracle['auc_high'])} and patient vote accuracy "
+                     f"{format_ci(oracle['vote_accuracy'], oracle['vote_accuracy_low'], oracle['vote_accuracy_high'])}"
+                     ": the ceiling of what the simulation injected.")
+    lines.append(negative_control_sentence(controls))
+    for input_name in ("BSE", "SE", "B"):
+        ensemble = _row(controls, input=input_name, separation=1.0, model="ensemble") if not controls.empty else None
+        if ensemble is not None:
+            lines.append(f"The feature ensemble on {input_name} (fitted separation, nested patient-grouped CV) reaches "
+                         f"image AUC {format_ci(ensemble['auc'], ensemble['auc_low'], ensemble['auc_high'])} and "
+                         f"patient vote accuracy {format_ci(ensemble['vote_accuracy'], ensemble['vote_accuracy_low'], ensemble['vote_accuracy_high'])}.")
+    if not ddti.empty:
+        parts = [f"{r['model']} vote accuracy {format_ci(r['vote_accuracy'], r['vote_accuracy_low'], r['vote_accuracy_high'])}"
+                 f", recognition rate {format_ci(r['recognition_rate'], r['recognition_rate_low'], r['recognition_rate_high'])}"
+                 for _, r in ddti.iterrows() if r["model"] in (*protocol.CONSTITUENTS, "ensemble")]
+        lines.append(f"On real DDTI B-mode ({int(ddti['n_patients'].iloc[0])} cases as patients): " + "; ".join(parts) + ".")
+    if runtime_seconds is not None:
+        lines.append(f"This page's grids ran in {runtime_seconds:.0f} s (cached tasks count as their reading time).")
+    return " ".join(lines)
