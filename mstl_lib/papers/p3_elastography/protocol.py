@@ -48,7 +48,7 @@ __all__ = [
     "CONSTITUENTS", "CROP_MARGIN", "ENSEMBLES", "FEATURE_WIDTHS", "IMAGE_METRICS", "INPUTS", "MODELS",
     "P3_TEST_FOLDS", "PATIENT_METRICS", "PROTOCOLS", "STAND_INS", "TIE_RULE", "VIEWS", "constituent_backbone",
     "crop_box", "drop_mixed_patients", "fold_parts", "image_level", "input_channels", "model_inputs",
-    "oracle_scores", "patient_level", "patient_ratios", "patient_table", "strain_distributions",
+    "oracle_scores", "patient_level", "patient_ratios", "patient_table", "stack_channels", "strain_distributions",
 ]
 
 INPUTS = ("B", "SE", "BSE")
