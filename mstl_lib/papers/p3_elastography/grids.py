@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from mstl_lib import engine
+from mstl_lib.data.phantoms.strain import STRAIN_GENERATOR_VERSION
 from mstl_lib.engine.provenance import fingerprint_table
 from mstl_lib.nn import backbones
 from mstl_lib.papers.p3_elastography import protocol, tasks
@@ -55,7 +56,7 @@ def _grid(run, source, split: str, configs, max_images, verbose: int) -> engine.
         data_fingerprint=fingerprint_table(table, label_column="label"),
         context=run.task_context(source, used.values(), dataset=source.dataset, protocol=split,
                                  n_splits=settings["n_splits"], max_images=max_images, constituents=used,
-                                 verbose=verbose),
+                                 strain_generator=STRAIN_GENERATOR_VERSION, verbose=verbose),
     )
 
 
