@@ -1,12 +1,15 @@
 """The backbone registry: keras.applications networks and custom architectures, built by name.
 
-Images enter every model as float32 in ``[0, 1]``, NHWC, 3 channels. Each
+Images enter every model as float32 in ``[0, 1]``, NHWC, 3 channels (the
+torchvision layouts also take 4: grey B-mode + RGB strain, see
+:mod:`mstl_lib.nn.stem`). Each
 classifier carries its backbone's preprocessing as its first layer
 (:class:`BackbonePreprocessing`), so saved models need no outside step.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -34,8 +37,11 @@ class BackboneSpec(NamedTuple):
     The first three fields are ``(constructor, preprocess_input, min_size)``;
     ``mode`` names the preprocessing (``"caffe"``: 0..255 BGR minus the
     ImageNet mean, ``"tf"``: [-1, 1], ``"raw255"``: 0..255 with the model's
-    own rescaling), ``weights_file`` and ``weights_url`` are the Keras cache
-    file name and download address of the ``include_top=False`` weights.
+    own rescaling, ``"torch"``: torchvision's mean/std normalisation),
+    ``weights_file`` and ``weights_url`` are the Keras cache file name and
+    download address of the ``include_top=False`` weights, ``channels`` the
+    input channel counts it accepts, and ``load_weights(model, path)``, when
+    set, loads a weights file instead of ``model.load_weights``.
     """
 
     constructor: Callable
@@ -44,6 +50,8 @@ class BackboneSpec(NamedTuple):
     mode: str
     weights_file: str
     weights_url: str
+    channels: tuple = (3,)
+    load_weights: Callable | None = None
 
 
 def _spec(constructor, preprocess_input, min_size, mode, url):
@@ -91,7 +99,8 @@ EXPECTED_LAYER_COUNTS = {
 
 
 def register_backbone(name: str, constructor: Callable, preprocess_input: Callable | None = None,
-                      min_size: int = 32, mode: str = "unit", weights_url: str = "") -> BackboneSpec:
+                      min_size: int = 32, mode: str = "unit", weights_url: str = "",
+                      weights_file: str = "", channels=(3,), load_weights: Callable | None = None) -> BackboneSpec:
     """Add a custom architecture to the registry, so every task and test can build it by name.
 
     Parameters
@@ -106,11 +115,18 @@ def register_backbone(name: str, constructor: Callable, preprocess_input: Callab
         Maps ``0..255`` images to the network's input; default: scale to ``[0, 1]``.
     min_size : int
         Smallest input side in pixels.
-    mode : {"unit", "caffe", "tf", "raw255"}
+    mode : {"unit", "caffe", "tf", "raw255", "torch"}
         The preprocessing layer of its classifiers: ``"unit"`` feeds the ``[0, 1]``
         images as they are (see :class:`BackbonePreprocessing`).
     weights_url : str
         Download address of ImageNet ``include_top=False`` weights, if any.
+    weights_file : str
+        Their file name in the Keras cache; default: the URL's last part, or
+        ``<name>_notop.h5``.
+    channels : tuple of int
+        Input channel counts the constructor accepts.
+    load_weights : callable, optional
+        ``load_weights(model, path)`` for weights files (default ``model.load_weights``).
 
     Returns
     -------
@@ -119,8 +135,9 @@ def register_backbone(name: str, constructor: Callable, preprocess_input: Callab
     if name.lower() in {key.lower() for key in BACKBONES}:
         raise ValueError(f"backbone {name!r} is already registered")
     preprocess = preprocess_input or (lambda x: x / 255.0)
-    file_name = weights_url.rsplit("/", 1)[-1] if weights_url else f"{name.lower()}_notop.h5"
-    BACKBONES[name] = BackboneSpec(constructor, preprocess, int(min_size), mode, file_name, weights_url)
+    file_name = weights_file or (weights_url.rsplit("/", 1)[-1] if weights_url else f"{name.lower()}_notop.h5")
+    BACKBONES[name] = BackboneSpec(constructor, preprocess, int(min_size), mode, file_name, weights_url,
+                                   tuple(channels), load_weights)
     return BACKBONES[name]
 
 
@@ -155,10 +172,10 @@ def _check_input_shape(name: str, input_shape) -> tuple[int, int, int]:
             f"{canonical_name(name)} needs inputs of at least {spec.min_size}x{spec.min_size} "
             f"pixels; got {height}x{width}."
         )
-    if channels != 3:
+    if channels not in spec.channels:
         raise ValueError(
-            f"Backbones take 3-channel images; got {channels} channels. "
-            "Repeat grayscale images to 3 channels first."
+            f"{canonical_name(name)} takes {' or '.join(map(str, spec.channels))}-channel images; "
+            f"got {channels} channels. Repeat grayscale images to 3 channels first."
         )
     return tuple(input_shape)
 
@@ -178,6 +195,9 @@ def build_backbone(
         One of ``BACKBONES`` (case-insensitive).
     input_shape : tuple of int
         ``(height, width, 3)``; both sides at least the backbone's minimum.
+        The torchvision layouts (AlexNet, ResNet18, SqueezeNet) also take
+        ``(height, width, 4)``: a three-channel weights file then gets the
+        four-channel stem of :func:`mstl_lib.nn.stem.four_channel_kernel`.
     weights : str, path-like, None, WeightsInfo or its dict
         See :func:`resolve_weights`; a :class:`WeightsInfo` (or its
         ``to_dict()``) resolved earlier is used as it is, without resolving again.
@@ -234,8 +254,9 @@ def build_backbone(
             backbone = construct(None)
 
     if info.used == "file":
+        load = BACKBONES[name].load_weights or type(backbone).load_weights
         try:
-            backbone.load_weights(info.source)
+            load(backbone, info.source)
         except Exception as error:
             raise ValueError(
                 f"Could not load weights file {info.source!r} into {name} "
@@ -295,6 +316,10 @@ class BackbonePreprocessing(keras.layers.Layer):
             return images
         if self.mode == "tf":
             return images * 2.0 - 1.0
+        if self.mode == "torch":  # torchvision: (x - mean) / std per channel, grey first when 4
+            mean, std = _tv.normalisation_constants(int(images.shape[-1]))
+            return (images - keras.ops.convert_to_tensor(mean, dtype=self.compute_dtype)) / \
+                keras.ops.convert_to_tensor(std, dtype=self.compute_dtype)
         images = images * 255.0
         if self.mode == "caffe":
             bgr = keras.ops.flip(images, axis=-1)
@@ -306,3 +331,19 @@ class BackbonePreprocessing(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "backbone": self.backbone}
+
+
+# --------------------------------------------------------------------------
+# torchvision layouts (P3): ImageNet weights are converted torchvision
+# checkpoints (mstl_lib.nn.torch_weights), found in the Keras cache or passed as a file.
+# --------------------------------------------------------------------------
+
+from mstl_lib.nn import torchvision_models as _tv  # noqa: E402
+from mstl_lib.nn.stem import load_weights_into as _load_torchvision_weights  # noqa: E402
+
+for _name, _constructor in _tv.ARCHITECTURES.items():
+    register_backbone(
+        _name, _constructor, _tv.torch_preprocess_input, min_size=_tv.MIN_SIZE[_name], mode="torch",
+        weights_file=_tv.weights_file_name(_name), channels=(3, 4),
+        load_weights=functools.partial(_load_torchvision_weights, arch=_name),
+    )

@@ -23,19 +23,25 @@ FEATURE_CHANNELS = {
     "EfficientNetB2": 1408,
     "VGG16": 512,
     "VGG19": 512,
+    "AlexNet": 4096,  # fc7, as a 1x1 map (torchvision_models' docstring)
+    "ResNet18": 512,
+    "SqueezeNet": 512,
 }
 
+# Every (backbone, channels) pair the registry accepts: 4 = grey B-mode + RGB strain.
+CASES = [(name, channels) for name, spec in BACKBONES.items() for channels in spec.channels]
 
-@pytest.mark.parametrize("name", list(BACKBONES))
-def test_backbone_builds_predicts_and_has_gradients(tf, random_images, name):
+
+@pytest.mark.parametrize(("name", "channels"), CASES, ids=[f"{n}-{c}ch" for n, c in CASES])
+def test_backbone_builds_predicts_and_has_gradients(tf, random_images, name, channels):
     import keras
 
     side = backbone_spec(name).min_size
-    shape = (side, side, 3)
+    shape = (side, side, channels)
     model, info = build_classifier(name, shape, gap_dense_head(2), weights=None)
     assert info.used == "random"
     backbone = model.get_layer("backbone")
-    if name in EXPECTED_LAYER_COUNTS:
+    if name in EXPECTED_LAYER_COUNTS and channels == 3:
         assert count_layers(backbone) == EXPECTED_LAYER_COUNTS[name]
 
     x = random_images(2, shape)

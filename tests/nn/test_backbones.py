@@ -18,7 +18,7 @@ def test_backbone_lookup_is_case_insensitive():
     assert backbone_spec("resnet50") is BACKBONES["ResNet50"]
     assert backbone_spec("inceptionv3").min_size == 75
     with pytest.raises(ValueError, match="valid names: ResNet50, ResNet101"):
-        backbone_spec("AlexNet")
+        backbone_spec("NoSuchNet")
 
 
 def test_input_shape_checks():
