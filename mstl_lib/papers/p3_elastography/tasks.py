@@ -18,13 +18,14 @@ one (input, view, class separation) and one fold it
 4. scores every model image-wise and patient-wise (eq. 1, eq. 2) on the test
    patients, and the oracle from the drawn ratio alone.
 
-**Four channels.** Until the backbone registry offers a 4-channel stem, the
-input meets a 3-channel stem through a fixed linear map in front of it
-(:func:`channel_adapter`): ``B`` is repeated to RGB, ``SE`` passes, and ``BSE``
-becomes ``RGB + grey / 3``, which is exactly what a stem whose grey-channel
-filter is the mean of its pretrained RGB filters computes (``sum_c W_c (x_c +
-g/3)`` = ``sum_c W_c x_c + mean_c(W_c) g``) when the preprocessing is a
-scaling. The map has no trainable weight, so it sits in the cached frozen part.
+**Four channels.** AlexNet and ResNet-18 take the 4 channels directly, through
+the registry's four-channel stem (:mod:`mstl_lib.nn.stem`: grey first, its filter
+the mean of the pretrained RGB filters). A backbone that takes 3 channels only
+(a stand-in), and the 1-channel B-mode input, meet it through a fixed linear map
+(:func:`channel_adapter`): ``B`` is repeated to RGB, and ``BSE`` becomes ``RGB +
+grey / 3``, which is what the mean-filter rule computes (``sum_c W_c (x_c + g/3)``
+= ``sum_c W_c x_c + mean_c(W_c) g``) when the preprocessing is a scaling. The map
+has no trainable weight, so it sits in the cached frozen part.
 
 Importing this module imports TensorFlow (quietly).
 """
@@ -35,7 +36,7 @@ import time
 
 import numpy as np
 
-from mstl_lib.nn import batchnorm, classifier, freeze_cache, training
+from mstl_lib.nn import backbones, batchnorm, classifier, freeze_cache, training
 from mstl_lib.nn.features import concatenate_features
 from mstl_lib.nn.weights import from_context
 from mstl_lib.papers.p3_elastography import protocol
@@ -45,7 +46,7 @@ import keras  # noqa: E402,I001 - mstl_lib.nn imported TensorFlow quietly first
 __all__ = ["RECIPE_VERSION", "adapter_matrix", "build_constituent", "channel_adapter", "constituent_head",
            "frozen_count", "p3_arm", "train_constituent", "train_softmax_layer"]
 
-RECIPE_VERSION = "p3-1"
+RECIPE_VERSION = "p3-2"
 """The grids' ``code_version``: bump it whenever a change here changes results."""
 
 
@@ -71,21 +72,24 @@ def channel_adapter(channels: int) -> keras.layers.Layer:
     return layer
 
 
-def constituent_head(constituent: str, n_classes: int = 2):
-    """P3's head of ``constituent`` on the backbone's feature map; its penultimate layer is named ``features``.
+def constituent_head(constituent: str, fc_in_backbone: bool = True, n_classes: int = 2):
+    """P3's head of ``constituent`` on the backbone's output; its penultimate layer is named ``features``.
 
-    AlexNet: torchvision's classifier (Dropout, FC 4096 ReLU, Dropout, FC 4096
-    ReLU, FC ``n_classes``), the three trainable FC layers; the second FC's
-    4,096 outputs are the features. ResNet-18: global average pooling (512
-    features for ResNet-18) and one FC layer.
+    AlexNet: the registry's torchvision layout keeps fc6 and fc7 in the backbone
+    (``fc_in_backbone``), so the head is the new 2-way FC on fc7's 4,096
+    outputs; on a backbone without them (a stand-in) the head adds torchvision's
+    classifier (Dropout, FC 4096 ReLU, Dropout, FC 4096 ReLU) first. Either way
+    AlexNet's three FC layers train. ResNet-18: global average pooling (512
+    features) and one FC layer.
     """
 
     def alexnet(x):
-        x = keras.layers.Flatten(name="head_flatten")(x)
-        x = keras.layers.Dropout(0.5, name="head_dropout_0")(x)
-        x = keras.layers.Dense(4096, activation="relu", name="head_fc6")(x)
-        x = keras.layers.Dropout(0.5, name="head_dropout_1")(x)
-        x = keras.layers.Dense(4096, activation="relu", name="features")(x)
+        x = keras.layers.Flatten(name="head_flatten" if not fc_in_backbone else "features")(x)
+        if not fc_in_backbone:
+            x = keras.layers.Dropout(0.5, name="head_dropout_0")(x)
+            x = keras.layers.Dense(4096, activation="relu", name="head_fc6")(x)
+            x = keras.layers.Dropout(0.5, name="head_dropout_1")(x)
+            x = keras.layers.Dense(4096, activation="relu", name="features")(x)
         return keras.layers.Dense(n_classes, activation="softmax", name="head_output", dtype="float32")(x)
 
     def resnet(x):
@@ -97,27 +101,48 @@ def constituent_head(constituent: str, n_classes: int = 2):
     return alexnet if constituent == "AlexNet" else resnet
 
 
+def _has_dense(model) -> bool:
+    return any(isinstance(layer, keras.layers.Dense) for layer in model.layers)
+
+
 def build_constituent(constituent: str, backbone: str, size: int, channels: int, weights):
-    """``image (channels) -> channel_adapter -> preprocessing -> "backbone" -> P3 head``, uncompiled.
+    """``image -> preprocessing -> "backbone" -> P3 head``, uncompiled.
+
+    A backbone that takes ``channels`` channels (the torchvision layouts take 3
+    or 4, with the registry's four-channel stem) gets them directly; otherwise
+    a fixed :func:`channel_adapter` in front maps them to 3 (B-mode repeated to
+    RGB; on a 3-channel stand-in, B-SE to ``RGB + grey / 3``).
 
     Returns
     -------
     model, info
         The classifier and the :class:`~mstl_lib.nn.weights.WeightsInfo` it started from.
     """
-    base, info = classifier.build_classifier(backbone, (size, size, 3), lambda x: x, weights=weights)
+    direct = channels in backbones.backbone_spec(backbone).channels
+    base, info = classifier.build_classifier(backbone, (size, size, channels if direct else 3), lambda x: x,
+                                             weights=weights)
     inputs = keras.Input(shape=(size, size, channels), name="image")
-    x = base.get_layer("preprocessing")(channel_adapter(channels)(inputs))
-    outputs = constituent_head(constituent)(base.get_layer("backbone")(x))
-    return keras.Model(inputs, outputs, name=f"{constituent.lower()}_classifier"), info
+    x = inputs if direct else channel_adapter(channels)(inputs)
+    features = base.get_layer("backbone")(base.get_layer("preprocessing")(x))
+    head = constituent_head(constituent, fc_in_backbone=_has_dense(base.get_layer("backbone")))
+    return keras.Model(inputs, head(features), name=f"{constituent.lower()}_classifier"), info
 
 
 def frozen_count(constituent: str, backbone_model, resnet_freeze: str) -> int:
-    """Leading backbone layers frozen: AlexNet every convolution (the whole feature extractor);
-    ResNet-18 its stem up to the first max-pooling layer (``"stem"``: conv1, bn1, relu, maxpool) or
-    everything (``"all"``)."""
+    """Leading backbone layers frozen.
+
+    AlexNet: every convolution, up to the first dropout or FC layer (its FC
+    layers, in the backbone or the head, train). ResNet-18: its stem up to the
+    first max-pooling layer (``"stem"``: conv1, bn1, relu, maxpool) or every
+    layer (``"all"``).
+    """
     layers = backbone_model.layers
-    if constituent == "AlexNet" or resnet_freeze == "all":
+    if constituent == "AlexNet":
+        for index, layer in enumerate(layers):
+            if isinstance(layer, (keras.layers.Dense, keras.layers.Dropout)):
+                return index
+        return len(layers)
+    if resnet_freeze == "all":
         return len(layers)
     if resnet_freeze != "stem":
         raise ValueError(f"resnet_freeze must be 'stem' or 'all'; got {resnet_freeze!r}")

@@ -133,5 +133,6 @@ def test_fold_parts_are_patient_disjoint(busi_table, split):
 
 def test_stand_ins_until_the_registry_has_the_constituents():
     assert protocol.constituent_backbone("AlexNet", ["AlexNet", "ResNet50"]) == "AlexNet"
+    assert protocol.constituent_backbone("ResNet18", ["VGG16"]) == "ResNet50"
     assert protocol.constituent_backbone("ResNet18", ["VGG16"]) == protocol.STAND_INS["ResNet18"]
     assert sum(protocol.FEATURE_WIDTHS.values()) == 4608

@@ -36,25 +36,37 @@ def test_mean_filter_stem_equals_the_adapter_then_the_rgb_stem():
     np.testing.assert_allclose(np.asarray(stem4(x)), np.asarray(stem3(tasks.channel_adapter(4)(x))), atol=1e-5)
 
 
-@pytest.mark.parametrize(("constituent", "feature_map", "width"),
-                         [("AlexNet", (6, 6, 256), 4096), ("ResNet18", (2, 2, 512), 512)])
-def test_penultimate_feature_widths_are_p3s(constituent, feature_map, width):
-    inputs = keras.Input(feature_map)
-    model = keras.Model(inputs, tasks.constituent_head(constituent)(inputs))
+@pytest.mark.parametrize("channels", [1, 3, 4])
+@pytest.mark.parametrize(("constituent", "width"), [("AlexNet", 4096), ("ResNet18", 512)])
+def test_constituents_have_p3s_feature_widths_and_trainable_parts(constituent, width, channels):
+    model, _ = tasks.build_constituent(constituent, constituent, 64, channels, None)
+    assert model.input.shape[-1] == channels and model.output.shape[-1] == 2
     assert model.get_layer("features").output.shape[-1] == width == protocol.FEATURE_WIDTHS[constituent]
-    assert model.output.shape[-1] == 2
-    trainable_dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-    assert len(trainable_dense) == (3 if constituent == "AlexNet" else 1)  # AlexNet: its three FC layers
-
-
-def test_frozen_count_ends_the_resnet_stem_at_its_max_pooling():
-    model, _ = tasks.build_constituent("ResNet18", "ResNet50", 32, 4, None)
     backbone = model.get_layer("backbone")
-    n = tasks.frozen_count("ResNet18", backbone, "stem")
-    assert isinstance(backbone.layers[n - 1], keras.layers.MaxPooling2D)
+    n = tasks.frozen_count(constituent, backbone, "stem")
+    trainable_dense = [layer for layer in backbone.layers[n:] if isinstance(layer, keras.layers.Dense)]
+    if constituent == "AlexNet":  # convolutions frozen, fc6 and fc7 train (with the new FC: three)
+        assert len(trainable_dense) == 2
+        assert not any(isinstance(layer, keras.layers.Conv2D) for layer in backbone.layers[n:])
+    else:  # conv1, bn1, relu, maxpool frozen
+        assert isinstance(backbone.layers[n - 1], keras.layers.MaxPooling2D)
+        assert sum(isinstance(layer, keras.layers.Conv2D) for layer in backbone.layers[:n]) == 1
+
+
+def test_ensemble_features_concatenate_to_4608():
+    from mstl_lib.nn.features import concatenate_features
+
+    blocks = [np.zeros((3, protocol.FEATURE_WIDTHS[c])) for c in protocol.CONSTITUENTS]
+    assert concatenate_features(*blocks).shape == (3, 4608)
+
+
+def test_a_three_channel_stand_in_gets_the_fixed_adapter():
+    model, _ = tasks.build_constituent("AlexNet", "VGG16", 32, 4, None)
+    assert model.get_layer("channel_adapter") is not None
+    assert model.get_layer("features").output.shape[-1] == 4096  # the head adds fc6 and fc7
+    backbone = model.get_layer("backbone")
     assert tasks.frozen_count("ResNet18", backbone, "all") == len(backbone.layers)
     assert tasks.frozen_count("AlexNet", backbone, "stem") == len(backbone.layers)
-    assert model.input.shape[-1] == 4
 
 
 @pytest.mark.slow
