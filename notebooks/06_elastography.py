@@ -62,7 +62,7 @@ markdown(p3_report.SIMULATION_BANNER)
 # | data | 85 patients (42 benign, 43 malignant), 261 B-mode + 261 strain images, biopsy-proven; private | BUSI B-mode + lesion masks with simulated strain; pseudo-patients = near-duplicate clusters, label-mixed clusters dropped. DDTI (real, case = patient) for the B-mode arms |
 # | input | B (grey), SE (RGB), B-SE stacked to 4 channels, 224 px | the same stacking, grey first; the size of the settings table |
 # | crop | by hand, on a radiologist's advice | by rule: the mask's bounding box plus 5 % of the side (`protocol.crop_box`) |
-# | 4 channels into an ImageNet stem | not stated | a fixed map in front of the 3-channel stem: `RGB + grey/3`, which equals giving the grey channel the mean of the pretrained RGB filters (`tasks.channel_adapter`) |
+# | 4 channels into an ImageNet stem | not stated | grey first; the grey channel's stem filter is the mean of the pretrained RGB filters (`mstl_lib.nn.stem`); the 1-channel B input is repeated to RGB |
 # | AlexNet | last three layers trained | its three FC layers trained, the convolutions frozen |
 # | ResNet-18 | first four layers frozen | `full`: torchvision's first four child modules (conv1, bn1, relu, maxpool) frozen; `cpu`/`smoke`: every convolution frozen (settings, `resnet_freeze`) |
 # | training | cross-entropy, Adam 10⁻⁴, early stop after 200 epochs without a better validation loss, best weights restored | the same, with the patience and epoch cap of the settings; frozen parts run once per image (freeze cache), so no online augmentation |
@@ -70,10 +70,11 @@ markdown(p3_report.SIMULATION_BANNER)
 # | split | 65 training / 20 test patients, 5-fold CV over the training patients, every fold's model on the same test patients | `p3` grids: a fixed stratified quarter of the patients as test, 5-fold grouped CV over the rest; `nested` grids: patient-grouped outer folds, every patient tested once, a grouped validation part inside each |
 # | patient-wise | eq. 1 majority vote, tie → malignant; eq. 2 global patient recognition rate | `evaluation.patients` (`majority_vote(tie="malignant")`, `patient_recognition_rate`) |
 #
-# **Backbones.** Each record names the backbone that ran each constituent. Until the
-# backbone registry offers AlexNet and ResNet-18, VGG16 stands in for AlexNet and ResNet50
-# for ResNet-18 (their feature widths then differ from 4,096 + 512). ImageNet weights cannot
-# be had here; the banner states the weights used.
+# **Backbones.** AlexNet and ResNet-18 are Keras builds of torchvision's layouts
+# (`mstl_lib.nn.torchvision_models`); ImageNet weights converted from torchvision's
+# checkpoints load with `weights=<file>`, and cannot be had here, so the banner states the
+# weights used. Each record names the backbone that ran each constituent (a registry without
+# them falls back to VGG16 for AlexNet and ResNet50 for ResNet-18, and says so).
 
 # %%
 CHAPTER.table()

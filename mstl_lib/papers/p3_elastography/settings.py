@@ -38,8 +38,8 @@ CHAPTER = ChapterSettings(
     by_profile={"smoke": _SMOKE, "cpu": _CPU, "full": _FULL},
     budget_minutes={"cpu": 15},
     notes={
-        "constituents": "P3: AlexNet + ResNet-18 (until the registry has them, VGG16 and ResNet50 stand in; "
-                        "each record names the backbone that ran)",
+        "constituents": "P3: AlexNet + ResNet-18 (torchvision layouts in Keras; each record names the "
+                        "backbone that ran)",
         "image_size": "P3: 224 px; 64 px on CPU (AlexNet needs about 63 px)",
         "work_size": "not in P3: side at which the strain image is simulated before cropping",
         "epochs": "P3: until 200 epochs without a better validation loss; the cap on epochs of a constituent",
