@@ -55,6 +55,12 @@ def book_notebooks(toc: Path = ROOT / "_toc.yml") -> list[str]:
     return re.findall(r"file:\s*build/notebooks/(\S+)", toc.read_text())
 
 
+def execution_order(names: list[str]) -> list[str]:
+    """``names`` in the order they must run: by file name (its number), so that pages placed early in the
+    book but reading other chapters' records (the scorecard, the audit) run after those chapters."""
+    return sorted(names)
+
+
 def running_cell(notebook: Path) -> tuple[int, int, str] | None:
     """(index, number of code cells, first line) of the cell papermill is executing, from its saved output."""
     try:
@@ -182,7 +188,7 @@ def main(argv=None) -> int:
     parameters = {"profile": args.profile, "data_dir": args.data_dir,
                   "weights": args.weights, "seed": args.seed, **dict(args.parameter)}
     chapters = []
-    for name in args.names or book_notebooks():
+    for name in execution_order(args.names or book_notebooks()):
         print(f"== {name} (profile={args.profile})", flush=True)
         try:
             chapter = run_chapter(name, parameters)

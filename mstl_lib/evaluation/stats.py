@@ -98,3 +98,19 @@ def above_chance(n_correct: int, n: int, chance: float, alpha: float = 0.05) -> 
     p_value = float(stats.binomtest(n_correct, n, chance, alternative="greater").pvalue) if n else float("nan")
     return {"n_correct": n_correct, "n": n, "accuracy": n_correct / n if n else float("nan"), "chance": float(chance),
             "p_value": p_value, "above_chance": bool(p_value < alpha)}
+
+
+def mean_difference_ci(differences, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean of paired ``differences`` and its t-interval (NaN bounds with fewer than two, zero width if all equal).
+
+    The interval excludes 0 exactly when a two-sided paired t-test at ``1 - level`` is significant.
+    """
+    d = np.asarray(differences, dtype=float)
+    d = d[np.isfinite(d)]
+    if len(d) == 0:
+        return float("nan"), float("nan"), float("nan")
+    mean = float(d.mean())
+    if len(d) < 2:
+        return mean, float("nan"), float("nan")
+    half = float(stats.t.ppf(0.5 + level / 2, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)))
+    return mean, mean - half, mean + half

@@ -7,10 +7,36 @@ Every paper package has the same modules:
 ``tasks``     its experiment-engine tasks, with ``RECIPE_VERSION``
 ``grids``     ``build(run) -> {name: Grid}``
 ``report``    tables beside the paper, figures, and prose built from results
+``audit``     checks of the paper's own numbers (over ``mstl_lib.paper_values``)
 
 and its ``__init__`` declares ``PAPER``, a :class:`PaperInfo`. Shared code never
-imports a paper, and papers never import each other; book-wide pages (a
-scorecard, say) reach every paper through :func:`papers` and :func:`module`.
+imports a paper, and papers never import each other; book-wide pages (the
+scorecard and the audit page) reach every paper through :func:`papers` and :func:`module`.
+
+Claims and findings (what the scorecard and audit pages gather):
+
+``audit.findings() -> list[mstl_lib.evaluation.audit.Finding]``
+    Every check of the paper's published numbers, built with the shared checks of
+    :mod:`mstl_lib.evaluation.audit` from its ``paper_values`` tables (and, for
+    dataset counts, from the loaders or shipped count files under the default data
+    folder; ``cannot check`` when they are absent). Trains nothing, reads no record;
+    seconds at most. A finding names the claims it bears on (``Finding.claims``, claim
+    ids), so an inconsistent one flags them on the scorecard.
+``report.claims(profile="cpu", data_dir="auto", weights="auto", seed=0, store=None) -> list[Claim]``
+    Every claim of the paper (:class:`mstl_lib.report.scorecard.Claim`): each headline
+    number, each comparison and each significance statement, with the paper's value and
+    the quantity that decides it, filled in with our estimate and 95 % CI from the
+    records the paper's chapter stored (``store``: an ``engine.ResultsStore`` or folder,
+    ``None``: the default). It opens the chapter's run context with these parameters,
+    builds the chapter's grids *without running them* and reads their records, exactly as
+    the chapter does. It never trains: a claim whose records are missing carries
+    ``evidence_flags=(NOT_RUN,)`` and no estimate; one whose data are phantoms or stand-ins,
+    whose weights are random or whose model is degenerate carries that flag. Its ``evidence``
+    links the chapter's section (:func:`mstl_lib.report.scorecard.evidence_link`).
+    ``claims`` must not raise for missing records or data.
+``report.audit_note(where: str) -> str``
+    The markdown note the chapter shows beside a paper table (``where``, e.g. ``"Table 1"``)
+    citing every inconsistent finding about it (:func:`mstl_lib.evaluation.audit.inconsistency_note`).
 """
 
 from __future__ import annotations
@@ -22,7 +48,7 @@ from types import ModuleType
 PAPER_PACKAGES = ("p1_mstl", "p4_finetuning", "p3_elastography")
 """The paper packages, in the book's order."""
 
-MODULES = ("settings", "protocol", "tasks", "grids", "report")
+MODULES = ("settings", "protocol", "tasks", "grids", "report", "audit")
 """The modules every paper package has."""
 
 SHARED_RECIPE_MODULES = (
@@ -84,3 +110,15 @@ def recipe_fingerprint(key: str) -> str:
 def papers() -> list[PaperInfo]:
     """Every paper's :class:`PaperInfo`, in the book's order."""
     return [module(key).PAPER for key in PAPER_PACKAGES]
+
+
+def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0, store=None) -> list:
+    """Every paper's claims (``report.claims``), in the book's order; see the module docstring."""
+    return [claim for key in PAPER_PACKAGES
+            for claim in module(key, "report").claims(profile=profile, data_dir=data_dir, weights=weights, seed=seed,
+                                                      store=store)]
+
+
+def findings(data_dir="auto") -> list:
+    """Every paper's audit findings (``audit.findings``), in the book's order."""
+    return [finding for key in PAPER_PACKAGES for finding in module(key, "audit").findings(data_dir)]

@@ -63,3 +63,17 @@ def test_summarize_test_states_the_exact_verdict(p_value, alpha, verdict):
     assert text.startswith("paired t-test (two-sided, n = 9): mean difference MSTL - CTL = +1.5")
     assert f"p = {p_value:.5f}" in text
     assert text.endswith(f": {verdict} at {alpha}")
+
+
+def test_mean_difference_ci_agrees_with_the_paired_t_test():
+    import numpy as np
+
+    from mstl_lib.evaluation.stats import mean_difference_ci, t_test
+
+    ctl, mstl = np.array([0.6, 0.7, 0.65, 0.8]), np.array([0.7, 0.72, 0.8, 0.79])
+    mean, low, high = mean_difference_ci(mstl - ctl)
+    p = t_test(ctl, mstl, "paired")["p_value"]
+    assert low < mean < high and (low > 0) == (p < 0.05)
+    _, low95, _ = mean_difference_ci(mstl - ctl, level=1 - p)
+    assert abs(low95) < 1e-9  # at level 1 - p the interval just touches 0
+    assert np.isnan(mean_difference_ci([0.1])[1]) and np.isnan(mean_difference_ci([])[0])

@@ -292,6 +292,15 @@ class ChapterRun:
         return "\n".join(result.summary() for result in self.runs.values())
 
 
+def stored(run, store=None) -> ChapterRun:
+    """Chapter 03's grids and what the store holds for them, without running anything (for the scorecard)."""
+    store = store if isinstance(store, engine.ResultsStore) else engine.ResultsStore(store)
+    chapter_plan = plan(run)
+    first = stage1_grid(run, chapter_plan)
+    links = tasks.stage1_links(engine.load_records(store, first))
+    return ChapterRun(run, store, chapter_plan, {"stage1": first, **stage2_grids(run, chapter_plan, links)})
+
+
 def run_stage1(grid: engine.Grid, store, **kwargs) -> engine.GridRun:
     """:func:`engine.run_grid` for stage 1, retraining finished tasks whose weights file is gone or changed."""
     result = engine.run_grid(grid, store, **kwargs)
