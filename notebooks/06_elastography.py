@@ -89,6 +89,23 @@ CHAPTER.table()
 p3_report.paper_counts_check()
 
 # %% [markdown]
+# **Which test set and spread convention do Table 1's numbers allow?** P3 says every fold's
+# model is tested on the same 20 test patients (56 test images image-wise), with a ± over
+# the 5 models. A patient-wise accuracy of one model is then k / 20, and a mean over 5
+# models a multiple of 1/100. For each test-set size, the table counts how many of Table 1's
+# patient-wise accuracy cells are attainable as a mean of 5 such proportions (rounded as
+# printed) and how many of their ± fit each spread convention (`audit.test_size_search`).
+
+# %%
+from mstl_lib.papers.p3_elastography import audit as p3_audit
+
+sizes = p3_audit.test_size_search("patient")
+sizes[sizes["mean attainable"] > 0]
+
+# %%
+markdown(p3_report.audit_note("Supplementary"))
+
+# %% [markdown]
 # ## The simulated strain
 #
 # Each BUSI image gets a strain image from a seeded generator
