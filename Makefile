@@ -10,6 +10,7 @@ BIN := $(VENV)/bin
 PROFILE ?= cpu
 DATA_DIR ?= auto
 WEIGHTS ?= auto
+TORCH ?= 1
 SEED ?= 0
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
@@ -20,13 +21,15 @@ help:
 	@echo "make book    execute all notebooks with PROFILE=$(PROFILE) and build the HTML book"
 	@echo "make test    pytest + smoke-run every notebook + strict book build"
 	@echo "variables:   PROFILE=smoke|cpu|full DATA_DIR=auto|PATH WEIGHTS=auto|imagenet|None|FILE SEED=0"
+	@echo "             TORCH=1|0 (install the optional PyTorch extra: checkpoint conversion and its tests)"
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml requirements.lock
+$(VENV)/.installed: pyproject.toml requirements.lock requirements-torch.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.lock
+	if [ "$(TORCH)" = 1 ]; then $(BIN)/python -m pip install --quiet -r requirements-torch.txt; fi
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 

@@ -21,6 +21,7 @@ into a three- or four-channel one, applying the rule to the stem.
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 
@@ -89,12 +90,15 @@ def load_weights_into(model, path: str | os.PathLike, arch: str, include_top: bo
     from mstl_lib.nn.torchvision_models import ARCHITECTURES, STEM_LAYER  # noqa: PLC0415
 
     height, width, channels = model.input_shape[1:]
-    try:
+    if channels == 3:
         model.load_weights(path)
         return
+    try:
+        with warnings.catch_warnings():  # a 3-channel file fails here, after warning about what it skipped
+            warnings.simplefilter("ignore", UserWarning)
+            model.load_weights(path)
+        return
     except ValueError as error:
-        if channels == 3:
-            raise
         direct_error = error
     twin = ARCHITECTURES[arch](include_top=include_top, weights=None, input_shape=(height, width, 3))
     try:
