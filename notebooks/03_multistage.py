@@ -126,7 +126,7 @@ report.failures(chapter.failures())
 # the data folder holds them, else one phantom frame per line.
 
 # %%
-display(*report.segmentation_demo(chapter.plan.cells_show))
+display(*report.segmentation_demo(chapter.plan.cells_show), report.markdown(report.audit_note("Section 2.2", data_dir)))
 
 # %% [markdown]
 # ### Check against a manual segmentation
@@ -186,7 +186,7 @@ display(report.markdown(report.table1_caption(chapter)), report.format_table1(ou
 # **The paper's Table 1** (Mendeley, 5-fold):
 
 # %%
-report.format_table1(protocol.paper_table1())
+display(report.format_table1(protocol.paper_table1()), report.markdown(report.audit_note("Table 1", data_dir)))
 
 # %% [markdown]
 # Ours, the paper's and the difference per cell (ours − paper; accuracy in percentage
@@ -215,7 +215,8 @@ report.per_fold_table(chapter.records("main"))
 
 # %%
 paper_tests = report.paper_ttest()
-display(paper_tests.round(5), report.markdown(report.paper_ttest_sentence(paper_tests)))
+display(paper_tests.round(5), report.markdown(report.paper_ttest_sentence(paper_tests)),
+        report.markdown(report.audit_note("p = 0.01191", data_dir)))
 
 # %% [markdown]
 # The same test on the reproduced configuration means, and a fold-level paired test
@@ -257,7 +258,8 @@ report.roc_by_arm(chapter.predictions("main"))
 
 # %%
 display(report.factor_effects(chapter.records("main")),
-        report.markdown(report.factor_note(chapter.records("main"))))
+        report.markdown(report.factor_note(chapter.records("main"))),
+        report.markdown(report.audit_note("Section 3.3", data_dir)))
 
 # %% [markdown]
 # ### Feature maps of five convolution stages (Fig. 6)
@@ -284,7 +286,8 @@ display(*report.learning_curves_by_arm(chapter.history("main")))
 
 # %%
 display(report.markdown(report.mt_small_note(chapter.plan.mt_small)),
-        report.mt_small_table(chapter.records("mt_small")))
+        report.mt_small_table(chapter.records("mt_small")),
+        report.markdown(report.audit_note("Section 3.5", data_dir)))
 
 # %% [markdown]
 # ## A leakage-aware rerun

@@ -14,6 +14,7 @@ truncation works, the detail says so.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -29,6 +30,9 @@ CONSISTENT = "consistent"
 INCONSISTENT = "inconsistent"
 CANNOT_CHECK = "cannot check"
 VERDICTS = (CONSISTENT, INCONSISTENT, CANNOT_CHECK)
+
+AUDIT_PAGE = "08_audit"
+"""The book's audit page (a chapter notebook beside the others), which the chapters' notes link."""
 
 SPREAD_CONVENTIONS = ("SD (n-1)", "SD (n)", "SE (n-1)", "SE (n)")
 """How a printed ± value may have been computed from n values: sample SD, population SD, or either over sqrt(n)."""
@@ -104,7 +108,7 @@ def inconsistency_note(findings: Iterable[Finding], where: str | None = None) ->
         scope = f" in {where}" if where else ""
         return f"The audit of the paper's own arithmetic found no inconsistency{scope}."
     lines = [f"**The paper's own numbers do not add up in {len(found)} place{'s' if len(found) > 1 else ''}** "
-             "(see the audit page):"]
+             f"(see the {{doc}}`audit <{AUDIT_PAGE}>`):"]
     lines += [f"- {f.location}: {f.check}: {f.computation}" + (f" ({f.detail})" if f.detail else "") for f in found]
     return "\n".join(lines)
 
@@ -504,7 +508,7 @@ def exact_fraction(value: float, max_denominator: int) -> Fraction:
 # =========================================================================== our own counts
 
 
-def dataset_counts(name: str, data_dir="auto", **loader_kwargs) -> tuple[dict[str, int] | None, str]:
+def dataset_counts(name: str, data_dir="auto") -> tuple[dict[str, int] | None, str]:
     """Images per class (``{"benign": n, "malignant": n, "total": n}``) of our copy of dataset ``name``.
 
     Returns ``(None, reason)`` when there is no copy (the reason says so), else
@@ -516,8 +520,16 @@ def dataset_counts(name: str, data_dir="auto", **loader_kwargs) -> tuple[dict[st
     root, _ = data.locate_data_dir(data_dir)
     if root is None:
         return None, "no data folder here"
+    counts, source = _counts_in(name, str(root))
+    return (None if counts is None else dict(counts)), source
+
+
+@functools.lru_cache(maxsize=32)
+def _counts_in(name: str, root: str) -> tuple[dict[str, int] | None, str]:
+    from mstl_lib import data  # noqa: PLC0415
+
     try:
-        table = data.load_dataset(name, root, **loader_kwargs)
+        table = data.load_dataset(name, root)
     except (data.DatasetNotFoundError, FileNotFoundError):
         return None, f"no copy of {name} here"
     if "standin" in table.columns and table["standin"].astype(bool).any():
@@ -600,3 +612,21 @@ def check_bibliography(bib_text: str, key: str, paper_file: str, *, paper: str) 
     path = papers_text_dir() / paper_file
     text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
     return check_bib_entry(entries[key], text, paper=paper, key=key)
+
+
+def closing_note(findings: Iterable[Finding]) -> str:
+    """Markdown: the verdict counts per paper, then every inconsistent finding, paper by paper."""
+    findings = list(findings)
+    if not findings:
+        return "No paper declares an audit."
+    counts = verdict_counts(findings)
+    lines = ["**Findings per paper**: " + "; ".join(
+        f"{paper}: " + ", ".join(f"{int(row[v])} {v}" for v in VERDICTS) for paper, row in counts.iterrows()) + "."]
+    for paper in counts.index:
+        found = inconsistencies(findings, paper)
+        if found:
+            lines.append(f"\n**{paper}, every inconsistency** ({len(found)}):\n")
+            lines += [f"- {f.location}: {f.check}" + (f" ({f.detail})" if f.detail else "") for f in found]
+        else:
+            lines.append(f"\n**{paper}**: no inconsistency found.")
+    return "\n".join(lines)

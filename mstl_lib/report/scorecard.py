@@ -327,3 +327,50 @@ def scorecard_figure(claims: Sequence[Claim], findings: Iterable = (), columns: 
     for ax in list(axes.flat)[len(claims):]:
         ax.axis("off")
     return finish(fig)
+
+
+# =========================================================================== page text
+
+
+def provenance_note(profile: str, store_root, frame: pd.DataFrame):
+    """The page's provenance admonition: profile, results store, and what stands behind the rows."""
+    from mstl_lib.report.banner import markdown  # noqa: PLC0415
+
+    not_run = int((frame["behind ours"].str.contains(NOT_RUN, regex=False)).sum()) if len(frame) else 0
+    lines = [f"- **Profile** read: `{profile}` (records the chapters stored under it; nothing is trained here)",
+             f"- **Results store**: `{store_root}`",
+             f"- **Claims**: {len(frame)}; {not_run} without a stored result (their chapter has not run under this "
+             "profile)",
+             "- Each row names the data, weights and profile behind our number, and flags synthetic data, stand-ins, "
+             "random weights and degenerate models, none of which can decide a claim."]
+    kind = "warning" if not_run else "note"
+    return markdown("```{admonition} Provenance of the numbers on this page\n:class: " + kind + "\n\n"
+                    + "\n".join(lines) + "\n```")
+
+
+def closing_note(frame: pd.DataFrame, findings: Iterable = ()) -> str:
+    """Verdict counts per paper (claims), and the audit's verdict counts per paper, as markdown."""
+    from mstl_lib.evaluation import audit  # noqa: PLC0415
+
+    findings = list(findings)
+    if frame.empty:
+        return "No paper declares a claim."
+    lines = []
+    counts = verdict_counts(frame)
+    for paper, row in counts.iterrows():
+        flagged = frame[(frame["paper"] == paper) & (frame["flags"] != "")]
+        lines.append(f"- **{paper}**: {len(frame[frame['paper'] == paper])} claims: "
+                     + ", ".join(f"{int(row[v])} {v}" for v in VERDICTS)
+                     + (f"; {len(flagged)} flagged ({', '.join(sorted(set(', '.join(flagged['flags']).split(', '))))})"
+                        if len(flagged) else ""))
+    reasons = frame[frame["verdict"] == CANNOT_CHECK]["reason"].value_counts()
+    text = "**Verdicts per paper.**\n\n" + "\n".join(lines)
+    if len(reasons):
+        text += ("\n\n**Why claims cannot be checked here**, by how often: "
+                 + "; ".join(f"{reason} ({n})" for reason, n in reasons.items()) + ".")
+    if findings:
+        audit_counts = audit.verdict_counts(findings)
+        text += ("\n\n**The audit of the papers' own numbers**: " + "; ".join(
+            f"{paper}: " + ", ".join(f"{int(row[v])} {v}" for v in audit.VERDICTS)
+            for paper, row in audit_counts.iterrows()) + " (every finding is on the audit page).")
+    return text

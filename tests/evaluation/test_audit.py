@@ -161,3 +161,24 @@ def test_bibliography_against_the_text():
                                               ("Ma{\\v{s}}ka", "maska"), ("{\\'S}rodowiska", "srodowiska")])
 def test_normalize_text_drops_latex_accents(latex, plain):
     assert audit.normalize_text(latex) == plain
+
+
+def test_closing_note_lists_every_inconsistency():
+    found = [audit.Finding("PX", "T1", "sum", "1 + 1 = 3", INCONSISTENT, "off by 1"),
+             audit.Finding("PX", "T2", "sum", "1 + 1 = 2", CONSISTENT),
+             audit.Finding("PY", "T1", "sum", "1 + 1 = 2", CONSISTENT)]
+    note = audit.closing_note(found)
+    assert "PX: 1 consistent, 1 inconsistent, 0 cannot check" in note
+    assert "- T1: sum (off by 1)" in note and "**PY**: no inconsistency found." in note
+    assert audit.closing_note([]) == "No paper declares an audit."
+
+
+def test_dataset_counts_from_the_loaders(tmp_path):
+    from mstl_lib.data.phantoms import write_phantom_data_dir
+
+    counts, source = audit.dataset_counts("busi", tmp_path)
+    assert counts is None and "busi" in source
+    root = write_phantom_data_dir(tmp_path / "data", seed=0, scale="small")
+    counts, source = audit.dataset_counts("busi", root)
+    assert counts["total"] == counts["benign"] + counts["malignant"] > 0 and "loader" in source
+    assert audit.check_count(counts["total"], counts["total"], source=source, **WHERE).verdict == CONSISTENT

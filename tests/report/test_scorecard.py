@@ -78,3 +78,14 @@ def test_table_html_counts_and_figure():
     fig = sc.scorecard_figure(claims)
     assert len(fig.axes) == 4
     assert sc.scorecard_figure([]).axes
+
+
+def test_closing_note_and_provenance_count_verdicts():
+    claims = [claim(), claim(id="x", ci=(0.1, 0.2)), claim(id="y", evidence_flags=(sc.NOT_RUN,))]
+    frame = sc.scorecard_frame(claims)
+    note = sc.closing_note(frame, [Finding("PX", "T", "sum", "1 + 1 = 3", "inconsistent")])
+    assert "3 claims: 1 reproduced, 1 not reproduced, 1 cannot be checked here" in note
+    assert "PX: 0 consistent, 1 inconsistent, 0 cannot check" in note
+    assert "no stored result" in note
+    assert "1 without a stored result" in sc.provenance_note("cpu", "/r", frame).data
+    assert sc.closing_note(frame.iloc[0:0]) == "No paper declares a claim."

@@ -13,6 +13,7 @@ are the dicts of :func:`mstl_lib.engine.load_records`. Functions taking a
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping
 
@@ -874,12 +875,19 @@ SECTIONS = {"table1": "Table 1, reproduced and beside the paper's", "significanc
 """The chapter's sections that hold each claim's evidence (their headings)."""
 
 
-def audit_note(where: str | None = None) -> str:
-    """The audit's inconsistent findings about P1's numbers at ``where`` (``"Table 1"``, ``"Section 3.3"``...)."""
+def audit_note(where: str | None = None, data_dir="auto") -> str:
+    """The audit's inconsistent findings about P1's numbers whose location contains ``where`` ("Table 1", "Section 3.3"...),
+    as a markdown note citing each, for the chapter to show beside the paper's number."""
     from mstl_lib.evaluation.audit import inconsistency_note  # noqa: PLC0415
+
+    return inconsistency_note(_audit_findings(str(data_dir)), where)
+
+
+@functools.cache
+def _audit_findings(data_dir: str) -> tuple:
     from mstl_lib.papers.p1_mstl import audit  # noqa: PLC0415
 
-    return inconsistency_note(audit.findings(), where)
+    return tuple(audit.findings(data_dir))
 
 
 def paper_claims() -> list:

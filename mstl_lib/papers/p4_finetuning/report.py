@@ -10,6 +10,7 @@ the folds, Welch's interval where the folds differ), with at least two folds.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -815,12 +816,19 @@ LEAKS = {"BUSI": "P4's image-level folds let BUSI's near-duplicate images stradd
 SELECTION = "P4 saves the 'best model of each fold' without saying on which data it was picked"
 
 
-def audit_note(where: str | None = None) -> str:
-    """The audit's inconsistent findings about P4's numbers at ``where`` (``"Table 4"``, ``"Table 1"``...)."""
+def audit_note(where: str | None = None, data_dir="auto") -> str:
+    """The audit's inconsistent findings about P4's numbers whose location contains ``where`` ("Table 4", "Table 1"...),
+    as a markdown note citing each, for the chapter to show beside the paper's number."""
     from mstl_lib.evaluation.audit import inconsistency_note  # noqa: PLC0415
+
+    return inconsistency_note(_audit_findings(str(data_dir)), where)
+
+
+@functools.cache
+def _audit_findings(data_dir: str) -> tuple:
     from mstl_lib.papers.p4_finetuning import audit  # noqa: PLC0415
 
-    return inconsistency_note(audit.findings(), where)
+    return tuple(audit.findings(data_dir))
 
 
 def paper_claims() -> list:

@@ -1,0 +1,79 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Scorecard: which claims hold
+#
+# One row per claim of the papers this book replicates: each headline number, each
+# comparison and each significance statement. Every row sets the paper's value beside
+# ours with a 95 % confidence interval, names the data, weights and profile behind ours,
+# and gives one verdict:
+#
+# - **reproduced**: the paper's number lies inside our 95 % CI (a number), or our CI lies
+#   wholly on the claimed side (a comparison, a ranking, a significance statement: the
+#   row shows the quantity that decides it, e.g. a mean paired difference, whose 95 %
+#   t-interval excludes 0 exactly when a two-sided paired t-test gives p < 0.05);
+# - **not reproduced**: it does not;
+# - **cannot be checked here**, with the reason: the data are private or absent, our
+#   evidence comes from synthetic data, random instead of ImageNet weights, or a
+#   degenerate model (one that gives nearly every image one class), or the chapter has
+#   not run under this profile. Such evidence never decides a claim, either way.
+#
+# Beside the verdict, *protocol flaw* marks a claim whose protocol leaks (the same case
+# or near-duplicate images on both sides of a split) or picks its result on the test
+# data, and *arithmetic inconsistent* a claim whose own numbers fail the audit
+# ({doc}`08_audit`). The page reads the records the chapters stored; it trains nothing.
+# Each paper's `report.claims` declares its claims (`mstl_lib.papers` documents how),
+# so a paper added to the book adds its rows here.
+
+# %% tags=["parameters"]
+profile = "cpu"
+data_dir = "auto"
+weights = "auto"
+seed = 0
+
+# %%
+from IPython.display import HTML, display
+
+from mstl_lib import engine, papers
+from mstl_lib.report import markdown, scorecard
+
+store = engine.ResultsStore()
+claims = papers.claims(profile=profile, data_dir=data_dir, weights=weights, seed=seed, store=store)
+findings = papers.findings(data_dir)
+frame = scorecard.scorecard_frame(claims, findings)
+scorecard.provenance_note(profile, store.root, frame)
+
+# %% [markdown]
+# ## The scorecard
+#
+# The *evidence* link of a row opens the chapter section with the runs behind it.
+
+# %%
+display(HTML(scorecard.scorecard_html(frame)))
+
+# %% [markdown]
+# ## At a glance
+#
+# Per claim, the paper's value (red diamond) and ours with its 95 % CI (black); a dotted
+# line marks the boundary a comparison must clear. A panel title gives the verdict and
+# its flags.
+
+# %%
+scorecard.scorecard_figure(claims, findings)
+
+# %% [markdown]
+# ## Closing note
+
+# %%
+markdown(scorecard.closing_note(frame, findings))
