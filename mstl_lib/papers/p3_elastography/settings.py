@@ -22,8 +22,8 @@ _CPU = {
     "constituents": ["AlexNet", "ResNet18"], "image_size": 64, "work_size": 128, "epochs": 15,
     "ensemble_epochs": 60, "patience": 5, "batch_size": 32, "learning_rate": 1e-4, "resnet_freeze": "all",
     "max_images": None, "ddti_max_images": None, "n_splits": 5, "folds_run": 1,
-    "p3_arms": ["B:crop", "SE:crop", "BSE:crop", "BSE:full"], "separations": [0.0, 0.5, 1.0, 2.0],
-    "control_inputs": ["SE", "BSE"], "ddti": True, "n_boot": 1000,
+    "p3_arms": ["B:crop", "BSE:crop"], "separations": [0.0, 1.0, 2.0],
+    "control_inputs": ["SE"], "ddti": True, "n_boot": 1000,
 }
 _FULL = {
     "constituents": ["AlexNet", "ResNet18"], "image_size": 224, "work_size": 448, "epochs": 2000,
@@ -51,8 +51,9 @@ CHAPTER = ChapterSettings(
         "max_images": "smoke only: a stratified subset of BUSI",
         "ddti_max_images": "smoke only: a stratified subset of DDTI",
         "n_splits": "P3: 5-fold CV over the training patients",
-        "folds_run": "P3 runs 5; cpu runs fold 0 (the engine resumes, so raising it reuses fold 0)",
-        "p3_arms": "input:view arms under P3's protocol; P3 runs all six",
+        "folds_run": "P3 runs 5; cpu runs fold 0 of both protocols, so the nested CV tests a fifth of the patients "
+                     "(the engine resumes, so raising it reuses fold 0)",
+        "p3_arms": "input:view arms under P3's protocol; P3 runs all six (cpu: two, for the time budget)",
         "separations": "not in P3: class separation of the drawn stiffness ratios (0 = negative control)",
         "control_inputs": "not in P3: inputs of the controls and the dose-response (nested CV)",
         "ddti": "not in P3: B-mode arms on real DDTI, case = patient",
