@@ -208,4 +208,4 @@ ddti[["model", "n_images", "n_patients", "auc [95% CI]", "vote_accuracy [95% CI]
 # ## Closing note
 
 # %%
-markdown(p3_report.closing_note(controls, ddti, run.profile.name, runtime))
+markdown(p3_report.closing_note(controls, ddti, run.profile.name, runtime, results.records))

@@ -357,8 +357,10 @@ def _row(table: pd.DataFrame, **where) -> pd.Series | None:
     return table[mask].iloc[0] if mask.any() else None
 
 
-def closing_note(controls: pd.DataFrame, ddti: pd.DataFrame, profile: str, runtime_seconds: float | None) -> str:
-    """The chapter's closing paragraph: oracle, negative control, ensemble, DDTI, runtime, all from the results."""
+def closing_note(controls: pd.DataFrame, ddti: pd.DataFrame, profile: str, runtime_seconds: float | None,
+                 records: pd.DataFrame | None = None) -> str:
+    """The chapter's closing paragraph: oracle, negative control, ensemble, DDTI, degenerate models, runtime,
+    all from the results."""
     lines = [f"Profile `{profile}`. BUSI numbers come from simulated strain (see the banner)."]
     oracle = _row(controls, input="BSE", separation=1.0, model="oracle") if not controls.empty else None
     if oracle is None and not controls.empty:
@@ -380,6 +382,8 @@ def closing_note(controls: pd.DataFrame, ddti: pd.DataFrame, profile: str, runti
                  f", recognition rate {format_ci(r['recognition_rate'], r['recognition_rate_low'], r['recognition_rate_high'])}"
                  for _, r in ddti.iterrows() if r["model"] in (*protocol.CONSTITUENTS, "ensemble")]
         lines.append(f"On real DDTI B-mode ({int(ddti['n_patients'].iloc[0])} cases as patients): " + "; ".join(parts) + ".")
+    if records is not None:
+        lines.append(degenerate_note(records))
     if runtime_seconds is not None:
         lines.append(f"This page's grids ran in {runtime_seconds:.0f} s (cached tasks count as their reading time).")
     return " ".join(lines)
