@@ -103,6 +103,9 @@ sizes = p3_audit.test_size_search("patient")
 sizes[sizes["mean attainable"] > 0]
 
 # %%
+markdown(p3_report.test_size_sentence(sizes))
+
+# %%
 markdown(p3_report.audit_note("Supplementary"))
 
 # %% [markdown]
@@ -173,7 +176,7 @@ if len(controls):
 # %% [markdown]
 # ## Table 1 under P3's protocol, beside P3's
 #
-# Mean ± SD over the folds run (with one fold, no SD), in %, patient-wise (eq. 1) and
+# Mean ± SD (n − 1) over the folds run (with one fold, no SD), in %, patient-wise (eq. 1) and
 # image-wise, with P3's cell beside each of ours. P3's values are typed from its Table 1
 # (`mstl_lib/paper_values/p3_table1.csv`). Simulated strain: a gap to P3 says nothing about
 # P3's data.
@@ -183,6 +186,20 @@ p3_report.table1_beside_paper(results.part("busi", "p3"), "patient")
 
 # %%
 p3_report.table1_beside_paper(results.part("busi", "p3"), "image")
+
+# %% [markdown]
+# ## Fig. 5: do the ensemble's PPVs beat its constituents'?
+#
+# P3 compares the "predictive probability values" (the softmax probability of an image's
+# actual class) of the ensemble and each constituent with t-tests over images. Images of one
+# patient are not independent, and both models score the same images, so beside P3's test
+# (Welch's t-test over images) stands a paired t-test over patients (each patient's mean
+# PPV per model), Holm-adjusted over the two comparisons. Nested BUSI arm with a strain
+# channel at the fitted separation; simulated strain.
+
+# %%
+fig5 = p3_report.fig5_tests(results)
+fig5 if len(fig5) else markdown("No arm with a strain channel ran under the nested CV.")
 
 # %% [markdown]
 # ## Real patients: B-mode on DDTI (case = patient)
@@ -199,10 +216,10 @@ ddti[["model", "n_images", "n_patients", "auc [95% CI]", "vote_accuracy [95% CI]
 # %% [markdown]
 # ## Not on this page yet
 #
-# Table 2's comparison models (VGG, SqueezeNet, DenseNet), the full-image masking arms,
-# Fig. 5's PPV t-tests with a patient-level paired test, Grad-CAM (Figs. 6-7), Table 4's
-# misdiagnosis counts, the ResNet-18 freezing sensitivity arm and the check of which
-# spread convention reproduces P3's tables are `full`-profile or later work.
+# Table 2's comparison models (VGG, SqueezeNet, DenseNet), full images with burned-in text,
+# colour bars and measurement boxes masked, Grad-CAM per extractor and combined (Figs. 6-7),
+# Table 4's misdiagnosis counts over folds, and the ResNet-18 sensitivity arm that freezes
+# through layer2 are not run by this page yet, in any profile.
 
 # %% [markdown]
 # ## Closing note

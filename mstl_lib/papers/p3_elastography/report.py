@@ -22,7 +22,7 @@ from mstl_lib.papers.p3_elastography import protocol
 
 __all__ = [
     "METRICS_BY_TASK", "METRICS_READ", "P3_METRICS", "SIMULATION_BANNER", "Results", "audit_note", "claims", "closing_note",
-    "collect", "paper_claims",
+    "collect", "fig5_tests", "holm", "test_size_sentence", "paper_claims", "ppv", "ppv_tests",
     "controls_table", "ddti_table", "degenerate_note", "dose_response_figure", "failures_table", "long_predictions",
     "negative_control_sentence", "paper_counts_check", "paper_table", "patient_mean_ci", "patient_table_ci",
     "ratio_fit_table", "strain_examples", "table1_beside_paper",
@@ -452,3 +452,85 @@ def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0,
     simulated-strain records; the chapter shows those as pipeline tests. Never trains."""
     return [claim.with_result(None, None, profile=profile, data="BUSI with simulated strain; DDTI B-mode")
             for claim in paper_claims()]
+
+
+# ----------------------------------------------------------------- Fig. 5: PPV tests
+
+
+def ppv(predictions: pd.DataFrame) -> pd.Series:
+    """P3's predictive probability value of each row: the softmax probability of the image's actual class."""
+    return predictions["y_score"].where(predictions["y_true"] == 1, 1 - predictions["y_score"])
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm-Bonferroni adjusted p-values (same order as given)."""
+    p = np.asarray(p_values, dtype=float)
+    order = np.argsort(p)
+    adjusted = np.empty_like(p)
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (len(p) - rank) * p[index]))
+        adjusted[index] = running
+    return adjusted
+
+
+def ppv_tests(predictions: pd.DataFrame, pairs=(("ensemble", "AlexNet"), ("ensemble", "ResNet18"))) -> pd.DataFrame:
+    """Fig. 5's comparison of PPVs between models, as P3 did it and at the patient level.
+
+    ``predictions`` is :func:`long_predictions` output of one arm (one input and separation),
+    pooled over folds. ``image t-test`` is Welch's t-test on the images' PPVs of the two
+    models (P3 says "t-statistics" on the PPV distributions; the images of one patient are
+    not independent, and both models score the same images). ``patient paired t-test``
+    averages each patient's PPVs per model and pairs the models by patient; its p-values are
+    Holm-adjusted over the pairs compared.
+    """
+    from scipy import stats as st  # noqa: PLC0415
+
+    rows = []
+    for first, second in pairs:
+        a = predictions[predictions["model"] == first]
+        b = predictions[predictions["model"] == second]
+        if a.empty or b.empty:
+            continue
+        image = st.ttest_ind(ppv(a), ppv(b), equal_var=False)
+        per_patient = pd.DataFrame({first: ppv(a).groupby(a["patient"]).mean(),
+                                    second: ppv(b).groupby(b["patient"]).mean()}).dropna()
+        paired = st.ttest_rel(per_patient[first], per_patient[second])
+        rows.append({"comparison": f"{first} vs {second}", "mean PPV": f"{ppv(a).mean():.3f} vs {ppv(b).mean():.3f}",
+                     "n_images": len(a), "n_patients": len(per_patient), "image t-test p": float(image.pvalue),
+                     "patient paired t-test p": float(paired.pvalue)})
+    frame = pd.DataFrame(rows)
+    if len(frame):
+        frame["patient p (Holm)"] = holm(frame["patient paired t-test p"])
+    return frame
+
+
+def fig5_tests(results: Results) -> pd.DataFrame:
+    """:func:`ppv_tests` on the nested-CV BUSI arm with a strain channel at the fitted separation (B-SE when
+    it ran, else SE), every patient tested once; an ``input`` column says which."""
+    predictions = results.part("busi", "nested", "predictions")
+    if predictions.empty:
+        return pd.DataFrame()
+    for input_name in ("BSE", "SE"):
+        arm = predictions[(predictions["input"] == input_name) & (predictions["separation"] == 1.0)]
+        if len(arm):
+            return ppv_tests(long_predictions(arm)).assign(input=input_name)
+    return pd.DataFrame()
+
+
+def test_size_sentence(search: pd.DataFrame, stated: int = 20) -> str:
+    """What :func:`audit.test_size_search` output says: the stated size's fit, the best size and its conventions."""
+    if search.empty:
+        return "No cell to check."
+    cells = int(search["cells"].iloc[0])
+    best = search.loc[search["mean attainable"].idxmax()]
+    stated_row = search[search["test_size"] == stated]
+    stated_n = int(stated_row["mean attainable"].iloc[0]) if len(stated_row) else 0
+    conventions = [c for c in ("SD (n-1)", "SD (n)", "SE (n-1)", "SE (n)") if c in best]
+    top = max(int(best[c]) for c in conventions)
+    fits = " and ".join(c for c in conventions if int(best[c]) == top and top > 0) or "no convention"
+    return (f"With the stated {stated} test patients, {stated_n} of P3's {cells} patient-wise accuracy means can "
+            f"be a mean of 5 fold models at all. With {int(best['test_size'])} test patients, "
+            f"{int(best['mean attainable'])} can, and their ± fits {fits} best ({top} cells). P3's patient-wise "
+            "means are therefore not what 5 models tested on the same 20 patients give; our tables print SD (n − 1) "
+            "over the folds run.")
