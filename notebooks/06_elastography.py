@@ -188,6 +188,17 @@ p3_report.table1_beside_paper(results.part("busi", "p3"), "patient")
 p3_report.table1_beside_paper(results.part("busi", "p3"), "image")
 
 # %% [markdown]
+# ## Table 4: patients the ensemble misdiagnoses in most folds
+#
+# P3 lists the test patients its ensemble misdiagnosed in 3 or more of its 5 folds (Table 4).
+# The same count under P3's protocol here (B-SE crop; at least 60 % of the folds run), with
+# each patient's drawn stiffness ratio: a benign patient with a high drawn ratio looks stiff,
+# like P3's patient 284. P3's own rows are in `paper_values/p3_table4.csv`.
+
+# %%
+p3_report.misdiagnosis_counts(results)
+
+# %% [markdown]
 # ## Fig. 5: do the ensemble's PPVs beat its constituents'?
 #
 # P3 compares the "predictive probability values" (the softmax probability of an image's

@@ -6,7 +6,8 @@
 ``p3-busi-nested-<profile>``
     The leakage-aware nested patient-grouped CV: the controls and the
     dose-response, every ``control_inputs`` input (crop view) at every
-    separation of the settings (0 is the negative control), plus the B-mode arm.
+    separation of the settings (0 is the negative control), plus the B-mode arm
+    and the ResNet-18 freezing-depth sensitivity arms (B-SE crop).
 ``p3-ddti-nested-<profile>``
     B-mode on real DDTI, case = patient, nested CV (full images).
 """
@@ -73,6 +74,8 @@ def build(run, verbose: int = 0) -> dict[str, engine.Grid]:
         controls = [_arm(settings, "B", "crop", 1.0)]
         controls += [_arm(settings, input_name, "crop", s) for input_name in settings["control_inputs"]
                      for s in settings["separations"]]
+        controls += [{**_arm(settings, "BSE", "crop", 1.0), "resnet_freeze": depth}
+                     for depth in settings["freeze_sensitivity"]]
         grid = _grid(run, busi, "nested", controls, settings["max_images"], verbose)
         grids[grid.name] = grid
     ddti = run.source("ddti", "train") if settings["ddti"] else None

@@ -22,7 +22,7 @@ from mstl_lib.papers.p3_elastography import protocol
 
 __all__ = [
     "METRICS_BY_TASK", "METRICS_READ", "P3_METRICS", "SIMULATION_BANNER", "Results", "audit_note", "claims", "closing_note",
-    "collect", "fig5_tests", "holm", "test_size_sentence", "paper_claims", "ppv", "ppv_tests",
+    "collect", "fig5_tests", "holm", "misdiagnosis_counts", "test_size_sentence", "paper_claims", "ppv", "ppv_tests",
     "controls_table", "ddti_table", "degenerate_note", "dose_response_figure", "failures_table", "long_predictions",
     "negative_control_sentence", "paper_counts_check", "paper_table", "patient_mean_ci", "patient_table_ci",
     "ratio_fit_table", "strain_examples", "table1_beside_paper",
@@ -534,3 +534,33 @@ def test_size_sentence(search: pd.DataFrame, stated: int = 20) -> str:
             f"{int(best['mean attainable'])} can, and their ± fits {fits} best ({top} cells). P3's patient-wise "
             "means are therefore not what 5 models tested on the same 20 patients give; our tables print SD (n − 1) "
             "over the folds run.")
+
+
+def misdiagnosis_counts(results: Results, input_name: str = "BSE", view: str = "crop", model: str = "ensemble",
+                        share: float = 0.6) -> pd.DataFrame:
+    """Table 4's count: test patients the ``model`` misdiagnosed (eq. 1 vote) in at least ``share`` of the folds
+    run under P3's protocol (P3: 3 of 5), with the drawn strain ratio beside each (simulated strain)."""
+    predictions = results.part("busi", "p3", "predictions")
+    columns = ["patient", "true class", "predicted class", "times misdiagnosed", "folds", "drawn ratio"]
+    if predictions.empty:
+        return pd.DataFrame(columns=columns)
+    arm = predictions[(predictions["input"] == input_name) & (predictions["view"] == view)]
+    score = f"score_{model}"
+    if arm.empty or score not in arm:
+        return pd.DataFrame(columns=columns)
+    folds = arm["fold"].nunique()
+    rows = {}
+    for _, part in arm.groupby("fold"):
+        ids, labels = patients.patient_labels(part["y_true"], part["patient"])
+        _, votes = patients.majority_vote(part[score], part["patient"], tie=protocol.TIE_RULE)
+        ratio = part.groupby("patient")["ratio"].first()
+        for pid, label, vote in zip(ids, labels, votes, strict=True):
+            entry = rows.setdefault(pid, {"patient": pid, "true class": "malignant" if label else "benign",
+                                          "predicted class": "malignant" if not label else "benign",
+                                          "times misdiagnosed": 0, "folds": folds,
+                                          "drawn ratio": float(ratio.get(pid, np.nan))})
+            entry["times misdiagnosed"] += int(vote != label)
+    table = pd.DataFrame(list(rows.values()), columns=columns)
+    needed = max(1, int(np.ceil(share * folds)))
+    return table[table["times misdiagnosed"] >= needed].sort_values("times misdiagnosed", ascending=False,
+                                                                     ignore_index=True)

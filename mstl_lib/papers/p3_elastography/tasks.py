@@ -46,7 +46,7 @@ import keras  # noqa: E402,I001 - mstl_lib.nn imported TensorFlow quietly first
 __all__ = ["RECIPE_VERSION", "adapter_matrix", "build_constituent", "channel_adapter", "constituent_head",
            "frozen_count", "p3_arm", "train_constituent", "train_softmax_layer"]
 
-RECIPE_VERSION = "p3-2"
+RECIPE_VERSION = "p3-3"
 """The grids' ``code_version``: bump it whenever a change here changes results."""
 
 
@@ -144,8 +144,13 @@ def frozen_count(constituent: str, backbone_model, resnet_freeze: str) -> int:
         return len(layers)
     if resnet_freeze == "all":
         return len(layers)
+    if resnet_freeze == "layer2":  # the sensitivity arm: freeze through torchvision's layer2
+        last = [index for index, layer in enumerate(layers) if layer.name.startswith("layer2")]
+        if not last:
+            raise ValueError(f"{backbone_model.name} has no layer2 (not a torchvision ResNet layout)")
+        return last[-1] + 1
     if resnet_freeze != "stem":
-        raise ValueError(f"resnet_freeze must be 'stem' or 'all'; got {resnet_freeze!r}")
+        raise ValueError(f"resnet_freeze must be 'stem', 'layer2' or 'all'; got {resnet_freeze!r}")
     for index, layer in enumerate(layers):
         if isinstance(layer, keras.layers.MaxPooling2D):
             return index + 1

@@ -104,3 +104,15 @@ def test_test_size_sentence_reads_the_search():
     sentence = report.test_size_sentence(search)
     assert "stated 20 test patients, 1 of P3's 18" in sentence and "With 18 test patients, 13" in sentence
     assert "fits SD (n) best (7 cells)" in sentence
+
+
+def test_misdiagnosis_counts_count_folds_per_patient():
+    rows = []
+    for fold in range(5):
+        for patient, label, score in (("a", 0, 0.9 if fold < 3 else 0.1), ("b", 1, 0.9), ("c", 1, 0.2 if fold < 2 else 0.9)):
+            rows.append({"fold": fold, "patient": patient, "y_true": label, "score_ensemble": score, "ratio": 2.0,
+                         "input": "BSE", "view": "crop", "dataset": "busi", "protocol": "p3"})
+    results = report.Results(pd.DataFrame(), [], pd.DataFrame(rows))
+    table = report.misdiagnosis_counts(results)
+    assert list(table["patient"]) == ["a"] and table["times misdiagnosed"].iloc[0] == 3  # c: 2 of 5 < 3
+    assert table["predicted class"].iloc[0] == "malignant"

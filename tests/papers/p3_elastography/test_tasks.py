@@ -86,3 +86,13 @@ def test_negative_control_arm_is_at_chance_and_the_oracle_sees_the_signal(smoke_
     oracle = controls[(controls["separation"] == 3.0) & (controls["model"] == "oracle")].iloc[0]
     assert oracle["auc"] > 0.9
     assert set(results.records["AlexNet_image_degenerate"].notna()) == {True}
+
+
+def test_the_sensitivity_arm_freezes_resnet18_through_layer2():
+    model, _ = tasks.build_constituent("ResNet18", "ResNet18", 64, 4, None)
+    backbone = model.get_layer("backbone")
+    n = tasks.frozen_count("ResNet18", backbone, "layer2")
+    assert backbone.layers[n - 1].name.startswith("layer2") and backbone.layers[n].name.startswith("layer3")
+    assert n > tasks.frozen_count("ResNet18", backbone, "stem")
+    with pytest.raises(ValueError, match="resnet_freeze"):
+        tasks.frozen_count("ResNet18", backbone, "half")
