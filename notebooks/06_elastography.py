@@ -228,9 +228,9 @@ ddti[["model", "n_images", "n_patients", "auc [95% CI]", "vote_accuracy [95% CI]
 # ## Not on this page yet
 #
 # Table 2's comparison models (VGG, SqueezeNet, DenseNet), full images with burned-in text,
-# colour bars and measurement boxes masked, Grad-CAM per extractor and combined (Figs. 6-7),
-# Table 4's misdiagnosis counts over folds, and the ResNet-18 sensitivity arm that freezes
-# through layer2 are not run by this page yet, in any profile.
+# colour bars and measurement boxes masked, and Grad-CAM per extractor and combined (Figs. 6-7)
+# are not run by this page yet, in any profile. The ResNet-18 arm frozen through layer2 runs
+# in `full` only (settings, `freeze_sensitivity`).
 
 # %% [markdown]
 # ## Closing note
