@@ -42,3 +42,9 @@ def test_claims_cannot_be_checked_here_because_p3s_data_are_private():
     assert {c.id for c in claims} >= {audit.SENSITIVITY, audit.SPECIFICITY, audit.ENSEMBLE_BEST}
     assert all(sc.verdict(c).verdict == sc.CANNOT_CHECK for c in claims)
     assert "42" in report.audit_note("Supplementary")
+
+
+def test_bibliography_gaps_of_the_headerless_copy_are_not_called_errors():
+    found = audit.bibliography_findings()
+    assert found and all(f.verdict != INCONSISTENT for f in found)
+    assert any("title block" in f.detail for f in found)
