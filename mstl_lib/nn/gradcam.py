@@ -90,37 +90,51 @@ def _is_softmax_dense(layer) -> bool:
     return isinstance(layer, keras.layers.Dense) and layer.activation is keras.activations.softmax
 
 
-def _replay(model, inputs, wanted: set, found: dict, logits: dict):
-    """Call ``model``'s graph on ``inputs``, descending into sub-models that hold a wanted layer."""
+def _exposing(model, wanted: set, top: bool):
+    """A model computing ``model``'s outputs plus the wanted activations it holds (nested ones included).
+
+    Nested sub-models that hold a wanted layer become one call of their own
+    exposing model, so layer names need only be unique within each sub-model
+    (two backbones may both have a ``"relu"``). Returns ``(model, names,
+    logits)``: the exposing model's outputs are ``[*outputs, *activations]`` in
+    the order of ``names``; ``logits`` (top level only) is the pre-softmax
+    score tensor's position among the outputs, or None.
+    """
+    inputs = [keras.Input(shape=tuple(t.shape[1:]), name=f"{model.name}_input_{i}") for i, t in enumerate(model.inputs)]
     known = {id(t): x for t, x in zip(model.inputs, inputs)}
     output_ids = {id(t) for t in model.outputs}
+    names, activations, logits = [], [], None
     for node in _nodes(model):
         operation = node.operation
         if operation is None or node.is_input:
             continue
+        node_inputs = [known[id(t)] for t in node.input_tensors]
         if isinstance(operation, keras.Model) and wanted & _layer_names(operation):
-            outputs = _replay(operation, [known[id(t)] for t in node.input_tensors], wanted, found, logits)
-        elif _is_softmax_dense(operation) and any(id(t) in output_ids for t in node.outputs):
-            (x,) = [known[id(t)] for t in node.input_tensors]
-            z = keras.ops.matmul(x, operation.kernel)
+            inner, inner_names, _ = _exposing(operation, wanted, top=False)
+            results = keras.tree.flatten(inner(node_inputs[0] if len(node_inputs) == 1 else node_inputs))
+            n_outputs = len(results) - len(inner_names)
+            outputs = results[:n_outputs]
+            names += inner_names
+            activations += results[n_outputs:]
+        elif top and _is_softmax_dense(operation) and any(id(t) in output_ids for t in node.outputs):
+            z = keras.ops.matmul(node_inputs[0], operation.kernel)
             if operation.use_bias:
                 z = z + operation.bias
-            z = keras.ops.cast(z, "float32")
-            logits[id(node.outputs[0])] = z
-            outputs = keras.ops.softmax(z, axis=-1)
+            logits = keras.ops.cast(z, "float32")
+            outputs = [keras.ops.softmax(logits, axis=-1)]
         else:
             args, kwargs = node.arguments.fill_in(known)
-            outputs = operation(*args, **kwargs)
-        outputs = keras.tree.flatten(outputs)
+            outputs = keras.tree.flatten(operation(*args, **kwargs))
         for original, new in zip(node.outputs, outputs):
             known[id(original)] = new
         if operation.name in wanted and not isinstance(operation, keras.Model):
-            found[operation.name] = outputs[0]
-    result = [known[id(t)] for t in model.outputs]
-    for original, new in zip(model.outputs, result):
-        if id(original) in logits:
-            logits[id(new)] = logits[id(original)]
-    return result
+            names.append(operation.name)
+            activations.append(outputs[0])
+    outputs = [known[id(t)] for t in model.outputs]
+    extra = [logits] if logits is not None else []
+    exposed = keras.Model(inputs[0] if len(inputs) == 1 else inputs, [*outputs, *extra, *activations],
+                          name=f"{model.name}_exposed")
+    return exposed, names, (len(outputs) if extra else None)
 
 
 def activation_model(model, layer_names) -> keras.Model:
@@ -133,16 +147,18 @@ def activation_model(model, layer_names) -> keras.Model:
     layer_names = list(layer_names)
     for name in layer_names:
         find_layer(model, name)  # raises with a clear message
-    inputs = [keras.Input(shape=tuple(t.shape[1:]), name=f"gradcam_input_{i}") for i, t in enumerate(model.inputs)]
-    found, logits = {}, {}
-    outputs = _replay(model, inputs, set(layer_names), found, logits)
-    if len(outputs) != 1:
-        raise ValueError(f"Grad-CAM needs a single-output classifier; {model.name} has {len(outputs)} outputs")
-    missing = [name for name in layer_names if name not in found]
+    if len(model.outputs) != 1:
+        raise ValueError(f"Grad-CAM needs a single-output classifier; {model.name} has {len(model.outputs)} outputs")
+    exposed, names, logits_at = _exposing(model, set(layer_names), top=True)
+    missing = [name for name in layer_names if name not in names]
     if missing:
         raise ValueError(f"layers {missing} are not on the path from {model.name}'s input to its output")
-    scores = logits.get(id(outputs[0]), outputs[0])
-    return keras.Model(inputs[0] if len(inputs) == 1 else inputs, [*(found[n] for n in layer_names), scores, outputs[0]],
+    results = keras.tree.flatten(exposed.outputs)
+    n_head = 1 if logits_at is None else 2
+    head, found = results[:n_head], dict(zip(names, results[n_head:]))
+    scores = head[-1]
+    inputs = exposed.inputs[0] if len(exposed.inputs) == 1 else exposed.inputs
+    return keras.Model(inputs, [*(found[n] for n in layer_names), scores, head[0]],
                        name=f"{model.name}_gradcam")
 
 

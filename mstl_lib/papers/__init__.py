@@ -55,6 +55,7 @@ SHARED_RECIPE_MODULES = (
     "mstl_lib.data.images", "mstl_lib.data.splits", "mstl_lib.data.tables", "mstl_lib.data.near_duplicates",
     "mstl_lib.nn.backbones", "mstl_lib.nn.classifier", "mstl_lib.nn.heads", "mstl_lib.nn.training",
     "mstl_lib.nn.freeze_cache", "mstl_lib.nn.features", "mstl_lib.nn.batchnorm", "mstl_lib.evaluation.metrics",
+    "mstl_lib.nn.torchvision_models", "mstl_lib.nn.stem",
 )
 """Shared modules whose code shapes every paper's trained numbers: a change to one of them
 changes every paper's recipe fingerprint (see :func:`recipe_fingerprint`)."""

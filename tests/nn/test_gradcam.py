@@ -110,3 +110,25 @@ def test_registered_torchvision_backbones_in_a_classifier(random_images):
     result = grad_cam(model, random_images(2, (40, 40, 4)), GRADCAM_LAYER["ResNet18"])
     maps = result.maps[GRADCAM_LAYER["ResNet18"]]
     assert maps.shape == (2, 40, 40) and (maps >= 0).all() and maps.max() <= 1 + 1e-6
+
+
+def test_alexnet_resnet18_feature_ensemble(random_images):
+    """P3's ensemble at a small size: 4,096 + 512 = 4,608 features, one map per extractor and a combined one."""
+    import keras
+
+    from mstl_lib.nn.backbones import BackbonePreprocessing, build_backbone
+    from mstl_lib.nn.torchvision_models import GRADCAM_LAYER
+
+    shape = (64, 64, 4)
+    inputs = keras.Input(shape)
+    pooled = []
+    for arch in ("AlexNet", "ResNet18"):
+        backbone, _ = build_backbone(arch, shape, weights=None, pooling="avg")
+        pooled.append(backbone(BackbonePreprocessing(arch, name=f"{arch}_preprocessing")(inputs)))
+    features = keras.layers.Concatenate(name="features")(pooled)
+    assert features.shape[-1] == 4096 + 512
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax", name="head_output")(features))
+    layers = [GRADCAM_LAYER["AlexNet"], GRADCAM_LAYER["ResNet18"]]
+    result = grad_cam(model, random_images(2, shape), layers)
+    for maps in (*result.maps.values(), result.combined):
+        assert maps.shape == (2, 64, 64) and np.isfinite(maps).all() and (maps >= 0).all()

@@ -100,3 +100,22 @@ def test_torch_preprocessing_layer_matches_function(random_images, channels):
     if channels == 4:  # grey first, with the mean ImageNet constants
         np.testing.assert_allclose(expected[..., 0], (x[..., 0] - mean[0]) / std[0], rtol=1e-5, atol=1e-5)
         assert mean[0] == pytest.approx(0.449, abs=1e-3) and std[0] == pytest.approx(0.226, abs=1e-3)
+
+
+@pytest.mark.parametrize(("arch", "last_frozen"), [("ResNet18", "maxpool"), ("ResNet18", "layer2_1"),
+                                                   ("AlexNet", "features_12")])
+def test_p3s_freezing_points_split_through_the_freeze_cache(random_images, arch, last_frozen):
+    """P3's freezing points cut cleanly: prefix then suffix computes the classifier."""
+    from mstl_lib.nn.classifier import build_classifier
+    from mstl_lib.nn.freeze_cache import split_classifier
+    from mstl_lib.nn.heads import gap_dense_head
+
+    side = tvm.MIN_SIZE[arch] + 1
+    model, _ = build_classifier(arch, (side, side, 4), gap_dense_head(2), weights=None)
+    n_frozen = tvm.n_layers_through(model.get_layer("backbone"), last_frozen)
+    split = split_classifier(model, n_frozen)
+    x = random_images(2, (side, side, 4))
+    np.testing.assert_allclose(split.suffix(split.prefix(x)), model(x, training=False), rtol=1e-5, atol=1e-6)
+    if arch == "AlexNet":  # the convolutions are frozen, the fully connected layers train
+        assert split.boundary_shapes == [(1, 1, 256)]  # pool5 of a 64 px image; fc6 and fc7 are in the suffix
+        assert {"classifier_1", "classifier_4"} <= {layer.name for layer in split.suffix.layers}

@@ -46,7 +46,7 @@ import keras  # noqa: E402,I001 - mstl_lib.nn imported TensorFlow quietly first
 __all__ = ["RECIPE_VERSION", "adapter_matrix", "build_constituent", "channel_adapter", "constituent_head",
            "frozen_count", "p3_arm", "train_constituent", "train_softmax_layer"]
 
-RECIPE_VERSION = "p3-3"
+RECIPE_VERSION = "p3-4"
 """The grids' ``code_version``: bump it whenever a change here changes results."""
 
 
