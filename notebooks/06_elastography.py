@@ -213,6 +213,18 @@ fig5 = p3_report.fig5_tests(results)
 fig5 if len(fig5) else markdown("No arm with a strain channel ran under the nested CV.")
 
 # %% [markdown]
+# ## Grad-CAM: where each extractor looks (P3's Figs. 6-7)
+#
+# For one benign and one malignant test image of a B-SE task: Grad-CAM of the ensemble's
+# class score at each extractor's last convolution, and P3's combined map (each weighted sum
+# resized to the smaller grid, added, then ReLU). Over the B-mode channel; the strain channel
+# is simulated. With random initial weights (see the banner) the maps show the pipeline, not
+# what an ImageNet-initialised network attends to.
+
+# %%
+p3_report.gradcam_figure(p3_report.gradcam_record(results))
+
+# %% [markdown]
 # ## Real patients: B-mode on DDTI (case = patient)
 #
 # The B-mode arm on the real DDTI thyroid images, nested CV grouped by case: eq. 1 (vote
@@ -227,10 +239,10 @@ ddti[["model", "n_images", "n_patients", "auc [95% CI]", "vote_accuracy [95% CI]
 # %% [markdown]
 # ## Not on this page yet
 #
-# Table 2's comparison models (VGG, SqueezeNet, DenseNet), full images with burned-in text,
-# colour bars and measurement boxes masked, and Grad-CAM per extractor and combined (Figs. 6-7)
-# are not run by this page yet, in any profile. The ResNet-18 arm frozen through layer2 runs
-# in `full` only (settings, `freeze_sensitivity`).
+# Table 2's comparison models (VGG, SqueezeNet, DenseNet), and full images with burned-in
+# text, colour bars and measurement boxes masked, are not run by this page yet, in any
+# profile. The ResNet-18 arm frozen through layer2 runs in `full` only (settings,
+# `freeze_sensitivity`).
 
 # %% [markdown]
 # ## Closing note

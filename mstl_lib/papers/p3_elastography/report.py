@@ -22,7 +22,7 @@ from mstl_lib.papers.p3_elastography import protocol
 
 __all__ = [
     "METRICS_BY_TASK", "METRICS_READ", "P3_METRICS", "SIMULATION_BANNER", "Results", "audit_note", "claims", "closing_note",
-    "collect", "fig5_tests", "holm", "misdiagnosis_counts", "test_size_sentence", "paper_claims", "ppv", "ppv_tests",
+    "collect", "fig5_tests", "gradcam_figure", "gradcam_record", "holm", "misdiagnosis_counts", "test_size_sentence", "paper_claims", "ppv", "ppv_tests",
     "controls_table", "ddti_table", "degenerate_note", "dose_response_figure", "failures_table", "long_predictions",
     "negative_control_sentence", "paper_counts_check", "paper_table", "patient_mean_ci", "patient_table_ci",
     "ratio_fit_table", "strain_examples", "table1_beside_paper",
@@ -564,3 +564,38 @@ def misdiagnosis_counts(results: Results, input_name: str = "BSE", view: str = "
     needed = max(1, int(np.ceil(share * folds)))
     return table[table["times misdiagnosed"] >= needed].sort_values("times misdiagnosed", ascending=False,
                                                                      ignore_index=True)
+
+
+def gradcam_record(results: Results) -> dict | None:
+    """The Grad-CAM maps of the first finished B-SE task (P3's protocol first), with its config, or None."""
+    for split in ("p3", "nested"):
+        for record in results.raw:
+            maps = (record.get("extra") or {}).get("gradcam")
+            if maps and record.get("status") == "done" and record.get("context", {}).get("protocol", split) == split:
+                return {"maps": maps, "config": record.get("config", {})}
+    return None
+
+
+def gradcam_figure(found: dict | None):
+    """B-mode channel, each extractor's Grad-CAM and P3's combined map, for a benign and a malignant test image."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    from mstl_lib.report.figures import finish  # noqa: PLC0415
+
+    if not found:
+        return _markdown("No B-SE task stored Grad-CAM maps.")
+    maps = found["maps"]
+    columns = [("image", "B-mode channel"), *[(c, f"{c} Grad-CAM") for c in protocol.CONSTITUENTS if c in maps],
+               ("combined", "combined (P3)")]
+    fig, axes = plt.subplots(len(maps["rows"]), len(columns), figsize=(2.2 * len(columns), 2.3 * len(maps["rows"])),
+                             squeeze=False)
+    for i, label in enumerate(maps["label"]):
+        for ax, (key, title) in zip(axes[i], columns):
+            ax.imshow(np.asarray(maps["image"][i]), cmap="gray")
+            if key != "image":
+                ax.imshow(np.asarray(maps[key][i]), cmap="jet", alpha=0.45, vmin=0, vmax=1)
+            called = "malignant" if maps["class_index"][i] else "benign"
+            ax.set_title(f"{'malignant' if label else 'benign'}, called {called}\n{title}" if key == "image" else title,
+                         fontsize=7)
+            ax.axis("off")
+    return finish(fig)

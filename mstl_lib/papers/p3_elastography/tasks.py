@@ -44,9 +44,9 @@ from mstl_lib.papers.p3_elastography import protocol
 import keras  # noqa: E402,I001 - mstl_lib.nn imported TensorFlow quietly first
 
 __all__ = ["RECIPE_VERSION", "adapter_matrix", "build_constituent", "channel_adapter", "constituent_head",
-           "frozen_count", "p3_arm", "train_constituent", "train_softmax_layer"]
+           "ensemble_model", "frozen_count", "gradcam_maps", "p3_arm", "train_constituent", "train_softmax_layer"]
 
-RECIPE_VERSION = "p3-4"
+RECIPE_VERSION = "p3-5"
 """The grids' ``code_version``: bump it whenever a change here changes results."""
 
 
@@ -221,7 +221,7 @@ def train_softmax_layer(features: np.ndarray, labels: np.ndarray, parts: dict, *
     Returns
     -------
     dict
-        ``predict(rows) -> P(malignant)``, ``history``, ``epochs_run``.
+        ``predict(rows) -> P(malignant)``, ``history``, ``epochs_run`` and ``layer`` (the trained Dense).
     """
     labels = np.asarray(labels, dtype="int32")
     inputs = keras.Input(shape=(features.shape[1],), name="features")
@@ -236,7 +236,41 @@ def train_softmax_layer(features: np.ndarray, labels: np.ndarray, parts: dict, *
                            callbacks=[_early_stopping(patience)], restore_best=True, monitor="val_loss",
                            verbose=verbose)
     return {"predict": lambda idx: freeze_cache.predict_arrays(model, features[idx])[:, 1],
-            "history": history, "epochs_run": len(history.get("loss", []))}
+            "history": history, "epochs_run": len(history.get("loss", [])),
+            "layer": model.get_layer("ensemble_output")}
+
+
+def ensemble_model(constituents: dict, softmax_layer) -> keras.Model:
+    """The feature ensemble as one model: ``image -> [each constituent's features] -> concatenation ->
+    the trained softmax layer``, calling the trained layers (for Grad-CAM; P3's Fig. 4)."""
+    first = next(iter(constituents.values()))
+    inputs = keras.Input(shape=tuple(first.input_shape[1:]), name="image")
+    blocks = [keras.Model(model.inputs[0], model.get_layer("features").output, name=f"{name.lower()}_features")(inputs)
+              for name, model in constituents.items()]
+    return keras.Model(inputs, softmax_layer(keras.layers.Concatenate(name="concatenated")(blocks)),
+                       name="feature_ensemble")
+
+
+def gradcam_maps(constituents: dict, softmax_layer, images: np.ndarray, labels: np.ndarray, size: int = 32) -> dict:
+    """Grad-CAM of the ensemble for one benign and one malignant image (P3's Figs. 6-7): each extractor's last
+    convolution and P3's combined map, at ``size`` px, with the images' grey channel, rounded for the record."""
+    from mstl_lib.nn import gradcam  # noqa: PLC0415
+    from mstl_lib.nn.torchvision_models import GRADCAM_LAYER  # noqa: PLC0415
+
+    layers = {name: GRADCAM_LAYER[name] for name in constituents if name in GRADCAM_LAYER}
+    if len(layers) != len(constituents):
+        return {}
+    picks = [int(np.flatnonzero(labels == label)[0]) for label in (0, 1) if (labels == label).any()]
+    result = gradcam.grad_cam(ensemble_model(constituents, softmax_layer), images[picks], list(layers.values()))
+
+    def small(maps):
+        return np.round(np.asarray(keras.ops.image.resize(np.asarray(maps, "float32")[..., None], (size, size)))[..., 0],
+                        3).tolist()
+
+    out = {"rows": picks, "label": labels[picks].tolist(), "class_index": result.class_index.tolist(),
+           "image": small(images[picks][..., 0]), "combined": small(result.combined)}
+    out.update({name: small(result.maps[layer]) for name, layer in layers.items()})
+    return out
 
 
 def _model_metrics(model: str, y_true, scores, patient_ids) -> dict:
@@ -283,7 +317,7 @@ def p3_arm(config: dict, fold: int, context: dict) -> dict:
                     patience=int(config["patience"]), verbose=verbose)
     scores, features, histories, extra = {}, {}, {}, {"backbones": {}, "n_frozen": {}, "batchnorm": {},
                                                                       "epochs_run": {}, "cache_seconds": {}}
-    weights_used = {}
+    weights_used, models = {}, {}
     for offset, constituent in enumerate(protocol.CONSTITUENTS):
         backbone = context["constituents"][constituent]
         model, info = build_constituent(constituent, backbone, size, images.shape[-1],
@@ -291,6 +325,7 @@ def p3_arm(config: dict, fold: int, context: dict) -> dict:
         n_frozen = frozen_count(constituent, model.get_layer("backbone"), config["resnet_freeze"])
         trained = train_constituent(model, n_frozen, images, labels, parts, epochs=int(config["epochs"]),
                                     seed=seed + fold + offset, random_init=info.used == "random", **train_kw)
+        models[constituent] = model
         scores[constituent] = trained["predict"](test)
         features[constituent] = trained["features"]
         histories[constituent] = trained["history"]
@@ -309,6 +344,8 @@ def p3_arm(config: dict, fold: int, context: dict) -> dict:
     scores["voting"] = votes.mean(axis=0)  # 0.5 = disagreement, >= 0.5 predicts malignant: tie -> malignant
     if has_strain:
         scores["oracle"] = protocol.oracle_scores(ratios[test], separation)
+    if input_name == "BSE":
+        extra["gradcam"] = gradcam_maps(models, head["layer"], images[test], y_test)
 
     out_metrics = {}
     for model_name, model_scores in scores.items():

@@ -116,3 +116,15 @@ def test_misdiagnosis_counts_count_folds_per_patient():
     table = report.misdiagnosis_counts(results)
     assert list(table["patient"]) == ["a"] and table["times misdiagnosed"].iloc[0] == 3  # c: 2 of 5 < 3
     assert table["predicted class"].iloc[0] == "malignant"
+
+
+def test_gradcam_record_prefers_p3s_protocol_and_the_figure_draws():
+    maps = {"rows": [0, 1], "label": [0, 1], "class_index": [0, 0], "image": np.zeros((2, 8, 8)).tolist(),
+            "combined": np.ones((2, 8, 8)).tolist(), "AlexNet": np.ones((2, 8, 8)).tolist(),
+            "ResNet18": np.ones((2, 8, 8)).tolist()}
+    raw = [{"status": "done", "context": {"protocol": "nested"}, "extra": {"gradcam": {**maps, "rows": [9]}}},
+           {"status": "done", "context": {"protocol": "p3"}, "extra": {"gradcam": maps}, "config": {"input": "BSE"}}]
+    found = report.gradcam_record(report.Results(pd.DataFrame(), raw))
+    assert found["maps"]["rows"] == [0, 1] and found["config"] == {"input": "BSE"}
+    assert report.gradcam_record(report.Results(pd.DataFrame(), [])) is None
+    report.gradcam_figure(found)

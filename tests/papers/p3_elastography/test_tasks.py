@@ -96,3 +96,17 @@ def test_the_sensitivity_arm_freezes_resnet18_through_layer2():
     assert n > tasks.frozen_count("ResNet18", backbone, "stem")
     with pytest.raises(ValueError, match="resnet_freeze"):
         tasks.frozen_count("ResNet18", backbone, "half")
+
+
+def test_gradcam_maps_of_the_ensemble_per_extractor_and_combined():
+    models = {c: tasks.build_constituent(c, c, 64, 4, None)[0] for c in protocol.CONSTITUENTS}
+    features = keras.Input((4608,))
+    dense = keras.layers.Dense(2, activation="softmax", name="ensemble_output")
+    dense(features)
+    images = np.random.default_rng(0).random((3, 64, 64, 4)).astype("float32")
+    out = tasks.gradcam_maps(models, dense, images, np.array([1, 0, 1]), size=16)
+    assert out["rows"] == [1, 0] and out["label"] == [0, 1]
+    for key in ("image", "combined", "AlexNet", "ResNet18"):
+        maps = np.asarray(out[key])
+        assert maps.shape == (2, 16, 16)
+    assert 0 <= np.asarray(out["combined"]).min() and np.asarray(out["combined"]).max() <= 1.0
