@@ -125,8 +125,8 @@ p3_report.ratio_fit_table(run.settings["separations"])
 
 # %%
 busi_source = run.source("busi", "train")
-if busi_source is not None:
-    p3_report.strain_examples(p3_protocol.patient_table(busi_source, run.settings["max_images"], seed), seed)
+(p3_report.strain_examples(p3_protocol.patient_table(busi_source, run.settings["max_images"], seed), seed)
+ if busi_source is not None else markdown("BUSI is not available: no strain images to show."))
 
 # %% [markdown]
 # ## Running the grids
@@ -170,8 +170,7 @@ controls[["input", "separation", "model", "n_patients", "auc [95% CI]", "vote_ac
           "recognition_rate [95% CI]"]] if len(controls) else markdown("No control ran.")
 
 # %%
-if len(controls):
-    p3_report.dose_response_figure(controls)
+p3_report.dose_response_figure(controls) if len(controls) else markdown("No control ran.")
 
 # %% [markdown]
 # ## Table 1 under P3's protocol, beside P3's
