@@ -213,7 +213,7 @@ def _inputs(input_shape, input_tensor, name):
     return keras.Input(shape=tuple(input_shape), name=name)
 
 
-def _check(arch, weights, input_shape, include_top, classes):
+def _check(arch, weights, input_shape):
     if weights not in (None, "imagenet"):
         raise ValueError(f"{arch}: weights must be None or 'imagenet' (a file is loaded by build_backbone); "
                          f"got {weights!r}.")
@@ -228,7 +228,7 @@ def _check(arch, weights, input_shape, include_top, classes):
     return tuple(input_shape)
 
 
-def _finish(arch, inputs, x, weights, include_top, pooling, input_shape):
+def _finish(arch, inputs, x, weights, include_top, pooling):
     if not include_top:
         if pooling == "avg":
             x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
@@ -250,7 +250,7 @@ def _finish(arch, inputs, x, weights, include_top, pooling, input_shape):
     return model
 
 
-def _top(x, classes, classifier_activation, name="predictions"):
+def _top(x, classifier_activation, name="predictions"):
     if classifier_activation is None:
         return x
     return keras.layers.Activation(classifier_activation, name=name, dtype="float32")(x)
@@ -268,7 +268,7 @@ def AlexNet(include_top=True, weights=None, input_tensor=None, input_shape=None,
     ``include_top=False`` keeps fc6 and fc7 and returns fc7's ReLU output as a
     ``(1, 1, 4096)`` map named ``"penultimate"`` (see the module docstring).
     """
-    input_shape = _check("AlexNet", weights, input_shape, include_top, classes)
+    input_shape = _check("AlexNet", weights, input_shape)
     inputs = _inputs(input_shape, input_tensor, "image")
     x = _conv(inputs, 64, 11, "features_0", stride=4, padding=2)
     x = _relu(x, "features_1")
@@ -293,10 +293,10 @@ def AlexNet(include_top=True, weights=None, input_tensor=None, input_shape=None,
     x = _relu(x, "classifier_5")
     if include_top:
         x = keras.layers.Dense(classes, name="classifier_6")(x)
-        x = _top(x, classes, classifier_activation)
+        x = _top(x, classifier_activation)
     else:
         x = keras.layers.Reshape((1, 1, 4096), name="penultimate")(x)
-    return _finish("AlexNet", inputs, x, weights, include_top, pooling, input_shape)
+    return _finish("AlexNet", inputs, x, weights, include_top, pooling)
 
 
 def _basic_block(x, filters, stride, name):
@@ -320,7 +320,7 @@ def ResNet18(include_top=True, weights=None, input_tensor=None, input_shape=None
     Its first four child modules (``conv1``, ``bn1``, ``relu``, ``maxpool``) are
     the Keras layers up to ``"maxpool"`` (see :func:`n_layers_through`).
     """
-    input_shape = _check("ResNet18", weights, input_shape, include_top, classes)
+    input_shape = _check("ResNet18", weights, input_shape)
     inputs = _inputs(input_shape, input_tensor, "image")
     x = _conv(inputs, 64, 7, "conv1", stride=2, padding=3, bias=False)
     x = _bn(x, "bn1")
@@ -333,8 +333,8 @@ def ResNet18(include_top=True, weights=None, input_tensor=None, input_shape=None
     if include_top:
         x = keras.layers.GlobalAveragePooling2D(name="avgpool")(x)
         x = keras.layers.Dense(classes, name="fc")(x)
-        x = _top(x, classes, classifier_activation)
-    return _finish("ResNet18", inputs, x, weights, include_top, pooling, input_shape)
+        x = _top(x, classifier_activation)
+    return _finish("ResNet18", inputs, x, weights, include_top, pooling)
 
 
 def _fire(x, squeeze, expand1x1, expand3x3, name):
@@ -354,7 +354,7 @@ def SqueezeNet(include_top=True, weights=None, input_tensor=None, input_shape=No
     ``include_top=False`` returns ``features`` (512 channels); the top is
     dropout, a 1x1 convolution to ``classes``, ReLU and global average pooling.
     """
-    input_shape = _check("SqueezeNet", weights, input_shape, include_top, classes)
+    input_shape = _check("SqueezeNet", weights, input_shape)
     inputs = _inputs(input_shape, input_tensor, "image")
     x = _conv(inputs, 96, 7, "features_0", stride=2)
     x = _relu(x, "features_1")
@@ -374,8 +374,8 @@ def SqueezeNet(include_top=True, weights=None, input_tensor=None, input_shape=No
         x = keras.layers.Conv2D(classes, 1, name="classifier_1")(x)
         x = _relu(x, "classifier_2")
         x = keras.layers.GlobalAveragePooling2D(name="classifier_3")(x)
-        x = _top(x, classes, classifier_activation)
-    return _finish("SqueezeNet", inputs, x, weights, include_top, pooling, input_shape)
+        x = _top(x, classifier_activation)
+    return _finish("SqueezeNet", inputs, x, weights, include_top, pooling)
 
 
 ARCHITECTURES = {"AlexNet": AlexNet, "ResNet18": ResNet18, "SqueezeNet": SqueezeNet}

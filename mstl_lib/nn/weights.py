@@ -148,6 +148,13 @@ def imagenet_weights_available(name: str, timeout: float = 5.0) -> tuple[bool, s
 def unavailable_message(name: str, reason: str) -> str:
     spec = _backbones().backbone_spec(name)
     cache = keras_cache_dirs()[0]
+    if not spec.weights_url:  # the torchvision layouts: weights come from a converted checkpoint
+        return (
+            f"ImageNet weights for {_backbones().canonical_name(name)} are unavailable: {reason}. "
+            f"Convert torchvision's ImageNet checkpoint with mstl_lib.nn.torch_weights.convert_checkpoint, "
+            f"which writes {cache / spec.weights_file}, or pass weights='auto' to fall back to random "
+            "initialisation."
+        )
     return (
         f"ImageNet weights for {_backbones().canonical_name(name)} are unavailable: {reason}. "
         f"Download {spec.weights_url} on a machine with internet access and copy it "

@@ -41,7 +41,8 @@ def resnet18_shapes():
             shapes |= {f"{p}.conv1.weight": (channels, in_channels, 3, 3), **_bn(f"{p}.bn1", channels),
                        f"{p}.conv2.weight": (channels, channels, 3, 3), **_bn(f"{p}.bn2", channels)}
             if stage > 1 and block == 0:
-                shapes |= {f"{p}.downsample.0.weight": (channels, in_channels, 1, 1), **_bn(f"{p}.downsample.1", channels)}
+                shapes |= {f"{p}.downsample.0.weight": (channels, in_channels, 1, 1),
+                           **_bn(f"{p}.downsample.1", channels)}
             in_channels = channels
     return shapes | {"fc.weight": (1000, 512), "fc.bias": (1000,)}
 
@@ -77,7 +78,8 @@ def synthetic_state_dict(arch, seed=0):
 def test_parameter_counts_of_the_written_out_shapes(arch):
     """The written-out shapes are torchvision's: their parameter counts are the published ones."""
     published = {"AlexNet": 61_100_840, "ResNet18": 11_689_512, "SqueezeNet": 1_248_424}
-    counted = sum(int(np.prod(s)) for k, s in SHAPES[arch]().items() if not k.endswith(("running_mean", "running_var", "num_batches_tracked")))
+    buffers = ("running_mean", "running_var", "num_batches_tracked")
+    counted = sum(int(np.prod(s)) for k, s in SHAPES[arch]().items() if not k.endswith(buffers))
     assert counted == published[arch]
 
 
@@ -91,7 +93,8 @@ def test_synthetic_state_dict_maps_tensor_by_tensor(arch):
     state = synthetic_state_dict(arch)
     model = torch_weights.keras_model_from_state_dict(arch, state, include_top=True, input_shape=(64, 64, 3))
     stem = model.get_layer(tvm.STEM_LAYER[arch])
-    np.testing.assert_array_equal(stem.kernel.numpy(), state[f"{torch_weights.torch_name(stem.name)}.weight"].transpose(2, 3, 1, 0))
+    torch_kernel = state[f"{torch_weights.torch_name(stem.name)}.weight"]
+    np.testing.assert_array_equal(stem.kernel.numpy(), torch_kernel.transpose(2, 3, 1, 0))
     if arch == "ResNet18":
         bn = model.get_layer("layer3_0_downsample_1")
         for variable, suffix in zip(bn.weights, ("weight", "bias", "running_mean", "running_var"), strict=True):
@@ -192,7 +195,8 @@ def import_torchvision():
     return importlib.import_module("torchvision")
 
 
-TORCH_CASES = [("AlexNet", 63), ("AlexNet", 100), ("ResNet18", 75), ("SqueezeNet", 75), ("SqueezeNet", 64)]
+TORCH_CASES = [("AlexNet", 63), ("AlexNet", 100), ("AlexNet", 224), ("ResNet18", 75), ("ResNet18", 224),
+               ("SqueezeNet", 75), ("SqueezeNet", 224)]
 
 
 @pytest.fixture(scope="module")
@@ -240,3 +244,13 @@ def test_converted_model_computes_torchvisions_function(torchvision, tmp_path, a
     scale = np.abs(expected).max()
     assert scale > 0
     np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-4 * scale)
+
+
+def test_missing_converted_weights_say_how_to_make_them(tmp_path, monkeypatch):
+    from mstl_lib.nn.weights import WeightsUnavailableError
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    with pytest.raises(WeightsUnavailableError, match="convert_checkpoint"):
+        build_backbone("AlexNet", (64, 64, 3), weights="imagenet")
+    _, info = build_backbone("AlexNet", (64, 64, 3), weights="auto")
+    assert info.used == "random"
