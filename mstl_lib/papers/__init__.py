@@ -15,7 +15,7 @@ scorecard and the audit page) reach every paper through :func:`papers` and :func
 
 Claims and findings (what the scorecard and audit pages gather):
 
-``audit.findings() -> list[mstl_lib.evaluation.audit.Finding]``
+``audit.findings(data_dir="auto") -> list[mstl_lib.evaluation.audit.Finding]``
     Every check of the paper's published numbers, built with the shared checks of
     :mod:`mstl_lib.evaluation.audit` from its ``paper_values`` tables (and, for
     dataset counts, from the loaders or shipped count files under the default data
@@ -33,10 +33,19 @@ Claims and findings (what the scorecard and audit pages gather):
     ``evidence_flags=(NOT_RUN,)`` and no estimate; one whose data are phantoms or stand-ins,
     whose weights are random or whose model is degenerate carries that flag. Its ``evidence``
     links the chapter's section (:func:`mstl_lib.report.scorecard.evidence_link`).
-    ``claims`` must not raise for missing records or data.
-``report.audit_note(where: str) -> str``
+    ``claims`` must not raise for missing records or data. Claim ids are unique within
+    the paper; tests/papers/test_claims_contract.py checks all of this for every paper.
+``report.paper_claims() -> list[Claim]``
+    The same claims with the paper's values only (no I/O, no estimate): what the claim is,
+    how it is decided (``kind``: a value inside our CI, or a difference above ``null``),
+    the paper's number, protocol flaws, and the evidence link. ``claims`` fills these in.
+``report.audit_note(where: str, data_dir="auto") -> str``
     The markdown note the chapter shows beside a paper table (``where``, e.g. ``"Table 1"``)
-    citing every inconsistent finding about it (:func:`mstl_lib.evaluation.audit.inconsistency_note`).
+    citing every inconsistent finding about it (:func:`mstl_lib.evaluation.audit.inconsistency_note`);
+    every inconsistency must be cited in the chapter that shows the number.
+
+The scorecard page (``notebooks/07_scorecard.py``) and the audit page (``08_audit.py``)
+gather all of it through :func:`claims` and :func:`findings` below.
 """
 
 from __future__ import annotations

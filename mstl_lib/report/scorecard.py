@@ -45,6 +45,10 @@ EVIDENCE_FLAGS = (SYNTHETIC, RANDOM_WEIGHTS, DEGENERATE, STAND_IN, NOT_RUN)
 BLOCKING_FLAGS = (SYNTHETIC, RANDOM_WEIGHTS, DEGENERATE, NOT_RUN)
 """Evidence that can never reproduce or refute a claim."""
 
+BLOCKING_REASONS = {RANDOM_WEIGHTS: "random weights (not ImageNet)", SYNTHETIC: "synthetic data (phantoms)",
+                    STAND_IN: "a stand-in dataset (not the paper's)", DEGENERATE: "a degenerate model"}
+"""How the reason of a *cannot be checked here* names each blocking flag."""
+
 KINDS = ("value", "greater", "less")
 """How a claim is decided: ``value``: the paper's number lies in our 95 % CI; ``greater`` / ``less``:
 our CI of the deciding quantity lies wholly above / below ``null`` (a direction, a ranking, a significance)."""
@@ -182,7 +186,9 @@ def verdict(claim: Claim, findings: Iterable = ()) -> Verdict:
     if not _finite(claim.ours):
         return Verdict(CANNOT_CHECK, claim.note or "our run gives no estimate of this quantity", flags)
     if blocking:
-        return Verdict(CANNOT_CHECK, "our evidence comes from " + " and ".join(blocking), flags)
+        named = [BLOCKING_REASONS.get(f, f) for f in blocking]
+        reason = "our evidence comes from " + (", ".join(named[:-1]) + " and " if len(named) > 1 else "") + named[-1]
+        return Verdict(CANNOT_CHECK, reason + (f"; {claim.note}" if claim.note else ""), flags)
     if claim.ci is None or not all(_finite(v) for v in claim.ci):
         return Verdict(CANNOT_CHECK, "our estimate has no confidence interval", flags)
     low, high = claim.ci

@@ -51,3 +51,18 @@ def test_evidence_links_point_at_headings_of_the_chapter(key):
     for claim in claims:
         page, _, fragment = claim.evidence.partition("#")
         assert page == f"{info.notebook}.html" and fragment in anchors, claim.evidence
+
+
+@pytest.mark.parametrize("key", papers.PAPER_PACKAGES)
+def test_every_inconsistency_is_cited_in_the_chapter(key, findings_by_paper):
+    """The chapter calls ``audit_note(where)`` for a ``where`` in the location of every inconsistent finding."""
+    import re
+
+    from mstl_lib.paths import REPO_ROOT
+
+    info = papers.module(key).PAPER
+    source = (REPO_ROOT / "notebooks" / f"{info.notebook}.py").read_text(encoding="utf-8")
+    cited = re.findall(r"audit_note\(\"([^\"]+)\"", source)
+    uncited = [f.location for f in findings_by_paper[key]
+               if f.verdict == "inconsistent" and not any(w.lower() in f.location.lower() for w in cited)]
+    assert not uncited, f"{info.notebook} cites no audit note for {uncited}"

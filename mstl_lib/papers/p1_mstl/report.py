@@ -1006,6 +1006,8 @@ def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0,
     weights_used = ", ".join(sorted({info["used"] for info in chapter.grids["main"].context["weights_info"].values()}))
     cells = f"stage 1 on {chapter.plan.cells_train.kind} cell lines"
     behind = {"weights": weights_used, "profile": profile}
+    private = ("" if chapter.plan.cells_train.kind == REAL else
+               "P1's cancer-cell images are private: stage 1 ran on phantom cell lines")
     main_data = f"{chapter.plan.ultrasound.dataset} ({chapter.plan.ultrasound.kind}); {cells}"
     flags_main = evidence_flags(chapter, main, chapter.plan.ultrasound)
     flags_mt = evidence_flags(chapter, mt, chapter.plan.mt_small)
@@ -1013,14 +1015,14 @@ def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0,
     for claim in base:
         if claim.id == audit.BEST_ACCURACY:
             ours, ci = _pooled(main_pred, "accuracy", 100)
-            out.append(claim.with_result(ours, ci, data=main_data, evidence_flags=flags_main, **behind))
+            out.append(claim.with_result(ours, ci, data=main_data, evidence_flags=flags_main, note=private, **behind))
         elif claim.id == audit.BEST_AUC:
             ours, ci = _pooled(main_pred, "auc")
-            out.append(claim.with_result(ours, ci, data=main_data, evidence_flags=flags_main, **behind))
+            out.append(claim.with_result(ours, ci, data=main_data, evidence_flags=flags_main, note=private, **behind))
         elif claim.id == audit.MT_SMALL:
             ours, ci = _pooled(mt_pred, "accuracy", 100)
             mt_data = f"{chapter.plan.mt_small.dataset} ({chapter.plan.mt_small.kind}); {cells}"
-            out.append(claim.with_result(ours, ci, data=mt_data, evidence_flags=flags_mt, **behind))
+            out.append(claim.with_result(ours, ci, data=mt_data, evidence_flags=flags_mt, note=private, **behind))
         elif claim.id == audit.MSTL_BEATS_CTL:
             done = _done(main)
             pairs = stats.fold_pairs(done[done["tl"].isin(protocol.ARMS)], "auc") if {"CTL", "MSTL"} <= set(
@@ -1028,14 +1030,14 @@ def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0,
             mean, low, high = stats.mean_difference_ci(pairs["MSTL"] - pairs["CTL"]) if len(pairs) else (
                 float("nan"),) * 3
             out.append(claim.with_result(mean, (low, high) if np.isfinite(low) else None, data=main_data,
-                                         evidence_flags=flags_main, **behind))
+                                         evidence_flags=flags_main, note=private, **behind))
         elif claim.id == audit.MSTL_SIGNIFICANT:
             pairs = paired_accuracies(table1(main))
             mean, low, high = stats.mean_difference_ci(pairs["MSTL"] - pairs["CTL"]) if len(pairs) else (
                 float("nan"),) * 3
             out.append(claim.with_result(mean, (low, high) if np.isfinite(low) else None, data=main_data,
                                          evidence_flags=flags_main, **behind,
-                                         note="" if len(pairs) >= 2 else "fewer than two configurations in both arms"))
+                                         note=private if len(pairs) >= 2 else "fewer than two configurations in both arms"))
         else:
             column, level, pair_on = (("backbone", "ResNet50", ["optimizer", "fold"]) if claim.id == audit.RESNET50_BEST
                                       else ("optimizer", "adagrad", ["backbone", "fold"]))

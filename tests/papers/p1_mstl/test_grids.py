@@ -187,3 +187,19 @@ def test_run_tour_reuses_the_chapters_records(chapter, phantom_dir):
     run = start_run(ENGINE_TOUR, profile="smoke", data_dir=str(phantom_dir), weights=None)
     grid, result = grids.run_tour(run, chapter.store)
     assert result.ok and result.n_run == 0 and result.n_cached == len(grid)
+
+
+@pytest.mark.slow
+def test_stored_reads_the_grids_run_all_ran_without_training(chapter, phantom_dir):
+    from mstl_lib.papers.p1_mstl import report
+    from mstl_lib.report import scorecard as sc
+
+    again = grids.stored(chapter.run, chapter.store)
+    assert isinstance(again, grids.ChapterRun) and set(again.grids) == set(chapter.grids)
+    assert {t.key for t in again.grids["main"].tasks()} == {t.key for t in chapter.grids["main"].tasks()}
+    flags = report.evidence_flags(again, again.records("main"), again.plan.ultrasound)
+    assert sc.RANDOM_WEIGHTS in flags and sc.NOT_RUN not in flags
+    claims = report.claims(profile="smoke", data_dir=str(phantom_dir), weights=None, store=chapter.store)
+    best = next(c for c in claims if c.id == "best-accuracy")
+    assert best.ours is not None and 0 <= best.ours <= 100 and best.ci is not None
+    assert all(sc.verdict(c).verdict == sc.CANNOT_CHECK for c in claims)  # phantoms and random weights decide nothing

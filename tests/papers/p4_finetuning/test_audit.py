@@ -62,3 +62,35 @@ def test_findings_headlines_and_notes(tmp_path):
     assert "do not add up" in report.audit_note("Table 4")
     assert "no inconsistency" in report.audit_note("Table 3")
     assert {c.id for c in report.paper_claims()} >= {audit.BEST_15, audit.SVM_BEATS_MLP, audit.SVM_GAIN}
+
+
+def test_claims_from_records(phantom_dir, isolated_dirs, monkeypatch):
+    """Claims read the chapter's records: the deciding quantities are the paired differences of the records."""
+    import pandas as pd
+    import pytest
+
+    from mstl_lib.report import scorecard as sc
+
+    rng = np.random.default_rng(0)
+    rows = [{"dataset": d, "protocol": "none", "status": "done", "backbone": b, "trainable_pct": p, "fold": f,
+             "ft_auc": 0.6 + 0.01 * f, "svm_auc": 0.7 + (0.1 if p == 15 else 0) + 0.02 * f,
+             "ft_accuracy": 0.7, "svm_accuracy": 0.75 + 0.01 * f, "ft_degenerate": 0, "svm_degenerate": 0}
+            for d in ("busi", "ddti") for b in audit.TWO_BEST for p in (0, 15) for f in range(3)]
+    n = 40
+    predictions = pd.DataFrame({"dataset": "busi", "protocol": "none", "backbone": "ResNet50", "trainable_pct": 15,
+                                "y_true": np.tile([0, 1], n // 2), "svm_score": rng.random(n),
+                                "path": [f"x{i}.png" for i in range(n)]})
+    fake = report.Results(pd.DataFrame(rows), [{"weights_used": "random (requested)"}], predictions)
+    monkeypatch.setattr(report, "collect", lambda store, grids: fake)
+    claims = {c.id: c for c in report.claims(profile="smoke", data_dir=str(phantom_dir), weights=None,
+                                             store=isolated_dirs)}
+    frame = pd.DataFrame(rows)
+    assert claims[audit.SVM_BEATS_MLP].ours == pytest.approx((frame["svm_auc"] - frame["ft_auc"]).mean())
+    assert claims[audit.BEST_15].ours == pytest.approx(0.1) and "0 %" in claims[audit.BEST_15].note
+    gain = frame[frame["trainable_pct"] == 15]
+    assert claims[audit.SVM_GAIN].ours == pytest.approx(100 * (gain["svm_accuracy"] - gain["ft_accuracy"]).mean())
+    headline = claims[audit.headline_id("BUSI", "ResNet50")]
+    assert headline.ci is not None and headline.ci[0] <= headline.ours <= headline.ci[1]
+    assert claims[audit.headline_id("Salivary glands", "ResNet50")].unavailable
+    assert claims[audit.TWO_BEST_MODELS].ours is None and "nothing to rank" in claims[audit.TWO_BEST_MODELS].note
+    assert all(sc.verdict(c).verdict == sc.CANNOT_CHECK for c in claims.values())  # random weights, phantoms
