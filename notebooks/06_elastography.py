@@ -184,6 +184,9 @@ p3_report.dose_response_figure(controls) if len(controls) else markdown("No cont
 p3_report.table1_beside_paper(results.part("busi", "p3"), "patient")
 
 # %%
+markdown(p3_report.audit_note("Table 1"))
+
+# %%
 p3_report.table1_beside_paper(results.part("busi", "p3"), "image")
 
 # %% [markdown]
@@ -234,6 +237,19 @@ p3_report.gradcam_figure(p3_report.gradcam_record(results))
 ddti = p3_report.ddti_table(results, n_boot=run.settings["n_boot"], seed=seed)
 ddti[["model", "n_images", "n_patients", "auc [95% CI]", "vote_accuracy [95% CI]",
       "recognition_rate [95% CI]"]] if len(ddti) else markdown("DDTI was not run.")
+
+# %% [markdown]
+# ## Table 2 as P3 printed it
+#
+# P3's comparison with strain-ratio readings (MSR, ASR) and other networks, B-SE inputs,
+# patient-wise. The comparison networks are not run on this page yet (below); P3's values
+# are shown with the audit's notes on them.
+
+# %%
+p3_report.paper_table("p3_table2")
+
+# %%
+markdown(p3_report.audit_note("Table 2"))
 
 # %% [markdown]
 # ## Not on this page yet

@@ -400,12 +400,12 @@ PRIVATE = ("P3's B-mode + strain images are private; this book's strain images a
 LEAK = "P3 picks its freezing depth by trial and error without saying on which patients"
 
 
-def audit_note(where: str | None = None) -> str:
+def audit_note(where: str | None = None, data_dir="auto") -> str:
     """The audit's inconsistent findings about P3's numbers at ``where`` (``"Table 1"``, ...)."""
     from mstl_lib.evaluation.audit import inconsistency_note  # noqa: PLC0415
     from mstl_lib.papers.p3_elastography import audit  # noqa: PLC0415
 
-    return inconsistency_note(audit.findings(), where)
+    return inconsistency_note(audit.findings(data_dir), where)
 
 
 def paper_claims() -> list:
