@@ -54,7 +54,7 @@ import importlib
 from dataclasses import dataclass
 from types import ModuleType
 
-PAPER_PACKAGES = ("p1_mstl", "p4_finetuning", "p2_breakhis")
+PAPER_PACKAGES = ("p1_mstl", "p4_finetuning", "p2_breakhis", "p3_elastography")
 """The paper packages, in the book's order."""
 
 MODULES = ("settings", "protocol", "tasks", "grids", "report", "audit")
