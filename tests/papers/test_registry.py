@@ -76,3 +76,12 @@ def test_unknown_papers_and_modules_are_refused():
         papers.module("p9_none")
     with pytest.raises(KeyError, match="paper modules are"):
         papers.module(papers.PAPER_PACKAGES[0], "helpers")
+
+
+def test_a_papers_own_recipe_modules_enter_only_its_fingerprint(monkeypatch):
+    before = {key: papers.recipe_fingerprint(key) for key in papers.PAPER_PACKAGES}
+    tasks = papers.module("p3_elastography", "tasks")
+    monkeypatch.setattr(tasks, "RECIPE_MODULES", (*tasks.RECIPE_MODULES, "mstl_lib.report.tables"))
+    after = {key: papers.recipe_fingerprint(key) for key in papers.PAPER_PACKAGES}
+    assert after["p3_elastography"] != before["p3_elastography"]
+    assert all(after[key] == before[key] for key in papers.PAPER_PACKAGES if key != "p3_elastography")
