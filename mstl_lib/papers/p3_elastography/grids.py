@@ -92,9 +92,4 @@ def run_all(run, store=None, executor: str = "local", scheduler=None, verbose: i
     Under ``smoke`` a failed task raises (so that the tests fail); otherwise failures are recorded.
     """
     grids = build(run, verbose) if grids is None else grids
-    runs = {}
-    for name, grid in grids.items():
-        runs[name] = engine.run_grid(grid, store, executor=executor, scheduler=scheduler, verbose=verbose)
-        print(runs[name].summary())
-    run.fail_in_smoke(*runs.values())
-    return runs
+    return run.run_grids(grids, store, executor=executor, scheduler=scheduler, verbose=verbose)
