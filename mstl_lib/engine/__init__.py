@@ -14,7 +14,7 @@ _HOMES = {
     "EXECUTORS": "executors",
     "Grid": "grid", "GridRun": "grid", "raise_on_failures": "grid", "run_grid": "grid", "select_tasks": "grid",
     "failures_frame": "records", "history_frame": "records", "load_records": "records",
-    "predictions_frame": "records", "records_frame": "records",
+    "predictions_frame": "records", "records_frame": "records", "gather": "records",
     "ResultsStore": "store",
     "DEFAULT_UNKEYED_CONTEXT": "task", "ERROR_KINDS": "task", "GridFailedError": "task", "Task": "task",
     "execute_task": "task",

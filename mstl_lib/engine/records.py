@@ -139,3 +139,29 @@ def predictions_frame(store: ResultsStore | str | os.PathLike | None, grid: Grid
 def history_frame(store: ResultsStore | str | os.PathLike | None, grid: Grid | str) -> pd.DataFrame:
     """Training histories of the finished tasks, long: key, fold, config fields, epoch, metric, value."""
     return _long_table(load_records(store, grid), "history", _history_long)
+
+
+FRAMES = {"records": records_frame, "predictions": predictions_frame, "history": history_frame,
+          "failures": failures_frame}
+"""What :func:`gather` can read: the frame readers by name."""
+
+
+def gather(store: ResultsStore | str | os.PathLike | None, grids: Mapping[str, Grid],
+           labels: Callable[[Grid], Mapping], frames=("records", "predictions", "failures")) -> dict:
+    """Every grid's frames (:data:`FRAMES` names), each row labelled with ``labels(grid)``, stacked.
+
+    Returns ``{name: DataFrame}`` for each of ``frames`` (an empty frame where no grid
+    has rows), plus ``"raw"``: every grid's records, in grid order.
+    """
+    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in frames}
+    raw: list[dict] = []
+    for grid in grids.values():
+        extra = dict(labels(grid))
+        raw.extend(load_records(store, grid))
+        for name in frames:
+            found = FRAMES[name](store, grid)
+            if len(found):
+                parts[name].append(found.assign(**extra))
+    out = {name: pd.concat(found, ignore_index=True) if found else pd.DataFrame() for name, found in parts.items()}
+    out["raw"] = raw
+    return out

@@ -51,3 +51,16 @@ def test_config_fields_are_flattened_and_clashes_prefixed(tmp_path):
     assert frame["status"].tolist() == ["done", "done", "failed", "failed"]
     assert frame["config.status"].tolist()[:2] == ["x", "x"] and frame["opt.lr"].tolist()[:2] == [0.1, 0.1]
     assert frame["score"].tolist()[:2] == [1.0, 2.0] and frame["score"].iloc[2:].isna().all()
+
+
+def test_gather_stacks_every_grids_frames_with_its_labels(tmp_path):
+    from mstl_lib.engine import gather
+
+    grids = {"a": demo_grid(name="a", n_configs=1), "b": demo_grid(name="b", n_configs=2), "c": demo_grid(name="c")}
+    for grid in (grids["a"], grids["b"]):  # grid c never ran
+        run_grid(grid, store=tmp_path, progress=False)
+    found = gather(tmp_path, grids, lambda grid: {"grid_name": grid.name}, frames=("records", "history", "failures"))
+    assert set(found) == {"records", "history", "failures", "raw"}
+    assert found["records"]["grid_name"].tolist() == ["a"] * 3 + ["b"] * 6
+    assert [r["experiment"] for r in found["raw"]] == found["records"]["experiment"].tolist()
+    assert set(found["history"]["grid_name"]) == {"a", "b"} and found["failures"].empty

@@ -214,21 +214,11 @@ class Results:
 
 def collect(store, grids: Mapping[str, engine.Grid]) -> Results:
     """Read every grid's records from ``store`` into one :class:`Results`."""
-    frames, predictions, histories, failures, weights = [], [], [], [], []
-    for grid in grids.values():
-        labels = {"data": grid.context.get("data"), "patient_effect": grid.context.get("patient_effect", math.nan),
-                  "sensitivity_arm": grid.context.get("sensitivity", "")}
-        for collection, reader in ((frames, engine.records_frame), (predictions, engine.predictions_frame),
-                                   (histories, engine.history_frame), (failures, engine.failures_frame)):
-            found = reader(store, grid)
-            if len(found):
-                collection.append(found.assign(**labels))
-        weights.extend(str(r.get("weights_used")) for r in engine.load_records(store, grid) if r.get("weights_used"))
-
-    def stack(parts):
-        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-
-    return Results(stack(frames), stack(predictions), stack(histories), stack(failures), sorted(set(weights)))
+    found = engine.gather(store, grids, lambda grid: {
+        "data": grid.context.get("data"), "patient_effect": grid.context.get("patient_effect", math.nan),
+        "sensitivity_arm": grid.context.get("sensitivity", "")}, frames=("records", "predictions", "history", "failures"))
+    weights = sorted({str(r["weights_used"]) for r in found["raw"] if r.get("weights_used")})
+    return Results(found["records"], found["predictions"], found["history"], found["failures"], weights)
 
 
 def failures_table(results: Results):

@@ -81,20 +81,9 @@ class Results:
 
 def collect(store, grids) -> Results:
     """Read every grid's records from ``store`` into one :class:`Results`."""
-    frames, raws, predictions, failures = [], [], [], []
-    for grid in grids.values():
-        labels = {"dataset": grid.context.get("dataset"), "protocol": grid.context.get("protocol")}
-        raws.extend(engine.load_records(store, grid))
-        for parts, frame in ((frames, engine.records_frame(store, grid)),
-                             (predictions, engine.predictions_frame(store, grid)),
-                             (failures, engine.failures_frame(store, grid))):
-            if len(frame):
-                parts.append(frame.assign(**labels))
-
-    def stack(parts):
-        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-
-    return Results(stack(frames), raws, stack(predictions), stack(failures))
+    found = engine.gather(store, grids, lambda grid: {"dataset": grid.context.get("dataset"),
+                                                      "protocol": grid.context.get("protocol")})
+    return Results(found["records"], found["raw"], found["predictions"], found["failures"])
 
 
 def failures_table(results: Results):

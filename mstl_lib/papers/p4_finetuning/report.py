@@ -100,26 +100,13 @@ def _history_columns(record: dict) -> dict:
 
 def collect(store, grids: Mapping[str, engine.Grid]) -> Results:
     """Read every grid's records from ``store`` (a store or its folder) into one :class:`Results`."""
-    frames, raws, predictions, failures = [], [], [], []
-    for grid in grids.values():
-        labels = {"dataset": grid.context.get("dataset"), "protocol": grid.context.get("grouping", "none")}
-        raw = engine.load_records(store, grid)
-        frame = engine.records_frame(store, grid)
-        if len(frame):
-            extra = pd.DataFrame([_history_columns(r) for r in raw], index=frame.index)
-            frames.append(pd.concat([frame.assign(**labels), extra], axis=1))
-        raws.extend(raw)
-        found = engine.predictions_frame(store, grid)
-        if len(found):
-            predictions.append(found.assign(**labels))
-        failed = engine.failures_frame(store, grid)
-        if len(failed):
-            failures.append(failed.assign(**labels))
-
-    def stack(parts):
-        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-
-    return Results(stack(frames), raws, stack(predictions), stack(failures))
+    found = engine.gather(store, grids, lambda grid: {"dataset": grid.context.get("dataset"),
+                                                      "protocol": grid.context.get("grouping", "none")})
+    records = found["records"]
+    if len(records):  # the history columns of each record, in the records' order
+        history = pd.DataFrame([_history_columns(r) for r in found["raw"]], index=records.index)
+        records = pd.concat([records, history], axis=1)
+    return Results(records, found["raw"], found["predictions"], found["failures"])
 
 
 def failures_table(results: Results):
