@@ -97,7 +97,26 @@ def degenerate_note(records: pd.DataFrame) -> str:
     verdict = ("**Some folds are degenerate**: their accuracy is a class share, not evidence that the network "
                "learned; read AUC and balanced accuracy instead." if total else
                "No fold is degenerate (every fold predicts both classes).")
-    return "; ".join(parts) + ". " + verdict
+    return "; ".join(parts) + ". " + verdict + shifted_threshold_note(done)
+
+
+def shifted_threshold_note(done: pd.DataFrame) -> str:
+    """Among the degenerate folds, those that still rank the images (AUC above 0.6) with every score on one side
+    of 0.5: their decision threshold moved, their ranking did not collapse. ``""`` when there is none."""
+    needed = {"degenerate", "auc", "score_min", "score_max"}
+    if done.empty or not needed <= set(done.columns):
+        return ""
+    bad = done[done["degenerate"] == 1]
+    one_side = (bad["score_max"] < 0.5) | (bad["score_min"] >= 0.5)
+    shifted = bad[one_side & (bad["auc"] > 0.6)]
+    if shifted.empty:
+        return ""
+    aucs = ", ".join(f"{a:.2f}" for a in shifted["auc"])
+    return (f" {_plural(len(shifted), 'degenerate fold')} still rank{'s' if len(shifted) == 1 else ''} the test "
+            f"images (AUC {aucs}) with every score on one side of 0.5: the threshold moved, the ranking did not "
+            "collapse. The network was trained on BatchNorm statistics of batches of 16 and predicts with those of "
+            "the whole training part; after 2 epochs from random weights its output is not calibrated across "
+            "that switch.")
 
 
 def failures(frame: pd.DataFrame):

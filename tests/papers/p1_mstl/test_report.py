@@ -478,6 +478,15 @@ def test_degenerate_note_counts_collapsed_folds(pred_malignant, expected):
     assert "MSTL: 0 of 2 folds degenerate" in note
 
 
+def test_a_degenerate_fold_that_still_ranks_is_called_a_shifted_threshold():
+    records = pd.DataFrame({"tl": ["CTL", "CTL", "CTL"], "status": "done", "pred_malignant": [0, 40, 20],
+                            "pred_benign": [40, 0, 20], "degenerate": [1.0, 1.0, 0.0], "auc": [0.82, 0.55, 0.7],
+                            "score_min": [0.0, 0.6, 0.1], "score_max": [0.49, 0.9, 0.9]})
+    note = report.degenerate_note(records)
+    assert "1 degenerate fold still ranks the test images (AUC 0.82)" in note
+    assert report.shifted_threshold_note(records[records["auc"] < 0.6]) == ""
+
+
 def test_degenerate_note_without_records():
     assert report.degenerate_note(pd.DataFrame({"status": []})) == ("No finished stage-2 task records its "
                                                                     "predicted classes.")
