@@ -120,7 +120,8 @@ p2_report.table1(release)
 p2_report.table1_arithmetic()
 
 # %%
-markdown(p2_report.table1_note(release) + "\n\n" + p2_report.audit_note("Table I", data_dir))
+markdown("\n\n".join([p2_report.table1_note(release), p2_report.audit_note("Table I", data_dir),
+                       p2_report.audit_note("Section III.A", data_dir)]))
 
 # %% [markdown]
 # ## P2's split and its leak, from the release's counts

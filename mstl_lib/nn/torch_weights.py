@@ -35,10 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mstl_lib.nn.runtime import import_tensorflow
+from mstl_lib.nn.runtime import import_keras
 
-import_tensorflow()
-import keras  # noqa: E402
+keras = import_keras()
 
 from mstl_lib.nn import torchvision_models as tvm  # noqa: E402
 

@@ -40,10 +40,9 @@ import math
 
 import numpy as np
 
-from mstl_lib.nn.runtime import import_tensorflow
+from mstl_lib.nn.runtime import import_keras
 
-import_tensorflow()
-import keras  # noqa: E402
+keras = import_keras()
 
 __all__ = [
     "AdaptiveAveragePooling2D",

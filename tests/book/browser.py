@@ -270,11 +270,32 @@ def _console_errors(events: list[dict], session: str) -> list[str]:
     return out
 
 
+def wait_until_loaded(browser: Chromium, session: str, url: str, timeout: float = 30.0) -> None:
+    """Wait until the tab shows ``url`` with its document complete.
+
+    A load event can belong to the page before (it may arrive after the events were
+    cleared on a loaded machine), so the document itself is asked.
+    """
+    deadline = time.monotonic() + timeout
+    state = None
+    while time.monotonic() < deadline:
+        try:
+            state = browser.evaluate("[document.readyState, location.href, !!document.body]", session)
+        except DevToolsError:  # the context was being replaced
+            state = None
+        if state and state[0] == "complete" and state[1] == url and state[2]:
+            return
+        time.sleep(0.1)
+    raise DevToolsError(f"{url} did not finish loading within {timeout:g} s (last state {state})")
+
+
 def check_page(browser: Chromium, session: str, page: Path, screenshot: Path | None = None) -> PageReport:
     """Load ``page`` (an HTML file) in the tab ``session`` and report what is wrong with it."""
     browser.events.clear()
-    browser.send("Page.navigate", {"url": page.resolve().as_uri()}, session)
+    url = page.resolve().as_uri()
+    browser.send("Page.navigate", {"url": url}, session)
     browser.wait_for("Page.loadEventFired", session)
+    wait_until_loaded(browser, session, url)
     found = browser.evaluate(PAGE_SCRIPT, session)
     browser.drain(0.3)
     report = PageReport(
