@@ -92,7 +92,14 @@ DATASETS_CHAPTER = ChapterSettings(
 )
 """The datasets chapter (book-wide; the papers' chapters keep theirs in ``papers/<paper>/settings.py``)."""
 
-SHARED_CHAPTERS = {DATASETS_CHAPTER.name: DATASETS_CHAPTER}
+VERDICTS_CHAPTER = ChapterSettings(
+    name="verdicts",
+    by_profile={"smoke": {}, "cpu": {}, "full": {}},
+    budget_minutes={"cpu": 2},
+)
+"""The scorecard and audit pages (book-wide): they read stored records and train nothing."""
+
+SHARED_CHAPTERS = {chapter.name: chapter for chapter in (DATASETS_CHAPTER, VERDICTS_CHAPTER)}
 
 
 def get_profile(name: str) -> Profile:

@@ -46,8 +46,10 @@ seed = 0
 from IPython.display import HTML, display
 
 from mstl_lib import engine, papers
+from mstl_lib.context import start_run
 from mstl_lib.report import markdown, scorecard
 
+start_run("verdicts", profile=profile, data_dir=data_dir, weights=weights, seed=seed)  # checks the parameters
 store = engine.ResultsStore()
 claims = papers.claims(profile=profile, data_dir=data_dir, weights=weights, seed=seed, store=store)
 findings = papers.findings(data_dir)

@@ -48,9 +48,11 @@ seed = 0
 from IPython.display import display
 
 from mstl_lib import data, papers
+from mstl_lib.context import start_run
 from mstl_lib.evaluation import audit
 from mstl_lib.report import markdown
 
+start_run("verdicts", profile=profile, data_dir=data_dir, weights=weights, seed=seed)  # checks the parameters
 findings = papers.findings(data_dir)
 frame = audit.findings_frame(findings)
 folder, reason = data.locate_data_dir(data_dir)

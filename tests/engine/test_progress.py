@@ -66,3 +66,11 @@ def test_the_chapter_event_names_the_settings_and_is_not_a_grid(tmp_path, monkey
     assert [e["event"] for e in progress.grid_events(events)] == ["start", "task"]
     assert progress.summarize(events) == {"grids": 1, "trained": 1, "cached": 1, "failed": 0}
     assert progress.chapter_of(progress.grid_events(events)) == {}
+
+
+def test_the_first_chapter_event_is_the_pages_own(tmp_path):
+    """A page that opens other chapters' run contexts (the scorecard) opens its own first."""
+    path = tmp_path / "p.jsonl"
+    progress.chapter_event("verdicts", "cpu", 2, path=path)
+    progress.chapter_event("multistage", "cpu", 15, path=path)
+    assert progress.chapter_of(progress.read_events(path))["chapter"] == "verdicts"
