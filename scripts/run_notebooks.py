@@ -149,13 +149,19 @@ def _status(name: str, cell, events: list[dict]) -> str:
     return " ".join(parts)
 
 
+def progress_file(name: str) -> Path:
+    """This runner's progress file for chapter ``name``: one per process, so that two runs at once
+    (a ``make book`` and the tests, say) never read or delete each other's events."""
+    return progress_dir() / f"{name}-{os.getpid()}.jsonl"
+
+
 def run_chapter(name: str, parameters: dict[str, str], out_dir: Path = OUT, live: bool = True) -> ChapterRun:
     """Execute one notebook, showing progress on stdout; raises ``RuntimeError`` when it fails."""
     source = ROOT / "notebooks" / f"{name}.py"
     if not source.is_file():
         raise FileNotFoundError(f"{source} does not exist (listed in _toc.yml?)")
     out_dir.mkdir(parents=True, exist_ok=True)
-    progress = progress_dir() / f"{name}.jsonl"
+    progress = progress_file(name)
     progress.parent.mkdir(parents=True, exist_ok=True)
     progress.unlink(missing_ok=True)
     output = out_dir / f"{name}.ipynb"
@@ -186,6 +192,7 @@ def run_chapter(name: str, parameters: dict[str, str], out_dir: Path = OUT, live
     if live and tty and shown:
         print(flush=True)
     events = read_events(progress)
+    progress.unlink(missing_ok=True)
     totals, settings = summarize(events), chapter_of(events)
     chapter = ChapterRun(name, time.perf_counter() - start, totals["trained"], totals["cached"], totals["failed"],
                          round(peak, 1), profile=settings.get("profile", parameters.get("profile", "")),
