@@ -270,22 +270,27 @@ def _console_errors(events: list[dict], session: str) -> list[str]:
     return out
 
 
-def wait_until_loaded(browser: Chromium, session: str, url: str, timeout: float = 30.0) -> None:
-    """Wait until the tab shows ``url`` with its document complete.
+def wait_until_loaded(browser: Chromium, session: str, url: str, before: str | None, timeout: float = 30.0) -> None:
+    """Wait until the tab has left the page ``before`` and shows ``url``, or the page ``url`` redirects to,
+    with its document complete.
 
     A load event can belong to the page before (it may arrive after the events were
-    cleared on a loaded machine), so the document itself is asked.
+    cleared on a loaded machine), and the book's root ``index.html`` redirects, so the
+    document itself is asked until its address is ``url`` or is new and stays put.
     """
     deadline = time.monotonic() + timeout
-    state = None
+    state = last = None
     while time.monotonic() < deadline:
         try:
             state = browser.evaluate("[document.readyState, location.href, !!document.body]", session)
         except DevToolsError:  # the context was being replaced
             state = None
-        if state and state[0] == "complete" and state[1] == url and state[2]:
-            return
-        time.sleep(0.1)
+        if state and state[0] == "complete" and state[2]:
+            href = state[1]
+            if href == url or (href != before and href == last):
+                return
+            last = href
+        time.sleep(0.2)
     raise DevToolsError(f"{url} did not finish loading within {timeout:g} s (last state {state})")
 
 
@@ -293,9 +298,13 @@ def check_page(browser: Chromium, session: str, page: Path, screenshot: Path | N
     """Load ``page`` (an HTML file) in the tab ``session`` and report what is wrong with it."""
     browser.events.clear()
     url = page.resolve().as_uri()
+    try:
+        before = browser.evaluate("location.href", session)
+    except DevToolsError:
+        before = None
     browser.send("Page.navigate", {"url": url}, session)
     browser.wait_for("Page.loadEventFired", session)
-    wait_until_loaded(browser, session, url)
+    wait_until_loaded(browser, session, url, before)
     found = browser.evaluate(PAGE_SCRIPT, session)
     browser.drain(0.3)
     report = PageReport(
