@@ -50,6 +50,31 @@ METRICS = {
 precision is NaN where no image is called malignant, and such resamples are left out)."""
 
 
+def group_resamples(n: int, groups=None, n_boot: int = 1000, seed: int = 0):
+    """Yield ``n_boot`` bootstrap resamples of rows ``0..n-1``, each drawing whole ``groups`` with replacement
+    (every row its own group when ``groups`` is None)."""
+    groups = np.arange(n) if groups is None else np.asarray(groups)
+    unique, index = np.unique(groups, return_inverse=True)
+    members = [np.flatnonzero(index == g) for g in range(len(unique))]
+    rng = np.random.default_rng(seed)
+    for _ in range(n_boot):
+        yield np.concatenate([members[g] for g in rng.integers(0, len(unique), len(unique))])
+
+
+def mean_ci(values, groups=None, n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """Mean of ``values`` and its percentile bootstrap CI, resampling whole ``groups`` where given.
+
+    Returns NaNs for no values.
+    """
+    values = np.asarray(values, dtype=float)
+    if not len(values):
+        return math.nan, math.nan, math.nan
+    means = [values[rows].mean() for rows in group_resamples(len(values), groups, n_boot, seed)]
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(values.mean()), float(low), float(high)
+
+
 def bootstrap_ci(y_true, y_score, metric: str = "auc", groups=None, n_boot: int = 1000, level: float = 0.95,
                  seed: int = 0) -> tuple[float, float, float]:
     """Point estimate and percentile bootstrap CI of ``metric``.
@@ -79,13 +104,8 @@ def bootstrap_ci(y_true, y_score, metric: str = "auc", groups=None, n_boot: int 
         return math.nan, math.nan, math.nan
     function = METRICS[metric]
     estimate = function(y_true, y_score)
-    groups = np.arange(len(y_true)) if groups is None else np.asarray(groups)
-    unique, index = np.unique(groups, return_inverse=True)
-    members = [np.flatnonzero(index == g) for g in range(len(unique))]
-    rng = np.random.default_rng(seed)
     values = []
-    for _ in range(n_boot):
-        rows = np.concatenate([members[g] for g in rng.integers(0, len(unique), len(unique))])
+    for rows in group_resamples(len(y_true), groups, n_boot, seed):
         if len(np.unique(y_true[rows])) < 2:
             continue
         value = function(y_true[rows], y_score[rows])

@@ -73,3 +73,17 @@ def test_precision_with_nothing_called_malignant_is_left_out_of_the_resamples():
     s = np.where(np.arange(40) == 1, 0.9, 0.1)  # one image called malignant: most resamples call none
     estimate, low, high = bootstrap_ci(y, s, "precision", n_boot=200)
     assert estimate == 1.0 and not math.isnan(low) and low <= high
+
+
+def test_mean_ci_brackets_the_mean_and_widens_with_groups():
+    from mstl_lib.evaluation.bootstrap import mean_ci
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=60)
+    mean, low, high = mean_ci(values, n_boot=300)
+    assert low <= mean <= high and mean == pytest.approx(values.mean())
+    repeated, groups = np.repeat(values, 5), np.repeat(np.arange(60), 5)
+    _, low_img, high_img = mean_ci(repeated, n_boot=300)
+    _, low_grp, high_grp = mean_ci(repeated, groups=groups, n_boot=300)
+    assert (high_grp - low_grp) > 1.5 * (high_img - low_img)
+    assert all(math.isnan(v) for v in mean_ci([]))

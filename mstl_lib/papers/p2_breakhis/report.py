@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from mstl_lib import engine, paper_values
-from mstl_lib.evaluation.bootstrap import bootstrap_ci, format_ci
+from mstl_lib.evaluation.bootstrap import bootstrap_ci, format_ci, mean_ci
 from mstl_lib.papers.p2_breakhis import protocol
 
 __all__ = [
@@ -301,15 +301,11 @@ def a_minus_b(results: Results, n_boot: int = 300, seed: int = 0) -> pd.DataFram
         right_b = ((b.loc[common, "y_score"] >= 0.5).astype(int) == b.loc[common, "y_true"]).to_numpy(float)
         patients = a.loc[common, "patient"].to_numpy()
         difference = right_a - right_b
-        unique, index = np.unique(patients, return_inverse=True)
-        members = [np.flatnonzero(index == g) for g in range(len(unique))]
-        rng = np.random.default_rng(seed)
-        values = [difference[np.concatenate([members[g] for g in rng.integers(0, len(unique), len(unique))])].mean()
-                  for _ in range(n_boot)]
-        low, high = np.percentile(values, [2.5, 97.5])
+        _, low, high = mean_ci(difference, groups=patients, n_boot=n_boot, seed=seed)
         arms = records[(records["data"] == data) & records["arm"].isin(["A", "B"])]
         degenerate = bool((arms["degenerate"] > 0).any())
-        rows.append({"data": data, "images": len(common), "patients": len(unique), "A accuracy": right_a.mean(),
+        rows.append({"data": data, "images": len(common), "patients": len(np.unique(patients)),
+                     "A accuracy": right_a.mean(),
                      "B accuracy": right_b.mean(), "A - B": difference.mean(), "low": float(low), "high": float(high),
                      "degenerate": degenerate, "follows": bool((low > 0 or high < 0) and not degenerate)})
     return pd.DataFrame(rows, columns=columns)

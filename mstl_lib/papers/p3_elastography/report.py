@@ -17,7 +17,7 @@ import pandas as pd
 from mstl_lib import engine, paper_values
 from mstl_lib.data.phantoms import strain
 from mstl_lib.evaluation import patients
-from mstl_lib.evaluation.bootstrap import bootstrap_ci, format_ci
+from mstl_lib.evaluation.bootstrap import bootstrap_ci, format_ci, mean_ci
 from mstl_lib.papers.p3_elastography import protocol
 
 __all__ = [
@@ -205,14 +205,7 @@ def long_predictions(predictions: pd.DataFrame) -> pd.DataFrame:
 
 def patient_mean_ci(values, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
     """Mean of per-patient ``values`` with a percentile bootstrap CI that resamples patients."""
-    values = np.asarray(values, dtype=float)
-    if not len(values):
-        return math.nan, math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, len(values), (n_boot, len(values)))].mean(axis=1)
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return float(values.mean()), float(low), float(high)
+    return mean_ci(values, n_boot=n_boot, level=level, seed=seed)
 
 
 def patient_table_ci(predictions: pd.DataFrame, by, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
