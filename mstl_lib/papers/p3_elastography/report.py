@@ -384,10 +384,10 @@ LEAK = "P3 picks its freezing depth by trial and error without saying on which p
 
 def audit_note(where: str | None = None, data_dir="auto") -> str:
     """The audit's inconsistent findings about P3's numbers at ``where`` (``"Table 1"``, ...)."""
-    from mstl_lib.evaluation.audit import inconsistency_note  # noqa: PLC0415
+    from mstl_lib.evaluation.audit import paper_note  # noqa: PLC0415
     from mstl_lib.papers.p3_elastography import audit  # noqa: PLC0415
 
-    return inconsistency_note(audit.findings(data_dir), where)
+    return paper_note(audit.findings, where, data_dir)
 
 
 def paper_claims() -> list:
