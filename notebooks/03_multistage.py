@@ -103,6 +103,16 @@ CHAPTER.table()
 # no weight changes. Frozen layers keep pretrained statistics; with random weights there
 # are none worth keeping, so they are recomputed once on the training images before
 # training. Each record states what was settled.
+#
+# **The operating point is chosen on validation images (`cpu` and `smoke`; not in P1).**
+# Settling fixes the statistics, but after 2 epochs from random weights the network's
+# output can still move as a whole between training (mini-batch statistics) and prediction
+# (settled ones): a fold then ranks its test images well and calls every one of them the
+# same class. So, after settling, the output bias is moved once to the threshold that
+# maximises balanced accuracy on the fold's validation images
+# (`mstl_lib.nn.calibration.set_operating_point`). No test image is looked at, and AUC
+# does not change; accuracy, sensitivity and specificity do. Each record keeps what the
+# network's own threshold of 0.5 would have called. `full` keeps P1's 0.5.
 
 # %%
 chapter = grids.run_all(run, store, executor=executor, scheduler=scheduler, verbose=verbose)

@@ -145,7 +145,8 @@ def stage1_grid(run, chapter_plan: Plan) -> engine.Grid:
 def stage2_config(arm: str, backbone: str, optimizer: str, settings: Mapping, links: Mapping) -> dict:
     """One stage-2 configuration; an MSTL (or control) one names its stage-1 record (``None`` when stage 1 has none)."""
     config = {"tl": arm, "backbone": backbone, "optimizer": optimizer, **_training(settings),
-              "epochs": settings["epochs"], "augment_copies": settings["augment_copies"]}
+              "epochs": settings["epochs"], "augment_copies": settings["augment_copies"],
+              "operating_point": settings["operating_point"]}
     if arm in protocol.STAGE1_LABELS:
         link = links.get(protocol.link_key(backbone, optimizer, protocol.STAGE1_LABELS[arm]))
         config["stage1_key"] = (link or {}).get("key")

@@ -91,8 +91,11 @@ RESNET50_STAGES = ("conv1_relu", "conv2_block3_out", "conv3_block4_out", "conv4_
 TABLE1_KEYS = ("tl", "cnn", "optimizer")
 TABLE1_METRICS = ("auc", "f1", "specificity", "sensitivity", "loss", "accuracy")
 """Table 1's columns; also exactly the metrics a stage-2 task records."""
-FOLD_CHECKS = ("balanced_accuracy", "pred_benign", "pred_malignant", "score_min", "score_max", "degenerate")
-"""What every evaluated stage-2 fold records beside Table 1's metrics, to tell a degenerate model."""
+FOLD_CHECKS = ("balanced_accuracy", "pred_benign", "pred_malignant", "score_min", "score_max", "degenerate",
+               "pred_malignant_own_threshold")
+"""What every evaluated stage-2 fold records beside Table 1's metrics, to tell a degenerate model
+(``pred_malignant_own_threshold``: test images the network called malignant at its own 0.5, before any
+operating point moved it)."""
 
 STAGE2_RECORDED = (*TABLE1_METRICS, *FOLD_CHECKS)
 """The metrics of a stage-2 record."""

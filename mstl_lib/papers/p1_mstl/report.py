@@ -76,6 +76,9 @@ def per_fold_table(records: pd.DataFrame) -> pd.DataFrame:
     out["n_test"] = (out["pred_malignant"] + out["pred_benign"]).astype(int)
     out["pred_malignant"] = out["pred_malignant"].astype(int)
     out["degenerate"] = out["degenerate"].astype(float) > 0
+    if "pred_malignant_own_threshold" in out.columns:  # what the network's own 0.5 called, before the operating point
+        out["malignant_at_0.5"] = out["pred_malignant_own_threshold"]
+        columns.insert(columns.index("n_test"), "malignant_at_0.5")
     return out[columns].sort_values(["tl", "cnn", "optimizer", "fold"]).reset_index(drop=True).round(3)
 
 
@@ -97,7 +100,25 @@ def degenerate_note(records: pd.DataFrame) -> str:
     verdict = ("**Some folds are degenerate**: their accuracy is a class share, not evidence that the network "
                "learned; read AUC and balanced accuracy instead." if total else
                "No fold is degenerate (every fold predicts both classes).")
-    return "; ".join(parts) + ". " + verdict + shifted_threshold_note(done)
+    return "; ".join(parts) + ". " + verdict + shifted_threshold_note(done) + operating_point_note(done)
+
+
+def operating_point_note(done: pd.DataFrame) -> str:
+    """How many folds the operating point rescued: degenerate at the network's own 0.5, not at the chosen threshold.
+
+    ``""`` when no record says what its own threshold called (records older than the operating point).
+    """
+    if done.empty or "pred_malignant_own_threshold" not in done.columns:
+        return ""
+    own = done["pred_malignant_own_threshold"].astype(float)
+    if own.isna().all():
+        return ""
+    n_test = done["pred_malignant"].astype(float) + done["pred_benign"].astype(float)
+    own_bad = [metrics.is_degenerate(int(n - m), int(m)) for n, m in zip(n_test, own, strict=True) if pd.notna(m)]
+    moved = int((own != done["pred_malignant"].astype(float)).sum())
+    return (f" The operating point (a threshold chosen on each fold's validation images) changed the calls of "
+            f"{moved} of {_plural(len(done), 'fold')}; at the networks' own threshold of 0.5, {sum(own_bad)} of "
+            f"{_plural(len(own_bad), 'fold')} would have been degenerate.")
 
 
 def shifted_threshold_note(done: pd.DataFrame) -> str:

@@ -32,7 +32,7 @@ from mstl_lib import engine
 from mstl_lib.data import splits, tables
 from mstl_lib.engine.provenance import config_hash
 from mstl_lib.evaluation import metrics
-from mstl_lib.nn import batchnorm, classifier, heads, training
+from mstl_lib.nn import batchnorm, calibration, classifier, heads, training
 from mstl_lib.nn.weights import WeightsInfo, file_sha256, from_context
 from mstl_lib.papers.p1_mstl import protocol
 from mstl_lib.paths import model_weights_dir
@@ -40,8 +40,10 @@ from mstl_lib.paths import model_weights_dir
 # mstl_lib.nn imports Keras (and TensorFlow where installed) here, at import, so that the engine's seeding (after it
 # imports this module) reaches Keras' generators.
 
-RECIPE_VERSION = "p1-6"
+RECIPE_VERSION = "p1-7"
 """Part of every P1 task key: bump it when the training or evaluation code changes results."""
+RECIPE_MODULES = ("mstl_lib.nn.calibration",)
+"""Shared modules only P1's records depend on (see :func:`mstl_lib.papers.recipe_fingerprint`)."""
 
 STAGE1_TASK = "mstl_lib.papers.p1_mstl.tasks:stage1_task"
 STAGE2_TASK = "mstl_lib.papers.p1_mstl.tasks:stage2_task"
@@ -150,13 +152,20 @@ def train_recipe(model, train: tuple, val: tuple, test_images: np.ndarray, confi
         Seeds the augmentation and the shuffling (explicit generators; the
         engine has already seeded the global ones).
 
+    Where ``config["operating_point"]`` is ``"validation"`` (a binary stage
+    only), the output bias is then moved so that the threshold maximises the
+    balanced accuracy of the validation images
+    (:func:`mstl_lib.nn.calibration.set_operating_point`); the AUC is unchanged.
+
     Returns
     -------
     history : dict
     outputs : ndarray of shape (n_test, n_outputs)
     n_train : int
         Training images after augmentation.
-    settled : mstl_lib.nn.batchnorm.SettleReport
+    notes : dict
+        ``batchnorm`` (what settling did) and, where the operating point moved,
+        ``operating_point`` (what it did) and ``test_positive_at_own_threshold``.
     """
     augmenter = training.augmentation(seed=seed, **augmentation)
     x_train, y_train = training.augment_offline(train[0], train[1], copies=int(config["augment_copies"]),
@@ -169,9 +178,18 @@ def train_recipe(model, train: tuple, val: tuple, test_images: np.ndarray, confi
     model.compile(optimizer=training.make_optimizer(config["optimizer"], schedule), loss=loss, metrics=["accuracy"])
     history = training.fit(model, train_ds, val_ds, epochs=int(config["epochs"]), steps_per_epoch=steps,
                            verbose=verbose)
-    settled = batchnorm.settle_batchnorm(model, train[0])
+    notes = {"batchnorm": batchnorm.settle_batchnorm(model, train[0]).sentence()}
+    point = None
+    if config.get("operating_point", "0.5") == "validation" and loss == "binary_crossentropy":
+        calibration_images, calibration_labels = val if len(np.unique(val[1])) == 2 else train
+        point = calibration.set_operating_point(model, calibration_images, calibration_labels, batch)
+        notes["operating_point"] = point.sentence()
     outputs = np.asarray(model.predict(training.make_dataset(test_images, None, batch), verbose=0))
-    return history, outputs.reshape(len(test_images), -1), len(x_train), settled
+    outputs = outputs.reshape(len(test_images), -1)
+    if point is not None:
+        own = calibration.logits_of(outputs, "sigmoid") - point.offset >= 0
+        notes["test_positive_at_own_threshold"] = int(own.sum())
+    return history, outputs, len(x_train), notes
 
 
 # =========================================================================== stage 1
@@ -232,7 +250,7 @@ def stage1_task(config: dict, fold: int, context: dict) -> dict:
     onehot = np.eye(len(classes), dtype=np.float32)
     model, info = stage1_architecture(config["backbone"], (size, size, 3), len(classes),
                                       from_context(context, config["backbone"]))
-    history, probabilities, n_train, settled = train_recipe(
+    history, probabilities, n_train, notes = train_recipe(
         model, (images[part.train], onehot[labels[part.train]]), (images[part.val], onehot[labels[part.val]]),
         images[part.test], config, loss="categorical_crossentropy", augmentation=protocol.STAGE1_AUGMENTATION,
         seed=seed, verbose=int(context.get("verbose", 0)))
@@ -251,7 +269,7 @@ def stage1_task(config: dict, fold: int, context: dict) -> dict:
         "weights_used": info.describe(),
         "extra": {"weights_file": file_name, "sha256": file_sha256(path), "classes": list(classes),
                   "started_from": info.used, "n_train": n_train, "n_val": len(part.val), "n_test": len(part.test),
-                  "grouped_by_frame": grouped, "batchnorm": settled.sentence()},
+                  "grouped_by_frame": grouped, **notes},
     }
 
 
@@ -337,14 +355,16 @@ def stage2_task(config: dict, fold: int, context: dict) -> dict:
     images = tables.image_array(tuple(table["path"]), size)
     labels = table["target"].to_numpy(dtype=np.float32)
     model, info = stage2_model(config, context, (size, size, 3))
-    history, outputs, n_train, settled = train_recipe(
+    history, outputs, n_train, notes = train_recipe(
         model, (images[part.train], labels[part.train]), (images[part.val], labels[part.val]), images[part.test],
         config, loss="binary_crossentropy", augmentation=protocol.STAGE2_AUGMENTATION,
         seed=int(context["seed"]) + int(fold), verbose=int(context.get("verbose", 0)))
     scores = outputs[:, -1]
     y_test = labels[part.test].astype(int)
     measured = metrics.binary_metrics(y_test, scores)
-    extra = {"n_train": n_train, "n_val": len(part.val), "n_test": len(part.test), "batchnorm": settled.sentence(),
+    measured["pred_malignant_own_threshold"] = float(notes.pop("test_positive_at_own_threshold",
+                                                               measured["pred_malignant"]))
+    extra = {"n_train": n_train, "n_val": len(part.val), "n_test": len(part.test), **notes,
              "started_from": info.detail if info.used == "file" else info.used}
     if keeps_model(config, fold, context):
         file_name = weights_file_name("stage2", config, fold, context, STAGE2_UNKEYED)

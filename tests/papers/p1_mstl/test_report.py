@@ -487,6 +487,16 @@ def test_a_degenerate_fold_that_still_ranks_is_called_a_shifted_threshold():
     assert report.shifted_threshold_note(records[records["auc"] < 0.6]) == ""
 
 
+def test_operating_point_note_counts_the_folds_it_rescued():
+    records = pd.DataFrame({"tl": ["CTL", "CTL", "MSTL"], "status": "done", "pred_malignant": [20, 25, 18],
+                            "pred_benign": [20, 15, 22], "degenerate": 0.0,
+                            "pred_malignant_own_threshold": [0.0, 25.0, 40.0]})
+    note = report.degenerate_note(records)
+    assert ("changed the calls of 2 of 3 folds; at the networks' own threshold of 0.5, 2 of 3 folds would have "
+            "been degenerate.") in note
+    assert report.operating_point_note(records.drop(columns="pred_malignant_own_threshold")) == ""
+
+
 def test_degenerate_note_without_records():
     assert report.degenerate_note(pd.DataFrame({"status": []})) == ("No finished stage-2 task records its "
                                                                     "predicted classes.")

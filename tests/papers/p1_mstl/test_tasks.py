@@ -132,25 +132,45 @@ def test_save_model_weights_drops_optimizer_state(weights_home):
     assert path.stat().st_size < 1.5 * 4 * params  # no Adam slots (they would triple it)
 
 
-@pytest.mark.parametrize(("loss", "n_outputs", "copies"), [("binary_crossentropy", 1, 2),
-                                                           ("categorical_crossentropy", 3, 1)])
-def test_train_recipe_augments_fits_and_predicts(loss, n_outputs, copies):
+@pytest.mark.parametrize(("loss", "n_outputs", "copies", "point"), [("binary_crossentropy", 1, 2, "0.5"),
+                                                                    ("binary_crossentropy", 1, 1, "validation"),
+                                                                    ("categorical_crossentropy", 3, 1, "validation")])
+def test_train_recipe_augments_fits_and_predicts(loss, n_outputs, copies, point):
     import keras
 
     rng = np.random.default_rng(0)
     model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(),
-                              keras.layers.Dense(n_outputs, activation="sigmoid" if n_outputs == 1 else "softmax")])
+                              keras.layers.Dense(n_outputs, activation="sigmoid" if n_outputs == 1 else "softmax",
+                                                 name="head_output")])
     x = rng.random((10, 8, 8, 3), dtype=np.float32)
-    y = (rng.integers(0, 2, 10).astype(np.float32) if n_outputs == 1
+    y = (np.array([0, 1] * 5, dtype=np.float32) if n_outputs == 1
          else np.eye(3, dtype=np.float32)[rng.integers(0, 3, 10)])
     config = {"optimizer": "adagrad", "epochs": 2, "batch_size": 4, "learning_rate": 1e-3, "decay_rate": 0.96,
-              "augment_copies": copies}
-    history, outputs, n_train, settled = tasks.train_recipe(model, (x, y), (x[:0], y[:0]), x[:3], config, loss=loss,
-                                                            augmentation=protocol.STAGE2_AUGMENTATION, seed=0)
-    assert settled.n_layers == 0  # no BatchNorm in this model
+              "augment_copies": copies, "operating_point": point}
+    history, outputs, n_train, notes = tasks.train_recipe(model, (x, y), (x[:4], y[:4]), x[:3], config, loss=loss,
+                                                          augmentation=protocol.STAGE2_AUGMENTATION, seed=0)
+    assert notes["batchnorm"] == "no BatchNorm layer to settle"
     assert n_train == copies * 10
-    assert len(history["loss"]) == 2 and "val_loss" not in history  # an empty validation set is skipped
+    assert len(history["loss"]) == 2
     assert outputs.shape == (3, n_outputs) and np.all((outputs >= 0) & (outputs <= 1))
+    # the operating point moves for a binary stage that asks for it, and never for stage 1's softmax
+    assert ("operating_point" in notes) == (point == "validation" and n_outputs == 1)
+    if "operating_point" in notes:
+        assert notes["operating_point"].startswith("operating point set on 4 validation images")
+        assert 0 <= notes["test_positive_at_own_threshold"] <= 3
+
+
+def test_train_recipe_skips_an_empty_validation_set():
+    import keras
+
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(1, "sigmoid")])
+    x = np.random.default_rng(1).random((6, 8, 8, 3), dtype=np.float32)
+    y = np.array([0, 1] * 3, dtype=np.float32)
+    config = {"optimizer": "sgd", "epochs": 1, "batch_size": 4, "learning_rate": 1e-3, "decay_rate": 0.96,
+              "augment_copies": 1}
+    history, _, _, _ = tasks.train_recipe(model, (x, y), (x[:0], y[:0]), x[:2], config, loss="binary_crossentropy",
+                                          augmentation=protocol.STAGE2_AUGMENTATION, seed=0)
+    assert "val_loss" not in history
 
 
 def test_patch_images_reads_an_index(tmp_path):
