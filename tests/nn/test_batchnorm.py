@@ -69,11 +69,21 @@ def test_settled_statistics_equal_the_inputs_statistics(trained):
     assert "2 BatchNorm layers settled on 64 training images in one batch" in report.sentence()
 
 
-def test_pooled_batches_come_close(trained):
+def test_pooled_batches_come_close_and_the_refining_pass_closer(trained, tf):
+    import keras
+
     model, x = trained
-    report = settle_batchnorm(model, x, max_batch_pixels=16 * 64)
-    assert not report.exact and report.n_batches == 4
-    assert mismatch(model, x) < 0.15
+    twin = keras.models.clone_model(model)
+    twin.set_weights(model.get_weights())
+    report = settle_batchnorm(model, x, max_batch_pixels=16 * 64, refine=False)
+    assert not report.exact and not report.refined and report.n_batches == 4
+    pooled = mismatch(model, x)
+    assert pooled < 0.15
+    report = settle_batchnorm(twin, x, max_batch_pixels=16 * 64)
+    assert report.refined and "in 4 batches (pooled, then refined in inference mode)" in report.sentence()
+    refined = mismatch(twin, x)
+    assert refined < 1e-3
+    assert not any("call" in vars(layer) for layer in batchnorm_layers(twin))  # the wrapped calls are gone
 
 
 def test_frozen_layers_keep_their_statistics_unless_named(trained):

@@ -30,7 +30,7 @@ import keras  # noqa: E402,I001 - mstl_lib.nn.classifier imported TensorFlow qui
 
 __all__ = ["RECIPE_VERSION", "build_p4_model", "epoch_timer", "finetune_svm", "train_phase1"]
 
-RECIPE_VERSION = "p4-5"
+RECIPE_VERSION = "p4-6"
 """The grids' ``code_version``: bump it whenever a change here changes results."""
 
 
