@@ -1,4 +1,4 @@
-"""Where tasks run: in this process, in spawned processes, or on a Dask cluster."""
+"""Where tasks run: in this process, in spawned processes (shared, or a fresh one per task), or on a Dask cluster."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from mstl_lib.engine.task import Task, execute_task, lost_task_record
 
 log = logging.getLogger(__name__)
 
-EXECUTORS = ("local", "processes", "dask")
+EXECUTORS = ("local", "processes", "isolated", "dask")
 
 # =========================================================================== executors
 
@@ -61,7 +61,8 @@ def _run_local(tasks: list[Task], verbose: int, **_) -> Iterator[dict]:
         yield execute_task(task, verbose)
 
 
-def _run_processes(tasks: list[Task], verbose: int, n_workers: int | None = None, **_) -> Iterator[dict]:
+def _run_processes(tasks: list[Task], verbose: int, n_workers: int | None = None,
+                   tasks_per_worker: int | None = None, **_) -> Iterator[dict]:
     n = max(1, min(n_workers or usable_cpus(), len(tasks)))
     threads = max(1, usable_cpus() // n)
     pool = ProcessPoolExecutor(
@@ -69,6 +70,7 @@ def _run_processes(tasks: list[Task], verbose: int, n_workers: int | None = None
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_process_worker,
         initargs=(threads,),
+        max_tasks_per_child=tasks_per_worker,
     )
     finished = False
     try:
@@ -82,6 +84,16 @@ def _run_processes(tasks: list[Task], verbose: int, n_workers: int | None = None
         finished = True
     finally:
         pool.shutdown(wait=finished, cancel_futures=True)
+
+
+def _run_isolated(tasks: list[Task], verbose: int, **_) -> Iterator[dict]:
+    """One task at a time, each in a fresh spawned process with every core.
+
+    Whatever a task leaves behind (TensorFlow's caches, a fragmented heap) goes
+    with its process, so a chapter's memory is that of its largest task, not the
+    sum of its tasks; the price is an import of TensorFlow per task (a few seconds).
+    """
+    yield from _run_processes(tasks, verbose, n_workers=1, tasks_per_worker=1)
 
 
 def _dask_client(scheduler: Any, n_workers: int | None):
@@ -132,4 +144,4 @@ def _run_dask(
                 obj.close()
 
 
-RUNNERS = {"local": _run_local, "processes": _run_processes, "dask": _run_dask}
+RUNNERS = {"local": _run_local, "processes": _run_processes, "isolated": _run_isolated, "dask": _run_dask}

@@ -19,7 +19,11 @@ with those statistics and records each layer's input moments, so that every
 layer ends with the statistics of the inputs inference will give it, up to the
 second-order change of its upstream layers in that pass. Chunks bound the
 memory: one pass over 140 ResNet50 images at 75 px holds about 2.8 GB of
-activations, over 35 about 0.7 GB.
+activations, over 35 about 0.7 GB. A chunk also holds at most
+:data:`MAX_BATCH_IMAGES` inputs, since cached activations (few pixels, most of
+the network still to run) would otherwise make large chunks: one P4 task
+(ResNet50, 85 % trainable, BUSI at 75 px) peaked at 9.0 GB with chunks sized by
+pixels alone, 3.6 GB with 32 inputs.
 
 Frozen BN layers (``trainable=False``) keep their statistics: pretrained ones
 belong to the pretrained weights. With random initialisation there are no
@@ -38,7 +42,8 @@ from mstl_lib.nn.runtime import import_keras
 keras = import_keras()
 
 MAX_BATCH_PIXELS = 200_000
-"""Images x height x width of one settling batch (about 35 images at 75 px, 4 at 224 px).
+"""Images x height x width of one settling batch (about 35 images at 75 px, 4 at 224 px; see also
+:data:`MAX_BATCH_IMAGES`).
 
 Memory grows with the batch: settling 420 ResNet50 images at 75 px in chunks of
 140 peaked 2.8 GB above the model, in chunks of 35 0.7 GB; larger training sets
@@ -90,13 +95,19 @@ def frozen_batchnorm_layers(model: keras.Model) -> list[keras.layers.BatchNormal
     return [layer for layer in batchnorm_layers(model) if not layer.trainable]
 
 
-def _batches(n: int, pixels_per_image: int, max_pixels: int) -> list[slice]:
-    size = max(1, min(n, max_pixels // max(pixels_per_image, 1)))
+MAX_BATCH_IMAGES = 32
+"""Images of one settling batch at most, whatever their size: the inputs may be cached activations
+(:mod:`mstl_lib.nn.freeze_cache`) whose few pixels stand for a whole image's worth of network."""
+
+
+def _batches(n: int, pixels_per_image: int, max_pixels: int, max_images: int) -> list[slice]:
+    size = max(1, min(n, max_images, max_pixels // max(pixels_per_image, 1)))
     return [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
 
 def settle_batchnorm(model: keras.Model, images, layers=None,
-                     max_batch_pixels: int = MAX_BATCH_PIXELS, refine: bool = True) -> SettleReport:
+                     max_batch_pixels: int = MAX_BATCH_PIXELS, max_batch_images: int = MAX_BATCH_IMAGES,
+                     refine: bool = True) -> SettleReport:
     """Recompute the moving statistics of ``layers`` on ``images`` with the model's final weights.
 
     Parameters
@@ -109,8 +120,8 @@ def settle_batchnorm(model: keras.Model, images, layers=None,
     layers : list of BatchNormalization, optional
         Default :func:`trainable_batchnorm_layers`. Frozen layers may be passed
         (random initialisation): they are settled too, and stay frozen.
-    max_batch_pixels : int
-        Above this many image pixels the set runs in pooled chunks.
+    max_batch_pixels, max_batch_images : int
+        Above this many image pixels, or images, the set runs in pooled chunks.
     refine : bool
         With several chunks, a second pass in inference mode replaces each
         layer's statistics by the moments of its inputs under the first pass's
@@ -131,7 +142,7 @@ def settle_batchnorm(model: keras.Model, images, layers=None,
     saved = [(layer, layer.trainable, layer.momentum) for layer in everyone]
     old_variance = [np.asarray(layer.moving_variance) for layer in layers]
     pixels = int(np.prod(arrays[0].shape[1:3])) if arrays[0].ndim >= 3 else 1
-    chunks = _batches(n, pixels, max_batch_pixels)
+    chunks = _batches(n, pixels, max_batch_pixels, max_batch_images)
     sums = [[0.0, 0.0] for _ in layers]
     try:
         for layer in everyone:  # only the targets update; every other BN runs in inference mode
@@ -176,12 +187,11 @@ def _input_moments(model: keras.Model, arrays, chunks, layers) -> list[tuple[np.
 
     def recording(layer, original):
         def call(inputs, *args, **kwargs):
-            values = np.asarray(keras.ops.convert_to_numpy(inputs), dtype="float64")
-            values = np.moveaxis(values, layer.axis, -1)
+            values = np.moveaxis(np.asarray(keras.ops.convert_to_numpy(inputs), dtype="float32"), layer.axis, -1)
             values = values.reshape(-1, values.shape[-1])
             entry = moments[id(layer)]
-            entry[0] = entry[0] + values.sum(axis=0)
-            entry[1] = entry[1] + (values**2).sum(axis=0)
+            entry[0] = entry[0] + values.sum(axis=0, dtype="float64")
+            entry[1] = entry[1] + np.square(values).sum(axis=0, dtype="float64")
             entry[2] += len(values)
             return original(inputs, *args, **kwargs)
         return call

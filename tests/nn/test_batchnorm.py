@@ -59,7 +59,7 @@ def test_short_training_leaves_the_statistics_off(trained):
 def test_settled_statistics_equal_the_inputs_statistics(trained):
     model, x = trained
     weights = [w.copy() for w in model.get_weights() if w.ndim > 1]
-    report = settle_batchnorm(model, x)
+    report = settle_batchnorm(model, x, max_batch_images=64)
     assert report.exact and report.n_layers == 2 and report.n_images == 64
     assert mismatch(model, x) < 1e-3
     after = [w for w in model.get_weights() if w.ndim > 1]
