@@ -225,7 +225,11 @@ class RunContext:
         for result in runs:
             raise_on_failures(result)
 
-    def run_grids(self, grids, store=None, executor: str = "local", scheduler=None, verbose: int = 0) -> dict:
+    def executor(self, requested: str = "auto") -> str:
+        """The executor tasks run on: ``requested``, or the profile's (``"auto"``)."""
+        return self.profile.executor if requested == "auto" else requested
+
+    def run_grids(self, grids, store=None, executor: str = "auto", scheduler=None, verbose: int = 0) -> dict:
         """Run each of ``grids`` (``{name: Grid}``) in order, reusing finished tasks; print each summary.
 
         Failures are recorded, except under ``smoke`` (:meth:`fail_in_smoke`).
@@ -235,7 +239,8 @@ class RunContext:
 
         runs = {}
         for name, grid in grids.items():
-            runs[name] = engine.run_grid(grid, store, executor=executor, scheduler=scheduler, verbose=verbose)
+            runs[name] = engine.run_grid(grid, store, executor=self.executor(executor), scheduler=scheduler,
+                                         verbose=verbose)
             print(runs[name].summary())
         self.fail_in_smoke(*runs.values())
         return runs

@@ -26,12 +26,15 @@ class Profile:
     summary: str
     phantom_scale: str
     """Size of the synthetic data folder used when no real data is found."""
+    executor: str = "local"
+    """Where a chapter's tasks run unless its ``executor`` parameter names one (``mstl_lib.engine.executors``)."""
 
 
 PROFILES = MappingProxyType(
     {
         "smoke": Profile("smoke", "seconds per notebook, tiny subsets; for tests", "small"),
-        "cpu": Profile("cpu", "real data, scaled-down protocol for 2 CPU cores", "cpu"),
+        # cpu: one fresh process per task, so a chapter's memory is its largest task's (a few seconds per task)
+        "cpu": Profile("cpu", "real data, scaled-down protocol for 2 CPU cores", "cpu", executor="isolated"),
         "full": Profile("full", "the paper's exact protocol; meant for a GPU", "cpu"),
     }
 )

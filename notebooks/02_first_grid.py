@@ -32,7 +32,7 @@ profile = "cpu"
 data_dir = "auto"
 weights = "auto"
 seed = 0
-executor = "local"
+executor = "auto"
 scheduler = None
 verbose = 0
 

@@ -312,9 +312,9 @@ def run_grid(
     """
     if executor not in RUNNERS:
         raise ValueError(f"executor must be one of {EXECUTORS}, not {executor!r}")
-    if executor == "processes" and not importable(grid.task):
+    if executor in ("processes", "isolated") and not importable(grid.task):
         raise ValueError(
-            f"the 'processes' executor needs an importable task, not {task_reference(grid.task)}; "
+            f"the '{executor}' executor needs an importable task, not {task_reference(grid.task)}; "
             "pass 'module:function', or use executor='dask' (which can ship notebook functions)"
         )
     t0 = time.perf_counter()

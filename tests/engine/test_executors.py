@@ -70,10 +70,22 @@ def test_processes_executor_matches_local_including_global_rng(tmp_path, monkeyp
     assert os.environ["TF_NUM_INTRAOP_THREADS"] == "sentinel"
 
 
-def test_processes_executor_refuses_unimportable_tasks(tmp_path):
+def test_isolated_executor_runs_each_task_in_a_fresh_process_with_every_core(tmp_path):
+    grid = Grid("rng", [{"name": "a"}, {"name": "b"}], 2, "engine_tasks:random_task", context={"seed": 3})
+    local = run_grid(grid, store=tmp_path / "local", progress=False)
+    isolated = run_grid(grid, store=tmp_path / "isolated", executor="isolated", progress=False)
+    assert isolated.records["score"].tolist() == local.records["score"].tolist()
+    records = [ResultsStore(tmp_path / "isolated").read("rng", k) for k in isolated.keys]
+    pids = {r["pid"] for r in records}
+    assert len(pids) == 4 and os.getpid() not in pids  # one process per task
+    assert {r["device"]["TF_NUM_INTRAOP_THREADS"] for r in records} == {str(usable_cpus())}
+
+
+@pytest.mark.parametrize("executor", ["processes", "isolated"])
+def test_process_executors_refuse_unimportable_tasks(tmp_path, executor):
     grid = Grid("lam", [{}], 1, lambda config, fold, context: {"metrics": {}})
     with pytest.raises(ValueError, match="importable"):
-        run_grid(grid, store=tmp_path, executor="processes", progress=False)
+        run_grid(grid, store=tmp_path, executor=executor, progress=False)
     assert run_grid(grid, store=tmp_path, progress=False).ok  # local runs it fine
     with pytest.raises(ValueError, match="executor"):
         run_grid(grid, store=tmp_path, executor="threads")

@@ -313,7 +313,7 @@ def run_stage1(grid: engine.Grid, store, **kwargs) -> engine.GridRun:
     return result
 
 
-def run_all(run, store=None, executor: str = "local", scheduler=None, verbose: int = 0) -> ChapterRun:
+def run_all(run, store=None, executor: str = "auto", scheduler=None, verbose: int = 0) -> ChapterRun:
     """Run chapter 03: stage 1, then the stage-2 grids linked to its records.
 
     Failed tasks are recorded and the chapter goes on; under the ``smoke``
@@ -322,7 +322,7 @@ def run_all(run, store=None, executor: str = "local", scheduler=None, verbose: i
     """
     started = time.perf_counter()
     store = store if isinstance(store, engine.ResultsStore) else engine.ResultsStore(store)
-    options = {"executor": executor, "scheduler": scheduler, "verbose": verbose}
+    options = {"executor": run.executor(executor), "scheduler": scheduler, "verbose": verbose}
     chapter_plan = plan(run)
     first = stage1_grid(run, chapter_plan)
     runs = {"stage1": run_stage1(first, store, **options)}
@@ -333,10 +333,10 @@ def run_all(run, store=None, executor: str = "local", scheduler=None, verbose: i
     return ChapterRun(run, store, chapter_plan, grids, runs, started)
 
 
-def run_tour(run, store=None, executor: str = "local", scheduler=None,
+def run_tour(run, store=None, executor: str = "auto", scheduler=None,
              verbose: int = 0) -> tuple[engine.Grid, engine.GridRun]:
     """Build and run chapter 02's grid (:func:`engine_tour`); under ``smoke`` a failure raises."""
     grid = engine_tour(run)
-    result = engine.run_grid(grid, store, executor=executor, scheduler=scheduler, verbose=verbose)
+    result = engine.run_grid(grid, store, executor=run.executor(executor), scheduler=scheduler, verbose=verbose)
     run.fail_in_smoke(result)
     return grid, result

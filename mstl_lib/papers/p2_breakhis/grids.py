@@ -124,7 +124,7 @@ def build(run, verbose: int = 0, chosen: Sources | None = None) -> dict[str, eng
     return grids
 
 
-def run_all(run, store=None, executor: str = "local", scheduler=None, verbose: int = 0,
+def run_all(run, store=None, executor: str = "auto", scheduler=None, verbose: int = 0,
             grids: dict[str, engine.Grid] | None = None) -> dict[str, engine.GridRun]:
     """Run every grid of the chapter (``grids``, default :func:`build` ``(run)``); finished tasks are reused.
 
