@@ -226,8 +226,11 @@ class RunContext:
             raise_on_failures(result)
 
     def executor(self, requested: str = "auto") -> str:
-        """The executor tasks run on: ``requested``, or the profile's (``"auto"``)."""
-        return self.profile.executor if requested == "auto" else requested
+        """The executor tasks run on: ``requested``; for ``"auto"`` the chapter's setting ``executor`` where it
+        has one, else the profile's."""
+        if requested != "auto":
+            return requested
+        return self.settings.get("executor", self.profile.executor)
 
     def run_grids(self, grids, store=None, executor: str = "auto", scheduler=None, verbose: int = 0) -> dict:
         """Run each of ``grids`` (``{name: Grid}``) in order, reusing finished tasks; print each summary.

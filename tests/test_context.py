@@ -189,3 +189,18 @@ def test_a_bad_parameter_is_one_line_naming_it(parameters, named):
         context.start_run(DATASETS_CHAPTER, **{"profile": "smoke", **parameters})
     assert str(err.value).startswith(named)
     assert err.value._render_traceback_() == [f"ParameterError: {err.value}"]  # what a notebook shows
+
+
+@pytest.mark.parametrize(("chapter_name", "profile", "requested", "expected"), [
+    ("multistage", "cpu", "auto", "isolated"),  # the cpu profile's: a fresh process per task
+    ("multistage", "smoke", "auto", "local"),
+    ("multistage", "full", "auto", "local"),
+    ("breakhis", "cpu", "auto", "local"),  # the chapter's own setting wins
+    ("multistage", "cpu", "dask", "dask"),  # a named executor is kept
+])
+def test_auto_executor_is_the_chapters_or_the_profiles(busi_only, chapter_name, profile, requested, expected):
+    from mstl_lib.papers import module
+
+    settings = module({"multistage": "p1_mstl", "breakhis": "p2_breakhis"}[chapter_name], "settings").CHAPTER
+    run = context.start_run(settings, profile=profile, data_dir=busi_only)
+    assert run.executor(requested) == expected
