@@ -56,3 +56,14 @@ def test_settings_table_adds_the_notes_column():
     table = chapter.table()
     assert list(table.columns) == [*PROFILES, "why"]
     assert table.loc["epochs"].tolist() == [1, 1, 50, "the paper's 50"]
+
+
+def test_the_cpu_budgets_of_every_page_fit_the_hour():
+    from mstl_lib.papers import PAPER_PACKAGES, module
+    from mstl_lib.papers.p1_mstl.settings import ENGINE_TOUR
+    from mstl_lib.profiles import DATASETS_CHAPTER, VERDICTS_CHAPTER
+
+    chapters = [DATASETS_CHAPTER, ENGINE_TOUR, *(module(key, "settings").CHAPTER for key in PAPER_PACKAGES)]
+    pages = [*chapters, VERDICTS_CHAPTER, VERDICTS_CHAPTER]  # the scorecard and the audit pages
+    assert all("cpu" in chapter.budget_minutes for chapter in pages)
+    assert sum(chapter.budget_minutes["cpu"] for chapter in pages) <= 60

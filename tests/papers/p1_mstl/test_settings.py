@@ -11,7 +11,7 @@ from mstl_lib.profiles import PROFILES
 
 def test_names_and_budgets():
     assert (CHAPTER.name, ENGINE_TOUR.name) == ("multistage", "first_grid")
-    assert CHAPTER.budget_minutes == {"cpu": 15} and ENGINE_TOUR.budget_minutes == {"cpu": 3}
+    assert CHAPTER.budget_minutes == {"cpu": 18} and ENGINE_TOUR.budget_minutes == {"cpu": 3}
 
 
 def test_full_profile_is_the_papers_protocol():
