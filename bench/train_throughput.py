@@ -5,7 +5,8 @@ Variants, each on the same random images, each timed after one untimed warm-up e
 * ``naive``     Keras ``fit`` on NumPy arrays, as the papers' authors write it (the baseline);
 * ``library``   the library's training path (``nn.training.make_dataset`` + ``nn.training.fit``);
 * ``bfloat16``  the library's path under the ``mixed_bfloat16`` policy (the output layer
-  and the loss stay float32; this CPU has AVX512-BF16).
+  and the loss stay float32; this CPU has AVX512-BF16);
+* ``xla``       the library's path with the training step compiled by XLA (``jit_compile=True``).
 
 It also measures this machine's float32 GEMM peak (a large matmul through
 TensorFlow's oneDNN and through NumPy, the higher of the two), converts the best
@@ -105,7 +106,7 @@ def run_variant(name, args, images, labels) -> dict:
     set_seed(0)
     start = time.perf_counter()
     model, _ = build_classifier(args.backbone, (args.size, args.size, 3), gap_dense_head(2), weights=None)
-    model.compile(make_optimizer("adam", 1e-4), "sparse_categorical_crossentropy")
+    model.compile(make_optimizer("adam", 1e-4), "sparse_categorical_crossentropy", jit_compile=name == "xla")
     build_s = time.perf_counter() - start
     steps = steps_for(len(images), args.batch_size)
     if name == "naive":
@@ -145,7 +146,7 @@ def main(argv=None):
     print(f"{args.backbone} at {args.size} px, batch {args.batch_size}, {args.images} random images, "
           f"{args.epochs} timed epochs after 1 warm-up epoch{threads}")
     print("float32 GEMM peak: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peak.items()))
-    rows = [run_variant(name, args, images, labels) for name in ("naive", "library", "bfloat16")]
+    rows = [run_variant(name, args, images, labels) for name in ("naive", "library", "bfloat16", "xla")]
     base = rows[0]["img_s"]
     print(f"{'variant':<10} {'img/s':>7} {'x naive':>8} {'build s':>8} {'1st epoch s':>12} {'stall s':>8} {'epoch s':>8}")
     for row in rows:
