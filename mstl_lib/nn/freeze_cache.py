@@ -24,6 +24,7 @@ Examples
 from __future__ import annotations
 
 import math
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,8 @@ __all__ = [
     "activation_dataset",
     "cache_nbytes",
     "predict_arrays",
+    "CachedRows",
+    "cache_rows",
     "DEFAULT_MAX_MEMORY_BYTES",
 ]
 
@@ -282,6 +285,68 @@ def compute_activations(
         if isinstance(array, np.memmap):
             array.flush()
     return arrays
+
+
+@dataclass
+class CachedRows:
+    """The prefix's boundary activations of some rows of a dataset, addressed by those rows.
+
+    Attributes
+    ----------
+    arrays : list of ndarray
+        One array per boundary tensor, in the order of ``rows``.
+    position : ndarray of int
+        Dataset row -> index into ``arrays`` (-1 for a row not cached).
+    seconds : float
+        Time the prefix took.
+    """
+
+    arrays: list
+    position: np.ndarray
+    seconds: float
+
+    def take(self, rows) -> list[np.ndarray]:
+        """Every boundary array's entries of dataset ``rows``.
+
+        Raises
+        ------
+        KeyError
+            A row that was not cached.
+        """
+        index = self.position[np.asarray(rows, dtype=int)]
+        if (index < 0).any():
+            raise KeyError(f"rows {np.asarray(rows)[index < 0][:5].tolist()} were not cached")
+        return [array[index] for array in self.arrays]
+
+    def inputs(self, rows):
+        """The suffix's input for ``rows``: one array, or a list where the boundary has several tensors."""
+        arrays = self.take(rows)
+        return arrays[0] if len(arrays) == 1 else arrays
+
+    @property
+    def nbytes(self) -> int:
+        return int(sum(array.nbytes for array in self.arrays))
+
+
+def cache_rows(prefix: keras.Model, images: np.ndarray, parts: dict, keys=("fit", "val", "test"),
+               batch_size: int = 32) -> CachedRows:
+    """Run ``prefix`` once over every row of ``parts[key]`` for ``keys`` (rows of ``images``).
+
+    Parameters
+    ----------
+    prefix : keras.Model
+        ``FreezeSplit.prefix``.
+    images : ndarray
+        The whole dataset's images; only the rows named in ``parts`` are run.
+    parts : dict
+        ``{part name: row indices}``.
+    """
+    rows = np.unique(np.concatenate([np.asarray(parts[key], dtype=int) for key in keys]))
+    position = np.full(len(images), -1)
+    position[rows] = np.arange(len(rows))
+    start = time.perf_counter()
+    arrays = compute_activations(prefix, images[rows], batch_size=batch_size)
+    return CachedRows(arrays, position, time.perf_counter() - start)
 
 
 def _batched_outputs(model: keras.Model, inputs, batch_size: int):

@@ -87,3 +87,16 @@ def test_memmap_cache_matches_memory(tmp_path, chain_classifier):
 def test_n_frozen_zero_is_refused(chain_classifier):
     with pytest.raises(ValueError, match="n_frozen"):
         freeze_cache.split_classifier(chain_classifier(), 0)
+
+
+def test_cache_rows_runs_each_named_row_once_and_addresses_it_by_row(chain_classifier):
+    images = random_images(10, 16)
+    split = freeze_cache.split_classifier(chain_classifier(), 2)
+    parts = {"fit": np.array([7, 1, 3]), "val": np.array([3, 8]), "test": np.array([0])}
+    cached = freeze_cache.cache_rows(split.prefix, images, parts)
+    assert len(cached.arrays[0]) == 5  # rows 0, 1, 3, 7, 8: row 3 once
+    direct = freeze_cache.compute_activations(split.prefix, images[[8, 1]])
+    np.testing.assert_allclose(cached.inputs([8, 1]), direct[0], rtol=1e-6)
+    assert cached.nbytes == cached.arrays[0].nbytes and cached.seconds >= 0
+    with pytest.raises(KeyError, match=r"\[2\]"):
+        cached.take([2, 3])

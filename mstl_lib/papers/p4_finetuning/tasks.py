@@ -119,26 +119,14 @@ def train_phase1(model, n_frozen: int, images: np.ndarray, labels: np.ndarray, p
     out = {"cached": use_cache, "cache_seconds": 0.0, "cache_bytes": 0, "boundary": []}
     if use_cache:
         split = freeze_cache.split_classifier(model, n_frozen, feature_layer="head_dense")
-        rows = np.unique(np.concatenate([parts[k] for k in ("fit", "val", "test")]))
-        position = np.full(len(images), -1)
-        position[rows] = np.arange(len(rows))
-        start = time.perf_counter()
-        cache_arrays = freeze_cache.compute_activations(split.prefix, images[rows], batch_size=32)
-        out["cache_seconds"] = time.perf_counter() - start
-        out["cache_bytes"] = int(sum(a.nbytes for a in cache_arrays))
+        cached = freeze_cache.cache_rows(split.prefix, images, parts)
+        out["cache_seconds"], out["cache_bytes"] = cached.seconds, cached.nbytes
         out["boundary"] = [f"{n} {s}" for n, s in zip(split.boundary_names, split.boundary_shapes)]
-
-        def take(idx):
-            return [a[position[idx]] for a in cache_arrays]
-
         trained, feature_model = split.suffix, split.features
-        train_ds = freeze_cache.activation_dataset(take(parts["fit"]), labels[parts["fit"]], batch_size,
+        train_ds = freeze_cache.activation_dataset(cached.take(parts["fit"]), labels[parts["fit"]], batch_size,
                                                    shuffle=True, seed=seed, repeat=True)
-        val_ds = freeze_cache.activation_dataset(take(parts["val"]), labels[parts["val"]], batch_size)
-
-        def inputs_of(idx):
-            arrays = take(idx)
-            return arrays[0] if len(arrays) == 1 else arrays
+        val_ds = freeze_cache.activation_dataset(cached.take(parts["val"]), labels[parts["val"]], batch_size)
+        inputs_of = cached.inputs
     else:
         trained = model
         feature_model = keras.Model(model.inputs[0], model.get_layer("head_dense").output)

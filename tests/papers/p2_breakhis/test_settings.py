@@ -33,7 +33,7 @@ def test_cpu_profile_is_small_and_budgeted():
     s = CHAPTER.settings("cpu")
     assert s["base"] == "frozen" and s["n_splits"] == 3 and s["epochs"] <= 30
     assert s["patient_effects"] == [0.0, 1.0] and s["sensitivity"] == []
-    assert CHAPTER.budget_minutes == {"cpu": 10}
+    assert CHAPTER.budget_minutes == {"cpu": 5}
 
 
 def test_notes_and_paper_entry():

@@ -55,7 +55,7 @@ def test_notes_explain_settings_that_exist_and_show_in_the_table():
     table = CHAPTER.table()
     assert list(table.columns) == [*PROFILES, "why"]
     assert table.loc["epochs", "why"] == CHAPTER.notes["epochs"]
-    assert CHAPTER.budget_minutes == {"cpu": 12}
+    assert CHAPTER.budget_minutes == {"cpu": 14}
 
 
 def test_paper_entry():
