@@ -24,7 +24,7 @@ __all__ = [
     "METRICS_BY_TASK", "METRICS_READ", "P3_METRICS", "SIMULATION_BANNER", "Results", "audit_note", "claims", "closing_note",
     "collect", "fig5_tests", "gradcam_figure", "gradcam_record", "holm", "misdiagnosis_counts", "test_size_sentence", "paper_claims", "ppv", "ppv_tests",
     "controls_table", "ddti_table", "degenerate_note", "dose_response_figure", "failures_table", "long_predictions",
-    "negative_control_sentence", "paper_counts_check", "paper_table", "patient_mean_ci", "patient_table_ci",
+    "leak_probe_sentence", "negative_control_sentence", "paper_counts_check", "paper_table", "patient_mean_ci", "patient_table_ci",
     "ratio_fit_table", "strain_examples", "table1_beside_paper",
 ]
 
@@ -278,6 +278,26 @@ def negative_control_sentence(controls: pd.DataFrame, input_name: str = "SE", mo
                "its 95 % CI excludes 0.5: the strain channel leaks something other than the drawn stiffness, "
                "and the simulated-strain results below are not to be trusted")
     return f"Negative control ({input_name} only, class-independent ratios, {model}): AUC {ci}; {verdict}."
+
+
+def leak_probe_sentence(probe: pd.DataFrame, chapter: str = "strain-2 (chapter)") -> str:
+    """What :func:`leakage.leak_probe` found: the chapter generator's probe AUC and which settings leak."""
+    if probe is None or probe.empty:
+        return "The strain-leak probe did not run."
+    row = probe[probe["generator"] == chapter]
+    if row.empty:
+        return f"The strain-leak probe did not run the chapter's generator ({chapter})."
+    row = row.iloc[0]
+    verdict = ("its 95 % CI includes 0.5: the crop's colours carry no class signal a linear probe finds"
+               if row["includes_chance"] else
+               "its 95 % CI excludes 0.5: the chapter's strain crops still carry class information the simulation "
+               "did not inject")
+    leaky = probe[(probe["generator"] != chapter) & ~probe["includes_chance"]]
+    tail = ("" if leaky.empty else " Settings whose probe CI excludes 0.5 (they leak): "
+            + "; ".join(f"{r['generator']} {r['auc [95% CI]']}" for _, r in leaky.iterrows()) + ".")
+    return (f"Strain-leak probe (SE crops, class-independent ratios, {int(row['n_images'])} images of "
+            f"{int(row['n_patients'])} patients, linear probe on block colours, patient-grouped CV): the chapter's "
+            f"generator gives AUC {row['auc [95% CI]']}; {verdict}.{tail}")
 
 
 def dose_response_figure(controls: pd.DataFrame):

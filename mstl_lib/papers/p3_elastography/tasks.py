@@ -46,10 +46,10 @@ import keras  # noqa: E402,I001 - mstl_lib.nn imported TensorFlow quietly first
 __all__ = ["RECIPE_VERSION", "adapter_matrix", "build_constituent", "channel_adapter", "constituent_head",
            "ensemble_model", "frozen_count", "gradcam_maps", "p3_arm", "train_constituent", "train_softmax_layer"]
 
-RECIPE_VERSION = "p3-9"
+RECIPE_VERSION = "p3-10"
 
 RECIPE_MODULES = ("mstl_lib.nn.torchvision_models", "mstl_lib.nn.stem", "mstl_lib.nn.gradcam",
-                  "mstl_lib.evaluation.patients")
+                  "mstl_lib.evaluation.patients", "mstl_lib.data.phantoms.strain")
 """Shared modules only P3's records depend on (see :func:`mstl_lib.papers.recipe_fingerprint`)."""
 """The grids' ``code_version``: bump it whenever a change here changes results."""
 

@@ -42,6 +42,17 @@ def test_negative_control_sentence_says_whether_its_ci_includes_chance():
     assert "did not run" in report.negative_control_sentence(pd.DataFrame())
 
 
+def test_leak_probe_sentence_quotes_the_chapter_and_names_the_leaky_settings():
+    probe = pd.DataFrame({"generator": ["strain-2 (chapter)", "strain-1 (old)", "other"], "n_images": 10,
+                          "n_patients": 8, "auc [95% CI]": ["0.52 [0.45, 0.60]", "0.77 [0.73, 0.81]", "0.5 [0.4, 0.6]"],
+                          "includes_chance": [True, False, True]})
+    text = report.leak_probe_sentence(probe)
+    assert "AUC 0.52 [0.45, 0.60]; its 95 % CI includes 0.5" in text
+    assert "strain-1 (old) 0.77" in text and "other" not in text
+    assert "still carry" in report.leak_probe_sentence(probe.assign(includes_chance=False))
+    assert "did not run" in report.leak_probe_sentence(pd.DataFrame())
+
+
 def test_patient_table_ci_votes_with_ties_to_malignant():
     predictions = pd.DataFrame({"model": "m", "y_true": [0, 0, 1, 1], "y_score": [0.2, 0.7, 0.6, 0.4],
                                 "patient": ["a", "a", "b", "b"], "path": list("wxyz")})
