@@ -76,6 +76,8 @@ def build(run, verbose: int = 0) -> dict[str, engine.Grid]:
                      for s in settings["separations"]]
         controls += [{**_arm(settings, "BSE", "crop", 1.0), "resnet_freeze": depth}
                      for depth in settings["freeze_sensitivity"]]
+        controls += [{**_arm(settings, "B", "full", 1.0), "masked": masked}
+                     for masked in settings.get("masking_arms", [])]
         grid = _grid(run, busi, "nested", controls, settings["max_images"], verbose)
         grids[grid.name] = grid
     ddti = run.source("ddti", "train") if settings["ddti"] else None

@@ -38,6 +38,7 @@ import pandas as pd
 
 from mstl_lib import paper_values
 from mstl_lib.data import splits
+from mstl_lib.data.annotations import annotation_mask
 from mstl_lib.data.images import read_image, read_mask
 from mstl_lib.data.phantoms import strain
 from mstl_lib.data.sources import DataSource
@@ -139,13 +140,17 @@ def _resize(array: np.ndarray, size: int, nearest: bool = False) -> np.ndarray:
 
 
 def model_inputs(table: pd.DataFrame, input_name: str, view: str, size: int, ratios=None, seed: int = 0,
-                 work_size: int = 160, settings: strain.StrainSettings = strain.StrainSettings()) -> np.ndarray:
+                 work_size: int = 160, settings: strain.StrainSettings = strain.StrainSettings(),
+                 masked: bool = False) -> np.ndarray:
     """The network inputs of every row of ``table``: ``(n, size, size, channels)`` float32 in [0, 1].
 
     Each image and its mask are read at ``work_size``; the strain image is
     simulated there from the row's ratio (seeded by ``seed`` and the image's
     path, so a row gets the same strain image in every subset); the ``crop``
     view cuts both to :func:`crop_box` of the mask; then both are resized.
+    ``masked``: the B-mode's burned-in annotations
+    (:func:`mstl_lib.data.annotations.annotation_mask` of the colour image at
+    ``work_size``) are set to 0 first.
     """
     _check_input(input_name)
     if view not in VIEWS:
@@ -155,7 +160,11 @@ def model_inputs(table: pd.DataFrame, input_name: str, view: str, size: int, rat
         raise ValueError("SE and BSE inputs need one strain ratio per row")
     out = np.empty((len(table), size, size, input_channels(input_name)), dtype="float32")
     for i, row in enumerate(table.itertuples(index=False)):
-        bmode = read_image(row.path, channels=1, size=(work_size, work_size))[..., 0]
+        if masked:
+            colour = read_image(row.path, channels=3, size=(work_size, work_size))
+            bmode = np.where(annotation_mask(colour), 0.0, colour.mean(axis=-1)).astype("float32")
+        else:
+            bmode = read_image(row.path, channels=1, size=(work_size, work_size))[..., 0]
         masks = list(row.mask_paths) if isinstance(row.mask_paths, (list, tuple)) else []
         mask = read_mask(masks, size=(work_size, work_size)) if masks else np.zeros_like(bmode, dtype=bool)
         if needs_strain and not mask.any():

@@ -23,7 +23,7 @@ from mstl_lib.papers.p3_elastography import protocol
 __all__ = [
     "METRICS_BY_TASK", "METRICS_READ", "P3_METRICS", "SIMULATION_BANNER", "Results", "audit_note", "claims", "closing_note",
     "collect", "fig5_tests", "gradcam_figure", "gradcam_record", "holm", "misdiagnosis_counts", "test_size_sentence", "paper_claims", "ppv", "ppv_tests",
-    "controls_table", "ddti_table", "degenerate_note", "dose_response_figure", "failures_table", "long_predictions",
+    "controls_table", "ddti_table", "masking_sentence", "masking_table", "degenerate_note", "dose_response_figure", "failures_table", "long_predictions",
     "leak_probe_sentence", "negative_control_sentence", "paper_counts_check", "paper_table", "patient_mean_ci", "patient_table_ci",
     "ratio_fit_table", "strain_examples", "table1_beside_paper",
 ]
@@ -247,10 +247,42 @@ def controls_table(results: Results, n_boot: int = 1000, seed: int = 0) -> pd.Da
     Separation 0 is the negative control; the oracle rows are the ceiling the simulation injected.
     """
     predictions = results.part("busi", "nested", "predictions")
+    if not predictions.empty and "view" in predictions:
+        predictions = predictions[predictions["view"] == "crop"]
     if predictions.empty:
         return pd.DataFrame()
     table = patient_table_ci(long_predictions(predictions), ["input", "separation", "model"], n_boot, seed)
     return _with_ci_strings(table)
+
+
+def masking_table(results: Results, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """The nested-CV B-mode full-image arms without and with the burned-in annotations masked, with CIs."""
+    predictions = results.part("busi", "nested", "predictions")
+    if predictions.empty or "masked" not in predictions:
+        return pd.DataFrame()
+    predictions = predictions[(predictions["view"] == "full") & (predictions["input"] == "B")
+                              & predictions["masked"].notna()]
+    if predictions.empty:
+        return pd.DataFrame()
+    predictions = predictions.assign(masked=predictions["masked"].astype(bool))
+    return _with_ci_strings(patient_table_ci(long_predictions(predictions), ["masked", "model"], n_boot, seed))
+
+
+def masking_sentence(table: pd.DataFrame, model: str = "ensemble") -> str:
+    """The ``model``'s image AUC on full B-mode images without and with the annotations masked."""
+    if table is None or table.empty:
+        return "The masking arms did not run."
+    rows = {bool(m): r for m, r in table[table["model"] == model].set_index("masked").iterrows()}
+    if set(rows) != {False, True}:
+        return f"The masking arms of the {model} did not both run."
+    off, on = rows[False], rows[True]
+    overlap = not (off["auc_low"] > on["auc_high"] or on["auc_low"] > off["auc_high"])
+    return (f"Full B-mode images, {model}, nested patient-grouped CV: image AUC "
+            f"{format_ci(off['auc'], off['auc_low'], off['auc_high'])} unmasked and "
+            f"{format_ci(on['auc'], on['auc_low'], on['auc_high'])} with the burned-in annotations masked; "
+            + ("the two CIs overlap, so this run shows no measurable reliance on the annotations."
+               if overlap else "the CIs do not overlap: the unmasked models lean on the annotations."
+               if off["auc"] > on["auc"] else "the CIs do not overlap, and masking helps."))
 
 
 def ddti_table(results: Results, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
@@ -322,6 +354,27 @@ def dose_response_figure(controls: pd.DataFrame):
         ax.set(title=f"{input_name} (simulated strain)", xlabel="class separation of drawn ratios",
                ylabel="image AUC", ylim=(0, 1.05))
         ax.legend(fontsize=7)
+    return finish(fig)
+
+
+def masking_example(table: pd.DataFrame, n: int = 3, size: int = 192):
+    """A few full images with the :func:`~mstl_lib.data.annotations.annotation_mask` drawn over them in red."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    from mstl_lib.data.annotations import annotation_mask  # noqa: PLC0415
+    from mstl_lib.data.images import read_image  # noqa: PLC0415
+    from mstl_lib.report.figures import finish  # noqa: PLC0415
+
+    rows = table.head(n)
+    fig, axes = plt.subplots(1, max(1, len(rows)), figsize=(3.0 * max(1, len(rows)), 3.1), squeeze=False)
+    for ax, row in zip(axes[0], rows.itertuples(index=False)):
+        image = read_image(row.path, channels=3, size=(size, size))
+        mask = annotation_mask(image)
+        shown = image.copy()
+        shown[mask] = 0.5 * shown[mask] + 0.5 * np.array([1.0, 0.0, 0.0])
+        ax.imshow(shown)
+        ax.set_title(f"masked: {mask.mean():.0%} of pixels", fontsize=7)
+        ax.axis("off")
     return finish(fig)
 
 

@@ -46,7 +46,7 @@ import keras  # noqa: E402,I001 - mstl_lib.nn imported TensorFlow quietly first
 __all__ = ["RECIPE_VERSION", "adapter_matrix", "build_constituent", "channel_adapter", "constituent_head",
            "ensemble_model", "frozen_count", "gradcam_maps", "p3_arm", "train_constituent", "train_softmax_layer"]
 
-RECIPE_VERSION = "p3-10"
+RECIPE_VERSION = "p3-11"
 
 RECIPE_MODULES = ("mstl_lib.nn.torchvision_models", "mstl_lib.nn.stem", "mstl_lib.nn.gradcam",
                   "mstl_lib.evaluation.patients", "mstl_lib.data.phantoms.strain")
@@ -289,7 +289,8 @@ def p3_arm(config: dict, fold: int, context: dict) -> dict:
     ``config`` keys: ``input`` (:data:`protocol.INPUTS`), ``view``
     (:data:`protocol.VIEWS`), ``separation``, ``image_size``, ``work_size``,
     ``epochs``, ``ensemble_epochs``, ``patience``, ``batch_size``,
-    ``learning_rate``, ``resnet_freeze``.
+    ``learning_rate``, ``resnet_freeze``, and optionally ``masked`` (burned-in
+    annotations of the B-mode set to 0, :func:`protocol.model_inputs`).
 
     ``context`` keys (from :meth:`mstl_lib.context.RunContext.task_context`):
     ``data_source``, ``weights_info``, ``seed``, ``protocol``
@@ -312,7 +313,8 @@ def p3_arm(config: dict, fold: int, context: dict) -> dict:
     parts = protocol.fold_parts(table, fold, context["protocol"], int(context["n_splits"]), seed)
     has_strain = input_name != "B"
     ratios = protocol.patient_ratios(table, separation, seed) if has_strain else None
-    images = protocol.model_inputs(table, input_name, view, size, ratios, seed, int(config["work_size"]))
+    images = protocol.model_inputs(table, input_name, view, size, ratios, seed, int(config["work_size"]),
+                                   masked=bool(config.get("masked", False)))
     labels = table["target"].to_numpy("int32")
     test = parts["test"]
     y_test, patients_test = labels[test], table["patient"].to_numpy()[test]

@@ -53,6 +53,16 @@ def test_leak_probe_sentence_quotes_the_chapter_and_names_the_leaky_settings():
     assert "did not run" in report.leak_probe_sentence(pd.DataFrame())
 
 
+def test_masking_sentence_compares_the_two_arms():
+    table = pd.DataFrame({"masked": [False, True], "model": "ensemble", "auc": [0.8, 0.6],
+                          "auc_low": [0.75, 0.55], "auc_high": [0.85, 0.65]})
+    text = report.masking_sentence(table)
+    assert "0.800 [0.750, 0.850] unmasked" in text and "lean on the annotations" in text
+    assert "overlap, so" in report.masking_sentence(table.assign(auc_low=[0.5, 0.5], auc_high=[0.9, 0.9]))
+    assert "did not both run" in report.masking_sentence(table.iloc[:1])
+    assert "did not run" in report.masking_sentence(pd.DataFrame())
+
+
 def test_patient_table_ci_votes_with_ties_to_malignant():
     predictions = pd.DataFrame({"model": "m", "y_true": [0, 0, 1, 1], "y_score": [0.2, 0.7, 0.6, 0.4],
                                 "patient": ["a", "a", "b", "b"], "path": list("wxyz")})
