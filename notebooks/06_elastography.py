@@ -200,12 +200,14 @@ p3_report.dose_response_figure(controls) if len(controls) else markdown("No cont
 # ## Burned-in annotations: full B-mode images, unmasked and masked (nested CV)
 #
 # BUSI's images carry scanner marks: text, colour markers, calipers and measurement boxes,
-# and a frame. A rule (`mstl_lib.data.annotations.annotation_mask`, no learning) masks
-# coloured pixels (chroma above 0.12), near-white pixels (at least 0.92) in connected
-# components of at most 0.5 % of the image (text, caliper crosses, thin box lines; large
-# bright tissue stays), and a band of 3 % of each side, grown by one pixel; masked pixels
-# are set to 0. Both arms use the full B-mode image in the nested patient-grouped CV. The
-# red overlay below is what the rule takes from a few images.
+# and a frame. A rule (`mstl_lib.data.annotations.annotation_mask`, no learning), applied
+# at each image's own resolution, masks coloured pixels (chroma, max minus min of R, G, B,
+# above 0.06: yellow boxes, coloured markers), near-white pixels (at least 0.95) in connected
+# components of at most 0.05 % of the image (text, caliper crosses; large bright tissue
+# stays), and a band of 3 % of each side, grown by one pixel; a working pixel that touches a
+# masked one is set to 0. It is a rule, not a detector: the overlay below (red) shows that it
+# also takes some small near-white tissue specks and can miss dim text. Both arms use the
+# full B-mode image in the nested patient-grouped CV.
 
 # %%
 (p3_report.masking_example(p3_protocol.patient_table(busi_source, run.settings["max_images"], seed))

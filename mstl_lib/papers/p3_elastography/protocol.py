@@ -150,7 +150,7 @@ def model_inputs(table: pd.DataFrame, input_name: str, view: str, size: int, rat
     view cuts both to :func:`crop_box` of the mask; then both are resized.
     ``masked``: the B-mode's burned-in annotations
     (:func:`mstl_lib.data.annotations.annotation_mask` of the colour image at
-    ``work_size``) are set to 0 first.
+    its own resolution; a work pixel touching a masked one is masked) are set to 0 first.
     """
     _check_input(input_name)
     if view not in VIEWS:
@@ -161,8 +161,9 @@ def model_inputs(table: pd.DataFrame, input_name: str, view: str, size: int, rat
     out = np.empty((len(table), size, size, input_channels(input_name)), dtype="float32")
     for i, row in enumerate(table.itertuples(index=False)):
         if masked:
-            colour = read_image(row.path, channels=3, size=(work_size, work_size))
-            bmode = np.where(annotation_mask(colour), 0.0, colour.mean(axis=-1)).astype("float32")
+            colour = read_image(row.path, channels=3)
+            hidden = _resize(annotation_mask(colour).astype("float32"), work_size) > 0
+            bmode = np.where(hidden, 0.0, _resize(colour.mean(axis=-1), work_size)).astype("float32")
         else:
             bmode = read_image(row.path, channels=1, size=(work_size, work_size))[..., 0]
         masks = list(row.mask_paths) if isinstance(row.mask_paths, (list, tuple)) else []

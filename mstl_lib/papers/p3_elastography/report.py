@@ -368,12 +368,15 @@ def masking_example(table: pd.DataFrame, n: int = 3, size: int = 192):
     rows = table.head(n)
     fig, axes = plt.subplots(1, max(1, len(rows)), figsize=(3.0 * max(1, len(rows)), 3.1), squeeze=False)
     for ax, row in zip(axes[0], rows.itertuples(index=False)):
-        image = read_image(row.path, channels=3, size=(size, size))
-        mask = annotation_mask(image)
+        import cv2  # noqa: PLC0415
+
+        native = read_image(row.path, channels=3)
+        image = cv2.resize(native, (size, size), interpolation=cv2.INTER_AREA)
+        mask = cv2.resize(annotation_mask(native).astype("float32"), (size, size), interpolation=cv2.INTER_AREA) > 0
         shown = image.copy()
         shown[mask] = 0.5 * shown[mask] + 0.5 * np.array([1.0, 0.0, 0.0])
         ax.imshow(shown)
-        ax.set_title(f"masked: {mask.mean():.0%} of pixels", fontsize=7)
+        ax.set_title(f"masked: {mask.mean():.0%} of pixels (shown at {size} px)", fontsize=7)
         ax.axis("off")
     return finish(fig)
 
