@@ -59,7 +59,7 @@ def annotation_mask(image: np.ndarray, chroma: float = 0.06, bright: float = 0.9
         small = sizes <= max_component * h * w
         small[0] = False
         out |= small[labels]
-    by, bx = int(round(border * h)), int(round(border * w))
+    by, bx = round(border * h), round(border * w)
     if by:
         out[:by], out[h - by:] = True, True
     if bx:

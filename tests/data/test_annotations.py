@@ -7,7 +7,6 @@ import pytest
 
 from mstl_lib.data import annotations
 
-
 RULES = {"max_component": 0.005}  # the 100 px test image's marks are larger shares than on a real scan
 
 

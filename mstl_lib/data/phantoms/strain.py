@@ -42,8 +42,19 @@ import numpy as np
 from scipy import ndimage
 
 __all__ = [
-    "STRAIN_GENERATOR_VERSION", "LogNormal", "StrainSettings", "class_distributions", "draw_ratios",
-    "LEGACY", "ellipse_mask", "fit_lognormal", "jet", "lesion_ellipse", "roi_box", "strain_image", "strain_ratio",
+    "LEGACY",
+    "STRAIN_GENERATOR_VERSION",
+    "LogNormal",
+    "StrainSettings",
+    "class_distributions",
+    "draw_ratios",
+    "ellipse_mask",
+    "fit_lognormal",
+    "jet",
+    "lesion_ellipse",
+    "roi_box",
+    "strain_image",
+    "strain_ratio",
 ]
 
 STRAIN_GENERATOR_VERSION = "strain-2"
