@@ -46,7 +46,7 @@ from mstl_lib.data.tables import binary_table
 from mstl_lib.evaluation import metrics, patients
 
 __all__ = [
-    "CONSTITUENTS", "CROP_MARGIN", "ENSEMBLES", "FEATURE_WIDTHS", "IMAGE_METRICS", "INPUTS", "MODELS",
+    "COMPARISONS", "CONSTITUENTS", "CROP_MARGIN", "ENSEMBLES", "FEATURE_WIDTHS", "IMAGE_METRICS", "INPUTS", "MODELS",
     "P3_TEST_FOLDS", "PATIENT_METRICS", "PROTOCOLS", "STAND_INS", "TIE_RULE", "VIEWS", "constituent_backbone",
     "crop_box", "drop_mixed_patients", "fold_parts", "image_level", "input_channels", "model_inputs",
     "oracle_scores", "patient_level", "patient_ratios", "patient_table", "stack_channels", "strain_distributions",
@@ -70,6 +70,10 @@ MODELS = (*CONSTITUENTS, *ENSEMBLES, "oracle")
 
 FEATURE_WIDTHS = {"AlexNet": 4096, "ResNet18": 512}
 """Penultimate feature widths P3 gives (4,096 + 512 = 4,608 concatenated)."""
+
+COMPARISONS = {"VGG": "VGG16", "SqueezeNet": "SqueezeNet", "DenseNet": "DenseNet121"}
+"""Table 2's comparison models on B-SE (P3's name -> registry backbone): frozen convolutions, a trained
+global-average-pooling + softmax head (P3 does not say how it trained them)."""
 
 STAND_INS = {"AlexNet": "VGG16", "ResNet18": "ResNet50"}
 """Registry backbones that stand in for a constituent the backbone registry does not have yet."""

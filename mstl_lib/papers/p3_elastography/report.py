@@ -23,7 +23,7 @@ from mstl_lib.papers.p3_elastography import protocol
 __all__ = [
     "METRICS_BY_TASK", "METRICS_READ", "P3_METRICS", "SIMULATION_BANNER", "Results", "audit_note", "claims", "closing_note",
     "collect", "fig5_tests", "gradcam_figure", "gradcam_record", "holm", "misdiagnosis_counts", "test_size_sentence", "paper_claims", "ppv", "ppv_tests",
-    "controls_table", "ddti_table", "masking_sentence", "masking_table", "degenerate_note", "dose_response_figure", "failures_table", "long_predictions",
+    "controls_table", "ddti_table", "table2_beside_paper", "masking_sentence", "masking_table", "degenerate_note", "dose_response_figure", "failures_table", "long_predictions",
     "leak_probe_sentence", "negative_control_sentence", "paper_counts_check", "paper_table", "patient_mean_ci", "patient_table_ci",
     "ratio_fit_table", "strain_examples", "table1_beside_paper",
 ]
@@ -46,7 +46,7 @@ SIMULATION_BANNER = (
     "how much of an injected signal each model recovers. They are **not** estimates of P3's performance.")
 """Shown at the top of the chapter and beside every simulated-strain table."""
 
-MODEL_ORDER = (*protocol.CONSTITUENTS, "ensemble", "voting", "oracle")
+MODEL_ORDER = (*protocol.CONSTITUENTS, "ensemble", "voting", "oracle", *protocol.COMPARISONS)
 
 
 # ----------------------------------------------------------------- records
@@ -249,10 +249,35 @@ def controls_table(results: Results, n_boot: int = 1000, seed: int = 0) -> pd.Da
     predictions = results.part("busi", "nested", "predictions")
     if not predictions.empty and "view" in predictions:
         predictions = predictions[predictions["view"] == "crop"]
+    if not predictions.empty and "comparison" in predictions:
+        predictions = predictions[predictions["comparison"].isna()]
     if predictions.empty:
         return pd.DataFrame()
     table = patient_table_ci(long_predictions(predictions), ["input", "separation", "model"], n_boot, seed)
     return _with_ci_strings(table)
+
+
+def table2_beside_paper(results: Results) -> pd.DataFrame:
+    """Table 2's comparison models (B-SE crops, nested CV, pooled over the folds run), patient-wise eq. 1
+    metrics in %, beside P3's printed crop row (mean ± SD over its folds)."""
+    predictions = results.part("busi", "nested", "predictions")
+    if predictions.empty or "comparison" not in predictions:
+        return pd.DataFrame()
+    paper = paper_values.load("p3_table2")
+    paper = paper[paper["view"] == "crop"].set_index("model")
+    rows = []
+    for name in protocol.COMPARISONS:
+        part = predictions[predictions["comparison"] == name]
+        if part.empty or f"score_{name}" not in part:
+            continue
+        ours = protocol.patient_level(part["y_true"], part[f"score_{name}"], part["patient"])
+        row = {"model": name, "n_patients": int(ours["n_patients"])}
+        for metric in ("accuracy", "precision", "specificity", "sensitivity", "f1"):
+            row[f"{metric} (ours)"] = round(100 * ours[metric], 2)
+            if name in paper.index:
+                row[f"{metric} (P3)"] = f"{paper.loc[name, metric + '_mean']:.2f} ± {paper.loc[name, metric + '_sd']:.2f}"
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def masking_table(results: Results, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:

@@ -53,6 +53,18 @@ def test_leak_probe_sentence_quotes_the_chapter_and_names_the_leaky_settings():
     assert "did not run" in report.leak_probe_sentence(pd.DataFrame())
 
 
+def test_table2_beside_paper_scores_each_comparison_patient_wise():
+    predictions = pd.DataFrame({"dataset": "busi", "protocol": "nested", "comparison": ["VGG"] * 4 + [None] * 2,
+                                "y_true": [0, 0, 1, 1, 0, 1], "patient": ["a", "a", "b", "c", "d", "e"],
+                                "score_VGG": [0.1, 0.6, 0.9, 0.2, None, None]})
+    results = report.Results(records=pd.DataFrame(), predictions=predictions)
+    table = report.table2_beside_paper(results)
+    row = table.set_index("model").loc["VGG"]
+    assert row["n_patients"] == 3 and len(table) == 1
+    assert row["accuracy (ours)"] == pytest.approx(100 * 1 / 3, abs=0.01)  # a tied -> malignant (wrong), b right, c wrong
+    assert row["accuracy (P3)"] == "75.55 ± 4.44"
+
+
 def test_masking_sentence_compares_the_two_arms():
     table = pd.DataFrame({"masked": [False, True], "model": "ensemble", "auc": [0.8, 0.6],
                           "auc_low": [0.75, 0.55], "auc_high": [0.85, 0.65]})
