@@ -85,10 +85,6 @@ BACKBONES: dict[str, BackboneSpec] = {
         _APPS.VGG19, _APPS.vgg19.preprocess_input, 32, "caffe",
         _KA + "vgg19/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
     ),
-    "DenseNet121": _spec(  # P3, Table 2's comparison model
-        _APPS.DenseNet121, _APPS.densenet.preprocess_input, 32, "torch",
-        _KA + "densenet/densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5",
-    ),
 }
 
 # Layer counts with include_top=False, input layer included (P4, Table 2).

@@ -43,8 +43,15 @@ from mstl_lib.papers.p3_elastography import protocol
 
 import keras  # noqa: E402,I001 - mstl_lib.nn imported TensorFlow quietly first
 
-__all__ = ["RECIPE_VERSION", "adapter_matrix", "build_comparison", "build_constituent", "channel_adapter", "constituent_head",
-           "ensemble_model", "frozen_count", "gradcam_maps", "p3_arm", "train_constituent", "train_softmax_layer"]
+__all__ = ["RECIPE_VERSION", "adapter_matrix", "build_comparison", "build_constituent", "channel_adapter",
+           "constituent_head", "ensemble_model", "frozen_count", "gradcam_maps", "p3_arm", "train_constituent", "train_softmax_layer"]
+
+if not any(key.lower() == "densenet121" for key in backbones.BACKBONES):
+    # P3's Table 2 comparison model, registered here: the shared registry is a recipe module of every paper
+    backbones.register_backbone(
+        "DenseNet121", keras.applications.DenseNet121, keras.applications.densenet.preprocess_input, min_size=32,
+        mode="torch", weights_url="https://storage.googleapis.com/tensorflow/keras-applications/densenet/"
+                                  "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5")
 
 RECIPE_VERSION = "p3-11"
 
