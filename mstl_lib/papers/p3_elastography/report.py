@@ -259,7 +259,8 @@ def controls_table(results: Results, n_boot: int = 1000, seed: int = 0) -> pd.Da
 
 def table2_beside_paper(results: Results) -> pd.DataFrame:
     """Table 2's comparison models (B-SE crops, nested CV, pooled over the folds run), patient-wise eq. 1
-    metrics in %, beside P3's printed crop row (mean ± SD over its folds)."""
+    metrics in %, beside P3's printed crop row (mean ± SD over its folds); with our image AUC and whether
+    the model is degenerate (nearly every test image one class: its accuracy is a class share)."""
     predictions = results.part("busi", "nested", "predictions")
     if predictions.empty or "comparison" not in predictions:
         return pd.DataFrame()
@@ -271,7 +272,9 @@ def table2_beside_paper(results: Results) -> pd.DataFrame:
         if part.empty or f"score_{name}" not in part:
             continue
         ours = protocol.patient_level(part["y_true"], part[f"score_{name}"], part["patient"])
-        row = {"model": name, "n_patients": int(ours["n_patients"])}
+        image = protocol.image_level(part["y_true"], part[f"score_{name}"])
+        row = {"model": name, "n_patients": int(ours["n_patients"]), "image auc (ours)": round(image["auc"], 3),
+               "degenerate (ours)": bool(image["degenerate"])}
         for metric in ("accuracy", "precision", "specificity", "sensitivity", "f1"):
             row[f"{metric} (ours)"] = round(100 * ours[metric], 2)
             if name in paper.index:

@@ -63,6 +63,7 @@ def test_table2_beside_paper_scores_each_comparison_patient_wise():
     assert row["n_patients"] == 3 and len(table) == 1
     assert row["accuracy (ours)"] == pytest.approx(100 * 1 / 3, abs=0.01)  # a tied -> malignant (wrong), b right, c wrong
     assert row["accuracy (P3)"] == "75.55 ± 4.44"
+    assert row["image auc (ours)"] == pytest.approx(0.75) and "degenerate (ours)" in table
 
 
 def test_masking_sentence_compares_the_two_arms():
