@@ -48,6 +48,8 @@ def _grid(run, source, split: str, configs, max_images, verbose: int) -> engine.
     settings = run.settings
     table = protocol.patient_table(source, max_images, run.seed)
     used = constituents(settings)
+    extra = [protocol.COMPARISONS[name] for name in settings.get("comparisons", []) if split == "nested"
+             and source.dataset == "busi"]
     return engine.Grid(
         name=grid_name(source.dataset, split, run.profile.name),
         configs=configs,
@@ -55,7 +57,7 @@ def _grid(run, source, split: str, configs, max_images, verbose: int) -> engine.
         task=TASK,
         code_version=tasks.RECIPE_VERSION,
         data_fingerprint=fingerprint_table(table, label_column="label"),
-        context=run.task_context(source, used.values(), dataset=source.dataset, protocol=split,
+        context=run.task_context(source, [*used.values(), *extra], dataset=source.dataset, protocol=split,
                                  n_splits=settings["n_splits"], max_images=max_images, constituents=used,
                                  strain_generator=STRAIN_GENERATOR_VERSION, verbose=verbose),
     )
@@ -76,6 +78,10 @@ def build(run, verbose: int = 0) -> dict[str, engine.Grid]:
                      for s in settings["separations"]]
         controls += [{**_arm(settings, "BSE", "crop", 1.0), "resnet_freeze": depth}
                      for depth in settings["freeze_sensitivity"]]
+        controls += [{**_arm(settings, "B", "full", 1.0), "masked": masked}
+                     for masked in settings.get("masking_arms", [])]
+        controls += [{**_arm(settings, "BSE", "crop", 1.0), "comparison": name}
+                     for name in settings.get("comparisons", [])]
         grid = _grid(run, busi, "nested", controls, settings["max_images"], verbose)
         grids[grid.name] = grid
     ddti = run.source("ddti", "train") if settings["ddti"] else None

@@ -38,6 +38,7 @@ import pandas as pd
 
 from mstl_lib import paper_values
 from mstl_lib.data import splits
+from mstl_lib.data.annotations import annotation_mask
 from mstl_lib.data.images import read_image, read_mask
 from mstl_lib.data.phantoms import strain
 from mstl_lib.data.sources import DataSource
@@ -45,7 +46,7 @@ from mstl_lib.data.tables import binary_table
 from mstl_lib.evaluation import metrics, patients
 
 __all__ = [
-    "CONSTITUENTS", "CROP_MARGIN", "ENSEMBLES", "FEATURE_WIDTHS", "IMAGE_METRICS", "INPUTS", "MODELS",
+    "COMPARISONS", "CONSTITUENTS", "CROP_MARGIN", "ENSEMBLES", "FEATURE_WIDTHS", "IMAGE_METRICS", "INPUTS", "MODELS",
     "P3_TEST_FOLDS", "PATIENT_METRICS", "PROTOCOLS", "STAND_INS", "TIE_RULE", "VIEWS", "constituent_backbone",
     "crop_box", "drop_mixed_patients", "fold_parts", "image_level", "input_channels", "model_inputs",
     "oracle_scores", "patient_level", "patient_ratios", "patient_table", "stack_channels", "strain_distributions",
@@ -69,6 +70,10 @@ MODELS = (*CONSTITUENTS, *ENSEMBLES, "oracle")
 
 FEATURE_WIDTHS = {"AlexNet": 4096, "ResNet18": 512}
 """Penultimate feature widths P3 gives (4,096 + 512 = 4,608 concatenated)."""
+
+COMPARISONS = {"VGG": "VGG16", "SqueezeNet": "SqueezeNet", "DenseNet": "DenseNet121"}
+"""Table 2's comparison models on B-SE (P3's name -> registry backbone): frozen convolutions, a trained
+global-average-pooling + softmax head (P3 does not say how it trained them)."""
 
 STAND_INS = {"AlexNet": "VGG16", "ResNet18": "ResNet50"}
 """Registry backbones that stand in for a constituent the backbone registry does not have yet."""
@@ -139,13 +144,17 @@ def _resize(array: np.ndarray, size: int, nearest: bool = False) -> np.ndarray:
 
 
 def model_inputs(table: pd.DataFrame, input_name: str, view: str, size: int, ratios=None, seed: int = 0,
-                 work_size: int = 160, settings: strain.StrainSettings = strain.StrainSettings()) -> np.ndarray:
+                 work_size: int = 160, settings: strain.StrainSettings = strain.StrainSettings(),
+                 masked: bool = False) -> np.ndarray:
     """The network inputs of every row of ``table``: ``(n, size, size, channels)`` float32 in [0, 1].
 
     Each image and its mask are read at ``work_size``; the strain image is
     simulated there from the row's ratio (seeded by ``seed`` and the image's
     path, so a row gets the same strain image in every subset); the ``crop``
     view cuts both to :func:`crop_box` of the mask; then both are resized.
+    ``masked``: the B-mode's burned-in annotations
+    (:func:`mstl_lib.data.annotations.annotation_mask` of the colour image at
+    its own resolution; a work pixel touching a masked one is masked) are set to 0 first.
     """
     _check_input(input_name)
     if view not in VIEWS:
@@ -155,7 +164,12 @@ def model_inputs(table: pd.DataFrame, input_name: str, view: str, size: int, rat
         raise ValueError("SE and BSE inputs need one strain ratio per row")
     out = np.empty((len(table), size, size, input_channels(input_name)), dtype="float32")
     for i, row in enumerate(table.itertuples(index=False)):
-        bmode = read_image(row.path, channels=1, size=(work_size, work_size))[..., 0]
+        if masked:
+            colour = read_image(row.path, channels=3)
+            hidden = _resize(annotation_mask(colour).astype("float32"), work_size) > 0
+            bmode = np.where(hidden, 0.0, _resize(colour.mean(axis=-1), work_size)).astype("float32")
+        else:
+            bmode = read_image(row.path, channels=1, size=(work_size, work_size))[..., 0]
         masks = list(row.mask_paths) if isinstance(row.mask_paths, (list, tuple)) else []
         mask = read_mask(masks, size=(work_size, work_size)) if masks else np.zeros_like(bmode, dtype=bool)
         if needs_strain and not mask.any():

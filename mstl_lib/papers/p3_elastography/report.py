@@ -23,8 +23,8 @@ from mstl_lib.papers.p3_elastography import protocol
 __all__ = [
     "METRICS_BY_TASK", "METRICS_READ", "P3_METRICS", "SIMULATION_BANNER", "Results", "audit_note", "claims", "closing_note",
     "collect", "fig5_tests", "gradcam_figure", "gradcam_record", "holm", "misdiagnosis_counts", "test_size_sentence", "paper_claims", "ppv", "ppv_tests",
-    "controls_table", "ddti_table", "degenerate_note", "dose_response_figure", "failures_table", "long_predictions",
-    "negative_control_sentence", "paper_counts_check", "paper_table", "patient_mean_ci", "patient_table_ci",
+    "controls_table", "ddti_table", "table2_beside_paper", "masking_sentence", "masking_table", "degenerate_note", "dose_response_figure", "failures_table", "long_predictions",
+    "leak_probe_sentence", "negative_control_sentence", "paper_counts_check", "paper_table", "patient_mean_ci", "patient_table_ci",
     "ratio_fit_table", "strain_examples", "table1_beside_paper",
 ]
 
@@ -46,7 +46,7 @@ SIMULATION_BANNER = (
     "how much of an injected signal each model recovers. They are **not** estimates of P3's performance.")
 """Shown at the top of the chapter and beside every simulated-strain table."""
 
-MODEL_ORDER = (*protocol.CONSTITUENTS, "ensemble", "voting", "oracle")
+MODEL_ORDER = (*protocol.CONSTITUENTS, "ensemble", "voting", "oracle", *protocol.COMPARISONS)
 
 
 # ----------------------------------------------------------------- records
@@ -247,10 +247,70 @@ def controls_table(results: Results, n_boot: int = 1000, seed: int = 0) -> pd.Da
     Separation 0 is the negative control; the oracle rows are the ceiling the simulation injected.
     """
     predictions = results.part("busi", "nested", "predictions")
+    if not predictions.empty and "view" in predictions:
+        predictions = predictions[predictions["view"] == "crop"]
+    if not predictions.empty and "comparison" in predictions:
+        predictions = predictions[predictions["comparison"].isna()]
     if predictions.empty:
         return pd.DataFrame()
     table = patient_table_ci(long_predictions(predictions), ["input", "separation", "model"], n_boot, seed)
     return _with_ci_strings(table)
+
+
+def table2_beside_paper(results: Results) -> pd.DataFrame:
+    """Table 2's comparison models (B-SE crops, nested CV, pooled over the folds run), patient-wise eq. 1
+    metrics in %, beside P3's printed crop row (mean ± SD over its folds); with our image AUC and whether
+    the model is degenerate (nearly every test image one class: its accuracy is a class share)."""
+    predictions = results.part("busi", "nested", "predictions")
+    if predictions.empty or "comparison" not in predictions:
+        return pd.DataFrame()
+    paper = paper_values.load("p3_table2")
+    paper = paper[paper["view"] == "crop"].set_index("model")
+    rows = []
+    for name in protocol.COMPARISONS:
+        part = predictions[predictions["comparison"] == name]
+        if part.empty or f"score_{name}" not in part:
+            continue
+        ours = protocol.patient_level(part["y_true"], part[f"score_{name}"], part["patient"])
+        image = protocol.image_level(part["y_true"], part[f"score_{name}"])
+        row = {"model": name, "n_patients": int(ours["n_patients"]), "image auc (ours)": round(image["auc"], 3),
+               "degenerate (ours)": bool(image["degenerate"])}
+        for metric in ("accuracy", "precision", "specificity", "sensitivity", "f1"):
+            row[f"{metric} (ours)"] = round(100 * ours[metric], 2)
+            if name in paper.index:
+                row[f"{metric} (P3)"] = f"{paper.loc[name, metric + '_mean']:.2f} ± {paper.loc[name, metric + '_sd']:.2f}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def masking_table(results: Results, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """The nested-CV B-mode full-image arms without and with the burned-in annotations masked, with CIs."""
+    predictions = results.part("busi", "nested", "predictions")
+    if predictions.empty or "masked" not in predictions:
+        return pd.DataFrame()
+    predictions = predictions[(predictions["view"] == "full") & (predictions["input"] == "B")
+                              & predictions["masked"].notna()]
+    if predictions.empty:
+        return pd.DataFrame()
+    predictions = predictions.assign(masked=predictions["masked"].astype(bool))
+    return _with_ci_strings(patient_table_ci(long_predictions(predictions), ["masked", "model"], n_boot, seed))
+
+
+def masking_sentence(table: pd.DataFrame, model: str = "ensemble") -> str:
+    """The ``model``'s image AUC on full B-mode images without and with the annotations masked."""
+    if table is None or table.empty:
+        return "The masking arms did not run."
+    rows = {bool(m): r for m, r in table[table["model"] == model].set_index("masked").iterrows()}
+    if set(rows) != {False, True}:
+        return f"The masking arms of the {model} did not both run."
+    off, on = rows[False], rows[True]
+    overlap = not (off["auc_low"] > on["auc_high"] or on["auc_low"] > off["auc_high"])
+    return (f"Full B-mode images, {model}, nested patient-grouped CV: image AUC "
+            f"{format_ci(off['auc'], off['auc_low'], off['auc_high'])} unmasked and "
+            f"{format_ci(on['auc'], on['auc_low'], on['auc_high'])} with the burned-in annotations masked; "
+            + ("the two CIs overlap, so this run shows no measurable reliance on the annotations."
+               if overlap else "the CIs do not overlap: the unmasked models lean on the annotations."
+               if off["auc"] > on["auc"] else "the CIs do not overlap, and masking helps."))
 
 
 def ddti_table(results: Results, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
@@ -280,6 +340,26 @@ def negative_control_sentence(controls: pd.DataFrame, input_name: str = "SE", mo
     return f"Negative control ({input_name} only, class-independent ratios, {model}): AUC {ci}; {verdict}."
 
 
+def leak_probe_sentence(probe: pd.DataFrame, chapter: str = "strain-2 (chapter)") -> str:
+    """What :func:`leakage.leak_probe` found: the chapter generator's probe AUC and which settings leak."""
+    if probe is None or probe.empty:
+        return "The strain-leak probe did not run."
+    row = probe[probe["generator"] == chapter]
+    if row.empty:
+        return f"The strain-leak probe did not run the chapter's generator ({chapter})."
+    row = row.iloc[0]
+    verdict = ("its 95 % CI includes 0.5: the crop's colours carry no class signal a linear probe finds"
+               if row["includes_chance"] else
+               "its 95 % CI excludes 0.5: the chapter's strain crops still carry class information the simulation "
+               "did not inject")
+    leaky = probe[(probe["generator"] != chapter) & ~probe["includes_chance"]]
+    tail = ("" if leaky.empty else " Settings whose probe CI excludes 0.5 (they leak): "
+            + "; ".join(f"{r['generator']} {r['auc [95% CI]']}" for _, r in leaky.iterrows()) + ".")
+    return (f"Strain-leak probe (SE crops, class-independent ratios, {int(row['n_images'])} images of "
+            f"{int(row['n_patients'])} patients, linear probe on block colours, patient-grouped CV): the chapter's "
+            f"generator gives AUC {row['auc [95% CI]']}; {verdict}.{tail}")
+
+
 def dose_response_figure(controls: pd.DataFrame):
     """Image AUC (95 % CI) against the class separation of the drawn ratios, one panel per input."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
@@ -302,6 +382,30 @@ def dose_response_figure(controls: pd.DataFrame):
         ax.set(title=f"{input_name} (simulated strain)", xlabel="class separation of drawn ratios",
                ylabel="image AUC", ylim=(0, 1.05))
         ax.legend(fontsize=7)
+    return finish(fig)
+
+
+def masking_example(table: pd.DataFrame, n: int = 3, size: int = 192):
+    """A few full images with the :func:`~mstl_lib.data.annotations.annotation_mask` drawn over them in red."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    from mstl_lib.data.annotations import annotation_mask  # noqa: PLC0415
+    from mstl_lib.data.images import read_image  # noqa: PLC0415
+    from mstl_lib.report.figures import finish  # noqa: PLC0415
+
+    rows = table.head(n)
+    fig, axes = plt.subplots(1, max(1, len(rows)), figsize=(3.0 * max(1, len(rows)), 3.1), squeeze=False)
+    for ax, row in zip(axes[0], rows.itertuples(index=False)):
+        import cv2  # noqa: PLC0415
+
+        native = read_image(row.path, channels=3)
+        image = cv2.resize(native, (size, size), interpolation=cv2.INTER_AREA)
+        mask = cv2.resize(annotation_mask(native).astype("float32"), (size, size), interpolation=cv2.INTER_AREA) > 0
+        shown = image.copy()
+        shown[mask] = 0.5 * shown[mask] + 0.5 * np.array([1.0, 0.0, 0.0])
+        ax.imshow(shown)
+        ax.set_title(f"masked: {mask.mean():.0%} of pixels (shown at {size} px)", fontsize=7)
+        ax.axis("off")
     return finish(fig)
 
 

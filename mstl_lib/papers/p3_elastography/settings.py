@@ -16,14 +16,16 @@ _SMOKE = {
     "ensemble_epochs": 3, "patience": 2, "batch_size": 16, "learning_rate": 1e-4, "resnet_freeze": "all",
     "max_images": 48, "ddti_max_images": 40, "n_splits": 2, "folds_run": 1,
     "p3_arms": ["B:crop", "BSE:crop"], "separations": [0.0, 1.0], "control_inputs": ["SE"],
-    "ddti": True, "n_boot": 200, "freeze_sensitivity": [],
+    "ddti": True, "n_boot": 200, "freeze_sensitivity": [], "masking_arms": [False, True],
+    "comparisons": ["SqueezeNet"],
 }
 _CPU = {
     "constituents": ["AlexNet", "ResNet18"], "image_size": 64, "work_size": 128, "epochs": 15,
     "ensemble_epochs": 60, "patience": 5, "batch_size": 32, "learning_rate": 1e-4, "resnet_freeze": "all",
     "max_images": None, "ddti_max_images": None, "n_splits": 5, "folds_run": 1,
     "p3_arms": ["B:crop", "BSE:crop"], "separations": [0.0, 1.0, 2.0],
-    "control_inputs": ["SE"], "ddti": True, "n_boot": 1000, "freeze_sensitivity": [],
+    "control_inputs": ["SE"], "ddti": True, "n_boot": 1000, "freeze_sensitivity": [], "masking_arms": [False, True],
+    "comparisons": ["VGG", "SqueezeNet", "DenseNet"],
 }
 _FULL = {
     "constituents": ["AlexNet", "ResNet18"], "image_size": 224, "work_size": 448, "epochs": 2000,
@@ -31,7 +33,8 @@ _FULL = {
     "max_images": None, "ddti_max_images": None, "n_splits": 5, "folds_run": 5,
     "p3_arms": ["B:full", "SE:full", "BSE:full", "B:crop", "SE:crop", "BSE:crop"],
     "separations": [0.0, 0.25, 0.5, 1.0, 2.0], "control_inputs": ["SE", "BSE"], "ddti": True, "n_boot": 2000,
-    "freeze_sensitivity": ["layer2"],
+    "freeze_sensitivity": ["layer2"], "masking_arms": [False, True],
+    "comparisons": ["VGG", "SqueezeNet", "DenseNet"],
 }
 
 CHAPTER = ChapterSettings(
@@ -59,6 +62,10 @@ CHAPTER = ChapterSettings(
         "control_inputs": "not in P3: inputs of the controls and the dose-response (nested CV)",
         "ddti": "not in P3: B-mode arms on real DDTI, case = patient",
         "n_boot": "patient-cluster bootstrap resamples",
+        "comparisons": "P3 Table 2: VGG, SqueezeNet, DenseNet on B-SE; here B-SE crops in the nested CV, frozen "
+                       "convolutions and a trained GAP + softmax head (cached features), at the chapter's image size",
+        "masking_arms": "not in P3: B-mode full-image arms (nested CV) without and with the burned-in "
+                        "annotations masked (mstl_lib.data.annotations)",
         "freeze_sensitivity": "not in P3: the B-SE crop arm (nested CV) rerun with ResNet-18 frozen through these "
                               "stages",
     },

@@ -43,13 +43,20 @@ from mstl_lib.papers.p3_elastography import protocol
 
 import keras  # noqa: E402,I001 - mstl_lib.nn imported TensorFlow quietly first
 
-__all__ = ["RECIPE_VERSION", "adapter_matrix", "build_constituent", "channel_adapter", "constituent_head",
-           "ensemble_model", "frozen_count", "gradcam_maps", "p3_arm", "train_constituent", "train_softmax_layer"]
+__all__ = ["RECIPE_VERSION", "adapter_matrix", "build_comparison", "build_constituent", "channel_adapter",
+           "constituent_head", "ensemble_model", "frozen_count", "gradcam_maps", "p3_arm", "train_constituent", "train_softmax_layer"]
 
-RECIPE_VERSION = "p3-9"
+if not any(key.lower() == "densenet121" for key in backbones.BACKBONES):
+    # P3's Table 2 comparison model, registered here: the shared registry is a recipe module of every paper
+    backbones.register_backbone(
+        "DenseNet121", keras.applications.DenseNet121, keras.applications.densenet.preprocess_input, min_size=32,
+        mode="torch", weights_url="https://storage.googleapis.com/tensorflow/keras-applications/densenet/"
+                                  "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5")
+
+RECIPE_VERSION = "p3-11"
 
 RECIPE_MODULES = ("mstl_lib.nn.torchvision_models", "mstl_lib.nn.stem", "mstl_lib.nn.gradcam",
-                  "mstl_lib.evaluation.patients")
+                  "mstl_lib.evaluation.patients", "mstl_lib.data.phantoms.strain")
 """Shared modules only P3's records depend on (see :func:`mstl_lib.papers.recipe_fingerprint`)."""
 """The grids' ``code_version``: bump it whenever a change here changes results."""
 
@@ -130,6 +137,43 @@ def build_constituent(constituent: str, backbone: str, size: int, channels: int,
     features = base.get_layer("backbone")(base.get_layer("preprocessing")(x))
     head = constituent_head(constituent, fc_in_backbone=_has_dense(base.get_layer("backbone")))
     return keras.Model(inputs, head(features), name=f"{constituent.lower()}_classifier"), info
+
+
+def build_comparison(backbone: str, size: int, channels: int, weights):
+    """A Table 2 comparison model: ``image -> preprocessing -> "backbone" -> GAP ("features") -> softmax``."""
+    direct = channels in backbones.backbone_spec(backbone).channels
+    base, info = classifier.build_classifier(backbone, (size, size, channels if direct else 3), lambda x: x,
+                                             weights=weights)
+    inputs = keras.Input(shape=(size, size, channels), name="image")
+    x = inputs if direct else channel_adapter(channels)(inputs)
+    x = base.get_layer("backbone")(base.get_layer("preprocessing")(x))
+    x = keras.layers.GlobalAveragePooling2D(name="features")(x)
+    out = keras.layers.Dense(2, activation="softmax", name="head_output", dtype="float32")(x)
+    return keras.Model(inputs, out, name=f"{backbone.lower()}_comparison"), info
+
+
+def _comparison_arm(config, fold, context, table, parts, images, labels, train_kw, seed) -> dict:
+    """One Table 2 comparison model (``config["comparison"]``): frozen backbone, head trained on cached features."""
+    name = config["comparison"]
+    backbone = protocol.COMPARISONS[name]
+    model, info = build_comparison(backbone, int(config["image_size"]), images.shape[-1],
+                                   from_context(context, backbone))
+    n_frozen = len(model.get_layer("backbone").layers)
+    trained = train_constituent(model, n_frozen, images, labels, parts, epochs=int(config["ensemble_epochs"]),
+                                seed=seed + fold, random_init=info.used == "random", **train_kw)
+    test = parts["test"]
+    y_test, patients_test = labels[test], table["patient"].to_numpy()[test]
+    scores = trained["predict"](test)
+    predictions = {"row": test.tolist(), "path": table["path"].iloc[test].tolist(),
+                   "patient": patients_test.tolist(), "y_true": y_test.tolist(),
+                   "ratio": [float("nan")] * len(test), f"score_{name}": scores.tolist()}
+    extra = {"backbones": {name: backbone}, "n_frozen": {name: f"{n_frozen} of {n_frozen}"},
+             "batchnorm": {name: trained["batchnorm"]}, "epochs_run": {name: trained["epochs_run"]},
+             "cache_seconds": {name: trained["cache_seconds"]}, "n_fit": len(parts["fit"]),
+             "n_val": len(parts["val"]), "n_test": len(test), "n_patients": int(table["patient"].nunique())}
+    return {"metrics": _model_metrics(name, y_test, scores, patients_test), "predictions": predictions,
+            "history": {f"{name}_{k}": v for k, v in trained["history"].items()},
+            "weights_used": f"{name}: {info.describe()}", "extra": extra}
 
 
 def frozen_count(constituent: str, backbone_model, resnet_freeze: str) -> int:
@@ -289,7 +333,10 @@ def p3_arm(config: dict, fold: int, context: dict) -> dict:
     ``config`` keys: ``input`` (:data:`protocol.INPUTS`), ``view``
     (:data:`protocol.VIEWS`), ``separation``, ``image_size``, ``work_size``,
     ``epochs``, ``ensemble_epochs``, ``patience``, ``batch_size``,
-    ``learning_rate``, ``resnet_freeze``.
+    ``learning_rate``, ``resnet_freeze``, and optionally ``masked`` (burned-in
+    annotations of the B-mode set to 0, :func:`protocol.model_inputs`) and
+    ``comparison`` (a key of :data:`protocol.COMPARISONS`: that Table 2 model
+    alone, with its epochs capped by ``ensemble_epochs`` since only its head trains).
 
     ``context`` keys (from :meth:`mstl_lib.context.RunContext.task_context`):
     ``data_source``, ``weights_info``, ``seed``, ``protocol``
@@ -312,13 +359,16 @@ def p3_arm(config: dict, fold: int, context: dict) -> dict:
     parts = protocol.fold_parts(table, fold, context["protocol"], int(context["n_splits"]), seed)
     has_strain = input_name != "B"
     ratios = protocol.patient_ratios(table, separation, seed) if has_strain else None
-    images = protocol.model_inputs(table, input_name, view, size, ratios, seed, int(config["work_size"]))
+    images = protocol.model_inputs(table, input_name, view, size, ratios, seed, int(config["work_size"]),
+                                   masked=bool(config.get("masked", False)))
     labels = table["target"].to_numpy("int32")
     test = parts["test"]
     y_test, patients_test = labels[test], table["patient"].to_numpy()[test]
 
     train_kw = dict(batch_size=int(config["batch_size"]), learning_rate=float(config["learning_rate"]),
                     patience=int(config["patience"]), verbose=verbose)
+    if config.get("comparison"):
+        return _comparison_arm(config, fold, context, table, parts, images, labels, train_kw, seed)
     scores, features, histories, extra = {}, {}, {}, {"backbones": {}, "n_frozen": {}, "batchnorm": {},
                                                                       "epochs_run": {}, "cache_seconds": {}}
     weights_used, models = {}, {}

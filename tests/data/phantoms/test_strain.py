@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import cv2
 import numpy as np
 import pytest
 
@@ -21,10 +24,34 @@ def test_background_to_lesion_strain_ratio_equals_the_drawn_ratio(ratio):
     assert strain.strain_ratio(out["strain"], out["lesion"], out["roi"]) == pytest.approx(ratio, rel=1e-9)
 
 
-def test_noise_and_texture_move_the_ratio_only_a_little():
+def test_noise_and_texture_move_the_ratio_only_a_little_and_blur_keeps_its_order():
     bmode = np.zeros((96, 128))
-    out = strain.strain_image(bmode, _mask(), 4.0, np.random.default_rng(1))
+    out = strain.strain_image(bmode, _mask(), 4.0, np.random.default_rng(1), replace(strain.StrainSettings(), blur=0))
     assert strain.strain_ratio(out["strain"], out["lesion"], out["roi"]) == pytest.approx(4.0, rel=0.3)
+    read = [strain.strain_ratio(**{k: o[k] for k in ("strain", "lesion", "roi")})
+            for o in (strain.strain_image(bmode, _mask(), r, np.random.default_rng(1)) for r in (1.5, 3.0, 6.0))]
+    assert read[0] < read[1] < read[2]  # the blur shrinks the reading, monotonically
+
+
+def _crop(out, size=32):
+    top, bottom, left, right = out["roi"]
+    return cv2.resize(np.ascontiguousarray(out["rgb"][top:bottom, left:right]), (size, size),
+                      interpolation=cv2.INTER_AREA)
+
+
+@pytest.mark.parametrize(("settings", "same"), [(strain.StrainSettings(), True), (strain.LEGACY, False)])
+def test_the_lesion_crop_carries_the_ratio_and_no_lesion_geometry_or_bmode(settings, same):
+    """strain-2: two lesions of other size, aspect, tilt and place, one ratio -> one crop; strain-1 leaked them."""
+    settings = replace(settings, texture=0.0, noise=0.0)
+    bmode = np.random.default_rng(0).random((128, 128))
+    small = _mask((128, 128), (30, 30), (8, 6), 0.0)
+    large = _mask((128, 128), (75, 70), (34, 14), 1.2)
+    a, b = (_crop(strain.strain_image(bmode, m, 3.0, np.random.default_rng(1), settings)) for m in (small, large))
+    gap = float(np.abs(a - b).mean())
+    assert (gap < 0.01) if same else (gap > 0.05)
+    if same:  # and the ratio still shows: a softer lesion is greener (nearer mid-scale)
+        c = _crop(strain.strain_image(bmode, small, 1.5, np.random.default_rng(1), settings))
+        assert c[12:20, 12:20, 1].mean() > a[12:20, 12:20, 1].mean() + 0.3
 
 
 def test_same_seed_same_image_other_seed_other_image():
@@ -50,7 +77,8 @@ def test_ellipse_has_the_masks_centroid_area_and_orientation_not_its_outline():
     assert not np.array_equal(drawn, mask)
 
 
-def test_display_hard_is_blue_soft_is_red_and_grey_outside_the_roi():
+def test_display_hard_is_blue_softer_is_redder_and_grey_outside_the_roi():
+    jet = strain.jet
     bmode = np.full((96, 128), 0.3)
     out = strain.strain_image(bmode, _mask(), 6.0, np.random.default_rng(0), OFF)
     rgb, lesion = out["rgb"], out["lesion"]
@@ -59,7 +87,9 @@ def test_display_hard_is_blue_soft_is_red_and_grey_outside_the_roi():
     inside = np.zeros(lesion.shape, bool)
     inside[top:bottom, left:right] = True
     soft = rgb[inside & ~lesion]
-    assert soft[:, 0].mean() > soft[:, 2].mean()  # soft background: red
+    hard = rgb[lesion]
+    assert soft[:, 0].mean() - soft[:, 2].mean() > hard[:, 0].mean() - hard[:, 2].mean()  # softer: redder
+    np.testing.assert_allclose(soft, jet(np.array(0.5)) * np.ones_like(soft), atol=1e-6)  # background: mid-scale
     np.testing.assert_allclose(rgb[~inside], 0.3)
 
 

@@ -77,6 +77,18 @@ def test_model_inputs_keep_the_bmode_channel_and_crop_by_rule(busi_table):
         protocol.model_inputs(table, "SE", "full", 32, None)
 
 
+def test_masked_inputs_blank_the_border_and_nothing_else_grows(busi_table):
+    table = busi_table.head(2)
+    plain = protocol.model_inputs(table, "B", "full", 64, None, 0, work_size=64)
+    masked = protocol.model_inputs(table, "B", "full", 64, None, 0, work_size=64, masked=True)
+    assert (masked[:, :2] == 0).all() and (masked[:, :, -2:] == 0).all()  # the border bands
+    assert (masked <= plain + 1e-3).all()  # pixels are only ever blanked
+
+
+def test_the_lesion_crop_is_the_strain_roi_so_it_shows_no_bmode_pixel():
+    assert strain.StrainSettings().roi_margin == protocol.CROP_MARGIN
+
+
 def test_crop_box_is_the_bounding_box_plus_margin():
     mask = np.zeros((100, 100), bool)
     mask[40:60, 30:50] = True

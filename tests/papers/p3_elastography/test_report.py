@@ -42,6 +42,40 @@ def test_negative_control_sentence_says_whether_its_ci_includes_chance():
     assert "did not run" in report.negative_control_sentence(pd.DataFrame())
 
 
+def test_leak_probe_sentence_quotes_the_chapter_and_names_the_leaky_settings():
+    probe = pd.DataFrame({"generator": ["strain-2 (chapter)", "strain-1 (old)", "other"], "n_images": 10,
+                          "n_patients": 8, "auc [95% CI]": ["0.52 [0.45, 0.60]", "0.77 [0.73, 0.81]", "0.5 [0.4, 0.6]"],
+                          "includes_chance": [True, False, True]})
+    text = report.leak_probe_sentence(probe)
+    assert "AUC 0.52 [0.45, 0.60]; its 95 % CI includes 0.5" in text
+    assert "strain-1 (old) 0.77" in text and "other" not in text
+    assert "still carry" in report.leak_probe_sentence(probe.assign(includes_chance=False))
+    assert "did not run" in report.leak_probe_sentence(pd.DataFrame())
+
+
+def test_table2_beside_paper_scores_each_comparison_patient_wise():
+    predictions = pd.DataFrame({"dataset": "busi", "protocol": "nested", "comparison": ["VGG"] * 4 + [None] * 2,
+                                "y_true": [0, 0, 1, 1, 0, 1], "patient": ["a", "a", "b", "c", "d", "e"],
+                                "score_VGG": [0.1, 0.6, 0.9, 0.2, None, None]})
+    results = report.Results(records=pd.DataFrame(), predictions=predictions)
+    table = report.table2_beside_paper(results)
+    row = table.set_index("model").loc["VGG"]
+    assert row["n_patients"] == 3 and len(table) == 1
+    assert row["accuracy (ours)"] == pytest.approx(100 * 1 / 3, abs=0.01)  # a tied -> malignant (wrong), b right, c wrong
+    assert row["accuracy (P3)"] == "75.55 ± 4.44"
+    assert row["image auc (ours)"] == pytest.approx(0.75) and "degenerate (ours)" in table
+
+
+def test_masking_sentence_compares_the_two_arms():
+    table = pd.DataFrame({"masked": [False, True], "model": "ensemble", "auc": [0.8, 0.6],
+                          "auc_low": [0.75, 0.55], "auc_high": [0.85, 0.65]})
+    text = report.masking_sentence(table)
+    assert "0.800 [0.750, 0.850] unmasked" in text and "lean on the annotations" in text
+    assert "overlap, so" in report.masking_sentence(table.assign(auc_low=[0.5, 0.5], auc_high=[0.9, 0.9]))
+    assert "did not both run" in report.masking_sentence(table.iloc[:1])
+    assert "did not run" in report.masking_sentence(pd.DataFrame())
+
+
 def test_patient_table_ci_votes_with_ties_to_malignant():
     predictions = pd.DataFrame({"model": "m", "y_true": [0, 0, 1, 1], "y_score": [0.2, 0.7, 0.6, 0.4],
                                 "patient": ["a", "a", "b", "b"], "path": list("wxyz")})

@@ -110,3 +110,17 @@ def test_gradcam_maps_of_the_ensemble_per_extractor_and_combined():
         maps = np.asarray(out[key])
         assert maps.shape == (2, 16, 16)
     assert 0 <= np.asarray(out["combined"]).min() and np.asarray(out["combined"]).max() <= 1.0
+
+
+@pytest.mark.parametrize("backbone", ["SqueezeNet", "VGG16"])
+def test_comparison_models_take_bse_and_end_in_pooled_features(backbone):
+    model, info = tasks.build_comparison(backbone, 64, 4, None)
+    assert model.input_shape == (None, 64, 64, 4) and model.output_shape == (None, 2)
+    assert model.get_layer("features").output.shape[-1] == 512
+    assert info.used == "random"
+
+
+def test_every_comparison_backbone_is_registered():
+    from mstl_lib.nn import backbones
+
+    assert {backbones.canonical_name(b) for b in protocol.COMPARISONS.values()} == set(protocol.COMPARISONS.values())
