@@ -25,7 +25,7 @@ _CPU = {
     "max_images": None, "ddti_max_images": None, "n_splits": 5, "folds_run": 1,
     "p3_arms": ["B:crop", "BSE:crop"], "separations": [0.0, 1.0, 2.0],
     "control_inputs": ["SE"], "ddti": True, "n_boot": 1000, "freeze_sensitivity": [], "masking_arms": [False, True],
-    "comparisons": ["VGG", "SqueezeNet", "DenseNet"],
+    "comparisons": ["DenseNet"],
 }
 _FULL = {
     "constituents": ["AlexNet", "ResNet18"], "image_size": 224, "work_size": 448, "epochs": 2000,
@@ -63,7 +63,10 @@ CHAPTER = ChapterSettings(
         "ddti": "not in P3: B-mode arms on real DDTI, case = patient",
         "n_boot": "patient-cluster bootstrap resamples",
         "comparisons": "P3 Table 2: VGG, SqueezeNet, DenseNet on B-SE; here B-SE crops in the nested CV, frozen "
-                       "convolutions and a trained GAP + softmax head (cached features), at the chapter's image size",
+                       "convolutions and a trained GAP + softmax head (cached features), at the chapter's image size. "
+                       "cpu runs DenseNet only: from random weights, VGG's and SqueezeNet's frozen convolutions (no "
+                       "BatchNorm to settle) gave features on which the head called every image benign, so their rows "
+                       "would show the class prior, not the models; full runs all three from ImageNet weights",
         "masking_arms": "not in P3: B-mode full-image arms (nested CV) without and with the burned-in "
                         "annotations masked (mstl_lib.data.annotations)",
         "freeze_sensitivity": "not in P3: the B-SE crop arm (nested CV) rerun with ResNet-18 frozen through these "

@@ -32,7 +32,6 @@ Importing this module imports TensorFlow (quietly).
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 
@@ -233,31 +232,20 @@ def train_constituent(model, n_frozen: int, images: np.ndarray, labels: np.ndarr
         settled.append(batchnorm.settle_batchnorm(model, images[parts["fit"]],
                                                   layers=batchnorm.frozen_batchnorm_layers(model)))
     split = freeze_cache.split_classifier(model, n_frozen, feature_layer="features")
-    rows = np.unique(np.concatenate([parts[k] for k in ("fit", "val", "test")]))
-    position = np.full(len(images), -1)
-    position[rows] = np.arange(len(rows))
-    start = time.perf_counter()
-    cache = freeze_cache.compute_activations(split.prefix, images[rows], batch_size=32)
-    cache_seconds = time.perf_counter() - start
-
-    def take(idx):
-        arrays = [a[position[idx]] for a in cache]
-        return arrays[0] if len(arrays) == 1 else arrays
-
-    fit_ds = freeze_cache.activation_dataset([a[position[parts["fit"]]] for a in cache], labels[parts["fit"]],
-                                             batch_size, shuffle=True, seed=seed, repeat=True)
-    val_ds = freeze_cache.activation_dataset([a[position[parts["val"]]] for a in cache], labels[parts["val"]],
-                                             batch_size)
+    cached = freeze_cache.cache_rows(split.prefix, images, parts)
+    fit_ds = freeze_cache.activation_dataset(cached.take(parts["fit"]), labels[parts["fit"]], batch_size,
+                                             shuffle=True, seed=seed, repeat=True)
+    val_ds = freeze_cache.activation_dataset(cached.take(parts["val"]), labels[parts["val"]], batch_size)
     split.suffix.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy")
     history = training.fit(split.suffix, fit_ds, val_ds, epochs=epochs,
                            steps_per_epoch=training.steps_for(len(parts["fit"]), batch_size),
                            callbacks=[_early_stopping(patience)], restore_best=True, monitor="val_loss",
                            verbose=verbose)
-    settled.append(batchnorm.settle_batchnorm(split.suffix, take(parts["fit"])))
+    settled.append(batchnorm.settle_batchnorm(split.suffix, cached.inputs(parts["fit"])))
     return {
-        "predict": lambda idx: freeze_cache.predict_arrays(split.suffix, take(idx))[:, 1],
-        "features": lambda idx: freeze_cache.predict_arrays(split.features, take(idx)),
-        "history": history, "epochs_run": len(history.get("loss", [])), "cache_seconds": cache_seconds,
+        "predict": lambda idx: freeze_cache.predict_arrays(split.suffix, cached.inputs(idx))[:, 1],
+        "features": lambda idx: freeze_cache.predict_arrays(split.features, cached.inputs(idx)),
+        "history": history, "epochs_run": len(history.get("loss", [])), "cache_seconds": cached.seconds,
         "batchnorm": " | ".join(step.sentence() for step in settled),
     }
 
