@@ -84,16 +84,23 @@ def balanced_offset(logits, labels) -> float:
     return float(-cuts[best[np.argmin(np.abs(cuts[best]))]])
 
 
-def set_operating_point(model: keras.Model, images, labels, batch_size: int = 32) -> OperatingPoint:
+def calibration_rows(parts: dict, labels) -> np.ndarray:
+    """The rows an operating point is set on: ``parts["val"]`` when it holds both classes, else ``parts["fit"]``."""
+    labels = np.asarray(labels)
+    val = np.asarray(parts.get("val", []), dtype=int)
+    return val if len(np.unique(labels[val])) == 2 else np.asarray(parts["fit"], dtype=int)
+
+
+def set_operating_point(model: keras.Model, images, labels, batch_size: int = 32,
+                        layer: str = OUTPUT_LAYER) -> OperatingPoint:
     """Move ``model``'s output bias so that its threshold maximises balanced accuracy on ``images`` (in place).
 
     Parameters
     ----------
     model : keras.Model
-        Its output layer is a Dense named :data:`OUTPUT_LAYER` with 1 sigmoid or
-        2 softmax units.
-    images : ndarray
-        Calibration images (the validation part), after BatchNorm was settled.
+        Its output layer is a Dense named ``layer`` with 1 sigmoid or 2 softmax units.
+    images : ndarray or list of ndarray
+        Calibration inputs (the validation part), after BatchNorm was settled.
     labels : array-like of int (n,)
         Their 0/1 labels (the positive class is 1); both classes must be present.
 
@@ -101,10 +108,12 @@ def set_operating_point(model: keras.Model, images, labels, batch_size: int = 32
     -------
     OperatingPoint
     """
-    layer = model.get_layer(OUTPUT_LAYER)
+    layer = model.get_layer(layer)
     activation = str(keras.activations.serialize(layer.activation))
     labels = np.asarray(labels).astype(int).reshape(-1)
-    scores = np.asarray(model.predict(np.asarray(images, dtype="float32"), batch_size=batch_size, verbose=0))
+    inputs = [np.asarray(a, "float32") for a in images] if isinstance(images, (list, tuple)) else \
+        np.asarray(images, "float32")
+    scores = np.asarray(model.predict(inputs, batch_size=batch_size, verbose=0))
     logits = logits_of(scores.reshape(len(labels), -1), activation)
     offset = balanced_offset(logits, labels)
     bias = np.asarray(layer.bias)

@@ -55,3 +55,21 @@ def test_set_operating_point_refuses_an_output_it_cannot_read():
     model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax", name="head_output")(inputs))
     with pytest.raises(ValueError, match="1 sigmoid or 2 softmax"):
         calibration.set_operating_point(model, np.zeros((4, 3), "float32"), [0, 1, 0, 1])
+
+
+def test_calibration_rows_take_validation_when_it_holds_both_classes():
+    labels = np.array([0, 1, 0, 1, 1, 1])
+    assert calibration.calibration_rows({"fit": [0, 1, 2], "val": [3, 4]}, labels).tolist() == [0, 1, 2]
+    assert calibration.calibration_rows({"fit": [0, 1], "val": [2, 3]}, labels).tolist() == [2, 3]
+
+
+def test_set_operating_point_takes_a_named_layer_and_several_inputs():
+    import keras
+
+    a, b = keras.Input((2,)), keras.Input((1,))
+    joined = keras.layers.Concatenate()([a, b])
+    model = keras.Model([a, b], keras.layers.Dense(2, activation="softmax", name="ensemble_output")(joined))
+    x = [np.random.default_rng(1).normal(size=(30, 2)).astype("float32"), np.zeros((30, 1), "float32")]
+    y = (x[0][:, 0] > 0.3).astype(int)
+    point = calibration.set_operating_point(model, x, y, layer="ensemble_output")
+    assert point.balanced_after >= point.balanced_before and point.n_images == 30

@@ -28,6 +28,7 @@ from mstl_lib.evaluation import metrics, stats
 from mstl_lib.papers.p1_mstl import cell_patches, protocol
 from mstl_lib.report import finish, finish_roc_axes, learning_curves, markdown, plot_roc
 from mstl_lib.report import tables as tables_report
+from mstl_lib.report.operating_point import operating_point_sentence
 from mstl_lib.report.tables import aggregate, beside_paper
 
 STAGE1_METRICS = protocol.STAGE1_METRICS
@@ -110,15 +111,9 @@ def operating_point_note(done: pd.DataFrame) -> str:
     """
     if done.empty or "pred_malignant_own_threshold" not in done.columns:
         return ""
-    own = done["pred_malignant_own_threshold"].astype(float)
-    if own.isna().all():
-        return ""
     n_test = done["pred_malignant"].astype(float) + done["pred_benign"].astype(float)
-    own_bad = [metrics.is_degenerate(int(n - m), int(m)) for n, m in zip(n_test, own, strict=True) if pd.notna(m)]
-    moved = int((own != done["pred_malignant"].astype(float)).sum())
-    return (f" The operating point (a threshold chosen on each fold's validation images) changed the calls of "
-            f"{moved} of {_plural(len(done), 'fold')}; at the networks' own threshold of 0.5, {sum(own_bad)} of "
-            f"{_plural(len(own_bad), 'fold')} would have been degenerate.")
+    sentence = operating_point_sentence(n_test, done["pred_malignant"], done["pred_malignant_own_threshold"])
+    return " " + sentence if sentence else ""
 
 
 def shifted_threshold_note(done: pd.DataFrame) -> str:

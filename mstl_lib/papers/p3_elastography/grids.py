@@ -26,7 +26,7 @@ TASK = "mstl_lib.papers.p3_elastography.tasks:p3_arm"
 """The engine task of every P3 grid."""
 
 _CONFIG_KEYS = ("image_size", "work_size", "epochs", "ensemble_epochs", "patience", "batch_size",
-                "learning_rate", "resnet_freeze")
+                "learning_rate", "resnet_freeze", "operating_point")
 
 
 def grid_name(dataset: str, split: str, profile: str) -> str:

@@ -14,6 +14,7 @@ from mstl_lib.profiles import ChapterSettings
 _SMOKE = {
     "constituents": ["AlexNet", "ResNet18"], "image_size": 64, "work_size": 96, "epochs": 2,
     "ensemble_epochs": 3, "patience": 2, "batch_size": 16, "learning_rate": 1e-4, "resnet_freeze": "all",
+    "operating_point": "validation",
     "max_images": 48, "ddti_max_images": 40, "n_splits": 2, "folds_run": 1,
     "p3_arms": ["B:crop", "BSE:crop"], "separations": [0.0, 1.0], "control_inputs": ["SE"],
     "ddti": True, "n_boot": 200, "freeze_sensitivity": [], "masking_arms": [False, True],
@@ -22,6 +23,7 @@ _SMOKE = {
 _CPU = {
     "constituents": ["AlexNet", "ResNet18"], "image_size": 64, "work_size": 128, "epochs": 15,
     "ensemble_epochs": 60, "patience": 5, "batch_size": 32, "learning_rate": 1e-4, "resnet_freeze": "all",
+    "operating_point": "validation",
     "max_images": None, "ddti_max_images": None, "n_splits": 5, "folds_run": 1,
     "p3_arms": ["B:crop", "BSE:crop"], "separations": [0.0, 1.0, 2.0],
     "control_inputs": ["SE"], "ddti": True, "n_boot": 1000, "freeze_sensitivity": [], "masking_arms": [False, True],
@@ -30,6 +32,7 @@ _CPU = {
 _FULL = {
     "constituents": ["AlexNet", "ResNet18"], "image_size": 224, "work_size": 448, "epochs": 2000,
     "ensemble_epochs": 2000, "patience": 200, "batch_size": 16, "learning_rate": 1e-4, "resnet_freeze": "stem",
+    "operating_point": "0.5",
     "max_images": None, "ddti_max_images": None, "n_splits": 5, "folds_run": 5,
     "p3_arms": ["B:full", "SE:full", "BSE:full", "B:crop", "SE:crop", "BSE:crop"],
     "separations": [0.0, 0.25, 0.5, 1.0, 2.0], "control_inputs": ["SE", "BSE"], "ddti": True, "n_boot": 2000,
@@ -50,6 +53,11 @@ CHAPTER = ChapterSettings(
         "ensemble_epochs": "P3: as above; the cap for the new softmax layer",
         "patience": "P3: 200",
         "batch_size": "P3 does not state it",
+        "operating_point": ("not in P3 (full keeps the argmax): after BatchNorm is settled, smoke and cpu move each "
+                            "constituent's, comparison model's and the ensemble layer's threshold to the one that "
+                            "maximises balanced accuracy on the fold's validation patients' images, since short "
+                            "training from random weights can shift the output as a whole; AUC is unchanged, and the "
+                            "voting ensemble votes with the moved thresholds"),
         "resnet_freeze": "P3: ResNet-18's first four child modules frozen ('stem'); 'all' freezes every "
                          "convolution (only the head trains, from cached features) to fit the CPU budget",
         "max_images": "smoke only: a stratified subset of BUSI",

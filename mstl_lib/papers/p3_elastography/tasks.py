@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mstl_lib.nn import backbones, batchnorm, classifier, freeze_cache, training
+from mstl_lib.nn import backbones, batchnorm, calibration, classifier, freeze_cache, training
 from mstl_lib.nn.features import concatenate_features
 from mstl_lib.nn.weights import from_context
 from mstl_lib.papers.p3_elastography import protocol
@@ -52,7 +52,7 @@ if not any(key.lower() == "densenet121" for key in backbones.BACKBONES):
         mode="torch", weights_url="https://storage.googleapis.com/tensorflow/keras-applications/densenet/"
                                   "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5")
 
-RECIPE_VERSION = "p3-11"
+RECIPE_VERSION = "p3-12"
 
 RECIPE_MODULES = ("mstl_lib.nn.torchvision_models", "mstl_lib.nn.stem", "mstl_lib.nn.gradcam",
                   "mstl_lib.evaluation.patients", "mstl_lib.data.phantoms.strain")
@@ -168,7 +168,8 @@ def _comparison_arm(config, fold, context, table, parts, images, labels, train_k
                    "ratio": [float("nan")] * len(test), f"score_{name}": scores.tolist()}
     extra = {"backbones": {name: backbone}, "n_frozen": {name: f"{n_frozen} of {n_frozen}"},
              "batchnorm": {name: trained["batchnorm"]}, "epochs_run": {name: trained["epochs_run"]},
-             "cache_seconds": {name: trained["cache_seconds"]}, "n_fit": len(parts["fit"]),
+             "cache_seconds": {name: trained["cache_seconds"]}, "operating_point": {name: trained["operating_point"]},
+             "n_fit": len(parts["fit"]),
              "n_val": len(parts["val"]), "n_test": len(test), "n_patients": int(table["patient"].nunique())}
     return {"metrics": _model_metrics(name, y_test, scores, patients_test), "predictions": predictions,
             "history": {f"{name}_{k}": v for k, v in trained["history"].items()},
@@ -210,7 +211,7 @@ def _early_stopping(patience: int):
 
 def train_constituent(model, n_frozen: int, images: np.ndarray, labels: np.ndarray, parts: dict, *,
                       epochs: int, patience: int, batch_size: int, learning_rate: float, seed: int,
-                      random_init: bool = False, verbose: int = 0) -> dict:
+                      random_init: bool = False, verbose: int = 0, operating_point: str = "0.5") -> dict:
     """Fine-tune one constituent on ``parts["fit"]``, stopping on ``parts["val"]``'s loss (best epoch kept).
 
     The frozen prefix runs once over every row of ``parts`` and the rest trains
@@ -242,16 +243,29 @@ def train_constituent(model, n_frozen: int, images: np.ndarray, labels: np.ndarr
                            callbacks=[_early_stopping(patience)], restore_best=True, monitor="val_loss",
                            verbose=verbose)
     settled.append(batchnorm.settle_batchnorm(split.suffix, cached.inputs(parts["fit"])))
+    point = _operating_point(split.suffix, cached.inputs, labels, parts, operating_point, "head_output")
     return {
         "predict": lambda idx: freeze_cache.predict_arrays(split.suffix, cached.inputs(idx))[:, 1],
         "features": lambda idx: freeze_cache.predict_arrays(split.features, cached.inputs(idx)),
         "history": history, "epochs_run": len(history.get("loss", [])), "cache_seconds": cached.seconds,
-        "batchnorm": " | ".join(step.sentence() for step in settled),
+        "batchnorm": " | ".join(step.sentence() for step in settled), "operating_point": point,
     }
 
 
+def _operating_point(model, inputs_of, labels, parts: dict, operating_point: str, layer: str) -> str:
+    """Under ``operating_point="validation"``, move ``model``'s threshold to the best balanced accuracy on the
+    validation rows (:func:`mstl_lib.nn.calibration.set_operating_point`); returns what was done (``""``: nothing)."""
+    if operating_point == "0.5":
+        return ""
+    if operating_point != "validation":
+        raise ValueError(f"operating_point must be '0.5' or 'validation', not {operating_point!r}")
+    rows = calibration.calibration_rows(parts, labels)
+    return calibration.set_operating_point(model, inputs_of(rows), np.asarray(labels)[rows], layer=layer).sentence()
+
+
 def train_softmax_layer(features: np.ndarray, labels: np.ndarray, parts: dict, *, epochs: int, patience: int,
-                        batch_size: int, learning_rate: float, seed: int, verbose: int = 0) -> dict:
+                        batch_size: int, learning_rate: float, seed: int, verbose: int = 0,
+                        operating_point: str = "0.5") -> dict:
     """A new linear softmax layer on frozen features (P3's ensemble step 5), stopped on the val loss.
 
     Returns
@@ -271,9 +285,10 @@ def train_softmax_layer(features: np.ndarray, labels: np.ndarray, parts: dict, *
                            steps_per_epoch=training.steps_for(len(parts["fit"]), batch_size),
                            callbacks=[_early_stopping(patience)], restore_best=True, monitor="val_loss",
                            verbose=verbose)
+    point = _operating_point(model, lambda idx: features[idx], labels, parts, operating_point, "ensemble_output")
     return {"predict": lambda idx: freeze_cache.predict_arrays(model, features[idx])[:, 1],
             "history": history, "epochs_run": len(history.get("loss", [])),
-            "layer": model.get_layer("ensemble_output")}
+            "layer": model.get_layer("ensemble_output"), "operating_point": point}
 
 
 def ensemble_model(constituents: dict, softmax_layer) -> keras.Model:
@@ -354,11 +369,13 @@ def p3_arm(config: dict, fold: int, context: dict) -> dict:
     y_test, patients_test = labels[test], table["patient"].to_numpy()[test]
 
     train_kw = dict(batch_size=int(config["batch_size"]), learning_rate=float(config["learning_rate"]),
-                    patience=int(config["patience"]), verbose=verbose)
+                    patience=int(config["patience"]), verbose=verbose,
+                    operating_point=config.get("operating_point", "0.5"))
     if config.get("comparison"):
         return _comparison_arm(config, fold, context, table, parts, images, labels, train_kw, seed)
     scores, features, histories, extra = {}, {}, {}, {"backbones": {}, "n_frozen": {}, "batchnorm": {},
-                                                                      "epochs_run": {}, "cache_seconds": {}}
+                                                                      "epochs_run": {}, "cache_seconds": {},
+                                                                      "operating_point": {}}
     weights_used, models = {}, {}
     for offset, constituent in enumerate(protocol.CONSTITUENTS):
         backbone = context["constituents"][constituent]
@@ -374,7 +391,7 @@ def p3_arm(config: dict, fold: int, context: dict) -> dict:
         weights_used[constituent] = info.describe()
         extra["backbones"][constituent] = backbone
         extra["n_frozen"][constituent] = f"{n_frozen} of {len(model.get_layer('backbone').layers)}"
-        for key in ("batchnorm", "epochs_run", "cache_seconds"):
+        for key in ("batchnorm", "epochs_run", "cache_seconds", "operating_point"):
             extra[key][constituent] = trained[key]
 
     every = np.arange(len(table))
@@ -394,7 +411,8 @@ def p3_arm(config: dict, fold: int, context: dict) -> dict:
         out_metrics.update(_model_metrics(model_name, y_test, model_scores, patients_test))
     extra.update({"feature_widths": [int(features_width) for features_width in
                                      (features[c](test[:1]).shape[1] for c in protocol.CONSTITUENTS)],
-                  "ensemble_epochs_run": head["epochs_run"], "n_fit": len(parts["fit"]),
+                  "ensemble_epochs_run": head["epochs_run"], "ensemble_operating_point": head["operating_point"],
+                  "n_fit": len(parts["fit"]),
                   "n_val": len(parts["val"]), "n_test": len(test), "n_patients": int(table["patient"].nunique()),
                   "dropped_mixed": table.attrs.get("dropped_mixed", {}),
                   "data_kind": str(table["data_kind"].iloc[0]) if "data_kind" in table else ""})

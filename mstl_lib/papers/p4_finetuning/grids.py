@@ -52,7 +52,8 @@ def _grid(run, source: DataSource, grouping: str, backbones, strategies, verbose
     table = protocol.task_table(source, grouping, settings["max_images"], run.seed)
     configs = [{"backbone": backbone, "trainable_pct": int(pct), "image_size": settings["image_size"],
                 "epochs": settings["epochs"], "batch_size": settings["batch_size"],
-                "learning_rate": settings["learning_rate"], "class_weight": settings["class_weight"]}
+                "learning_rate": settings["learning_rate"], "class_weight": settings["class_weight"],
+                "operating_point": settings["operating_point"]}
                for backbone in backbones for pct in strategies]
     return engine.Grid(
         name=grid_name(source.dataset, grouping, run.profile.name),

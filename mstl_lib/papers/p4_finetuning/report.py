@@ -24,6 +24,7 @@ from mstl_lib.evaluation import metrics, stats
 from mstl_lib.paths import bench_dir
 from mstl_lib.papers.p4_finetuning import protocol
 from mstl_lib.report import tables as tables_report
+from mstl_lib.report.operating_point import operating_point_sentence
 from mstl_lib.report.tables import aggregate, beside_paper
 
 __all__ = [
@@ -40,7 +41,7 @@ METRICS_READ = (
     "ft_sensitivity", "svm_sensitivity", "svm_c",
     "ft_balanced_accuracy", "svm_balanced_accuracy", "ft_degenerate", "svm_degenerate",
     "ft_pred_benign", "svm_pred_benign", "ft_pred_malignant", "svm_pred_malignant",
-    "ft_score_min", "svm_score_min", "ft_score_max", "svm_score_max",
+    "ft_score_min", "svm_score_min", "ft_score_max", "svm_score_max", "ft_pred_malignant_own_threshold",
 )
 """The task metrics this module reads (Tables 3 and 4, the grouping comparison, the prose)."""
 
@@ -548,6 +549,11 @@ def degenerate_note(records: pd.DataFrame) -> str:
                  "little here, and balanced accuracy or AUC is the number to read.")
     else:
         text += " Some tasks collapsed: read their accuracies with balanced accuracy beside them."
+    if "ft_pred_malignant_own_threshold" in done.columns:  # the FT head's operating point (cpu)
+        n_test = done["ft_pred_malignant"].astype(float) + done["ft_pred_benign"].astype(float)
+        sentence = operating_point_sentence(n_test, done["ft_pred_malignant"], done["ft_pred_malignant_own_threshold"],
+                                            unit="task")
+        text += (" FT head: " + sentence) if sentence else ""
     return text
 
 

@@ -30,7 +30,7 @@ import keras  # noqa: E402,I001 - mstl_lib.nn.classifier imported TensorFlow qui
 
 __all__ = ["RECIPE_VERSION", "build_p4_model", "epoch_timer", "finetune_svm", "train_phase1"]
 
-RECIPE_VERSION = "p4-6"
+RECIPE_VERSION = "p4-7"
 """The grids' ``code_version``: bump it whenever a change here changes results."""
 
 
@@ -83,7 +83,7 @@ def build_p4_model(backbone: str, image_size: int, trainable_pct: int, weights):
 def train_phase1(model, n_frozen: int, images: np.ndarray, labels: np.ndarray, parts: dict, *,
                  epochs: int, batch_size: int, learning_rate: float, seed: int, cache: bool = True,
                  verbose: int = 0, run_eagerly: bool | str = "auto", random_init: bool = False,
-                 class_weight: str | None = None) -> dict:
+                 class_weight: str | None = None, operating_point: str = "0.5") -> dict:
     """Train P4's phase 1 on ``parts["fit"]``, keep the best epoch on ``parts["val"]``.
 
     With ``cache`` and ``n_frozen >= 1`` the frozen prefix runs once over all rows
@@ -98,6 +98,9 @@ def train_phase1(model, n_frozen: int, images: np.ndarray, labels: np.ndarray, p
 
     ``class_weight="balanced"`` weighs the training loss by inverse class frequency
     (:func:`mstl_lib.nn.training.balanced_class_weights`); ``None`` is P4's plain loss.
+    ``operating_point="validation"`` then moves the output bias to the threshold
+    that maximises balanced accuracy on ``parts["val"]``
+    (:func:`mstl_lib.nn.calibration.set_operating_point`); ``"0.5"`` is P4's argmax.
 
     Returns
     -------
@@ -106,7 +109,7 @@ def train_phase1(model, n_frozen: int, images: np.ndarray, labels: np.ndarray, p
         ``history``, ``epoch_seconds``, ``cache_seconds``, ``cache_bytes``,
         ``cached`` and ``boundary``.
     """
-    from mstl_lib.nn import batchnorm, freeze_cache, training  # noqa: PLC0415
+    from mstl_lib.nn import batchnorm, calibration, freeze_cache, training  # noqa: PLC0415
 
     labels = np.asarray(labels, dtype="int32")
     settled = []
@@ -149,6 +152,11 @@ def train_phase1(model, n_frozen: int, images: np.ndarray, labels: np.ndarray, p
     fit_inputs = inputs_of(parts["fit"])
     settled.append(batchnorm.settle_batchnorm(trained, fit_inputs))
     out["batchnorm"] = " | ".join(step.sentence() for step in settled)
+    out["offset"] = 0.0
+    if operating_point == "validation":
+        rows = calibration.calibration_rows(parts, labels)
+        point = calibration.set_operating_point(trained, inputs_of(rows), labels[rows])
+        out["operating_point"], out["offset"] = point.sentence(), point.offset
 
     def predict(idx):
         return freeze_cache.predict_arrays(trained, inputs_of(idx))[:, 1]
@@ -201,7 +209,8 @@ def finetune_svm(config: dict, fold: int, context: dict) -> dict:
                           batch_size=int(config["batch_size"]), learning_rate=float(config["learning_rate"]),
                           seed=seed + fold, cache=bool(config.get("cache", True)),
                           verbose=int(context.get("verbose", 0)), random_init=info.used == "random",
-                          class_weight=config.get("class_weight"))
+                          class_weight=config.get("class_weight"),
+                          operating_point=config.get("operating_point", "0.5"))
     phase1_seconds = time.perf_counter() - start
 
     test = parts["test"]
@@ -214,9 +223,12 @@ def finetune_svm(config: dict, fold: int, context: dict) -> dict:
                                          inner_splits=int(context.get("svm_cv", 5)), seed=seed)
     svm_seconds = time.perf_counter() - start
 
+    own = np.log(np.clip(ft_scores, 1e-7, 1 - 1e-7)) - np.log1p(-np.clip(ft_scores, 1e-7, 1 - 1e-7)) \
+        - phase1["offset"] >= 0  # what the network's own argmax called, before the operating point
     return {
         "metrics": {**_phase_metrics("ft", y_test, ft_scores), **_phase_metrics("svm", y_test, svm_scores),
-                    "svm_c": float(search.best_params_["svc__C"])},
+                    "svm_c": float(search.best_params_["svc__C"]),
+                    "ft_pred_malignant_own_threshold": float(own.sum())},
         "predictions": {"row": test.tolist(), "path": table["path"].iloc[test].tolist(),
                         "y_true": y_test.tolist(), "ft_score": ft_scores.tolist(),
                         "svm_score": svm_scores.tolist()},
@@ -227,7 +239,7 @@ def finetune_svm(config: dict, fold: int, context: dict) -> dict:
                   "cache_seconds": phase1["cache_seconds"], "cache_bytes": phase1["cache_bytes"],
                   "epoch_seconds": phase1["epoch_seconds"], "phase1_seconds": phase1_seconds,
                   "svm_seconds": svm_seconds, "svm_cv_accuracy": float(search.best_score_),
-                  "batchnorm": phase1["batchnorm"],
+                  "batchnorm": phase1["batchnorm"], "operating_point": phase1.get("operating_point", ""),
                   "n_fit": len(parts["fit"]), "n_val": len(parts["val"]), "n_train": len(parts["train"]),
                   "n_test": len(test), "data_kind": str(table["data_kind"].iloc[0])},
     }

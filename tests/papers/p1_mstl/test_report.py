@@ -492,7 +492,7 @@ def test_operating_point_note_counts_the_folds_it_rescued():
                             "pred_benign": [20, 15, 22], "degenerate": 0.0,
                             "pred_malignant_own_threshold": [0.0, 25.0, 40.0]})
     note = report.degenerate_note(records)
-    assert ("changed the calls of 2 of 3 folds; at the networks' own threshold of 0.5, 2 of 3 folds would have "
+    assert ("changed the calls of 2 of 3 folds; at the networks' own threshold, 2 of 3 folds would have "
             "been degenerate.") in note
     assert report.operating_point_note(records.drop(columns="pred_malignant_own_threshold")) == ""
 

@@ -126,3 +126,18 @@ def test_every_comparison_backbone_is_registered():
     from mstl_lib.nn import backbones
 
     assert {backbones.canonical_name(b) for b in protocol.COMPARISONS.values()} == set(protocol.COMPARISONS.values())
+
+
+@pytest.mark.parametrize("point", ["0.5", "validation"])
+def test_the_ensemble_layer_moves_its_operating_point_only_when_asked(point):
+    rng = np.random.default_rng(0)
+    labels = np.array([0, 1] * 20)
+    features = (rng.normal(size=(40, 6)) + labels[:, None]).astype("float32")
+    parts = {"fit": np.arange(0, 24), "val": np.arange(24, 32), "test": np.arange(32, 40)}
+    head = tasks.train_softmax_layer(features, labels, parts, epochs=2, patience=2, batch_size=8,
+                                     learning_rate=1e-2, seed=0, operating_point=point)
+    assert head["operating_point"].startswith("operating point set on 8 validation images") == (point != "0.5")
+    assert head["predict"](parts["test"]).shape == (8,)
+    with pytest.raises(ValueError, match="operating_point"):
+        tasks.train_softmax_layer(features, labels, parts, epochs=1, patience=1, batch_size=8, learning_rate=1e-2,
+                                  seed=0, operating_point="median")

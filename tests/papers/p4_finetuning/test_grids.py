@@ -60,7 +60,7 @@ def test_build_smoke_grids(smoke_run):
         table = protocol.task_table(source, context["grouping"], settings["max_images"], 0)
         assert grid.data_fingerprint == fingerprint_table(table, label_column="label")
         assert all(set(c) == {"backbone", "trainable_pct", "image_size", "epochs", "batch_size", "learning_rate",
-                                "class_weight"}
+                                "class_weight", "operating_point"}
                    for c in grid.configs)
     assert len(built["p4-busi-none-smoke"].configs) == len(settings["backbones"]) * len(settings["strategies"])
     assert [c["trainable_pct"] for c in built["p4-ddti-case-smoke"].configs] == settings["grouping_strategies"]
