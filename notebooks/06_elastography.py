@@ -160,6 +160,13 @@ leak_probe[["generator", "n_images", "n_patients", "auc [95% CI]", "includes_cha
 # evaluation**: with random initial weights the frozen layers' statistics are recomputed on
 # the training images before their outputs are cached, and trainable BatchNorm layers are
 # recomputed after training (`mstl_lib.nn.batchnorm`); each record says what was settled.
+# **The operating point is chosen on validation images (`cpu` and `smoke`; not in P3).**
+# After settling, each constituent's, comparison model's and the ensemble layer's threshold
+# moves to the one that maximises balanced accuracy on the fold's validation patients'
+# images (`mstl_lib.nn.calibration`): short training from random weights can shift a
+# network's output as a whole, so that it calls every image one class while ranking them
+# well. No test image is looked at and AUC does not change; the voting ensemble votes
+# with the moved thresholds. `full` keeps the argmax.
 
 # %%
 start = time.perf_counter()

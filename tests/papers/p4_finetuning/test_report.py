@@ -54,7 +54,7 @@ def make_records(values: dict, dataset: str = "busi", grouping: str = "none", ep
 
 def test_metrics_read_are_both_phases_and_c():
     names = (*protocol.PHASE_METRICS, *protocol.DIAGNOSTICS)
-    expected = {f"{p}_{m}" for p in protocol.PHASES for m in names} | {"svm_c"}
+    expected = {f"{p}_{m}" for p in protocol.PHASES for m in names} | {"svm_c", "ft_pred_malignant_own_threshold"}
     assert set(report.METRICS_READ) == expected and len(report.METRICS_READ) == len(expected)
 
 
