@@ -101,7 +101,25 @@ def degenerate_note(records: pd.DataFrame) -> str:
     verdict = ("**Some folds are degenerate**: their accuracy is a class share, not evidence that the network "
                "learned; read AUC and balanced accuracy instead." if total else
                "No fold is degenerate (every fold predicts both classes).")
-    return "; ".join(parts) + ". " + verdict + shifted_threshold_note(done) + operating_point_note(done)
+    return ("; ".join(parts) + ". " + verdict + shifted_threshold_note(done) + chance_ranking_note(done)
+            + operating_point_note(done))
+
+
+def chance_ranking_note(done: pd.DataFrame) -> str:
+    """Among the degenerate folds, those that rank their test images no better than chance (AUC at most 0.5):
+    no threshold can make their calls mean anything. ``""`` when there is none."""
+    needed = {"degenerate", "auc", "tl", "optimizer", "fold"}
+    if done.empty or not needed <= set(done.columns):
+        return ""
+    bad = done[(done["degenerate"] == 1) & (done["auc"].astype(float) <= 0.5)]
+    if bad.empty:
+        return ""
+    named = _join([f"{row.tl} {row.optimizer} fold {int(row.fold)} (AUC {float(row.auc):.2f})"
+                   for row in bad.itertuples()])
+    return (f" {_plural(len(bad), 'degenerate fold')} rank{'s' if len(bad) == 1 else ''} the test images no better "
+            f"than chance: {named}. That network learned nothing that carries over to its test fold, and no "
+            "threshold would make its calls mean anything; the budget of 2 epochs from random weights did not "
+            "reach a working model there.")
 
 
 def operating_point_note(done: pd.DataFrame) -> str:

@@ -487,6 +487,16 @@ def test_a_degenerate_fold_that_still_ranks_is_called_a_shifted_threshold():
     assert report.shifted_threshold_note(records[records["auc"] < 0.6]) == ""
 
 
+def test_a_degenerate_fold_that_ranks_at_chance_is_named():
+    records = pd.DataFrame({"tl": ["MSTL", "MSTL", "CTL"], "optimizer": ["adam", "sgd", "adam"], "fold": [1, 0, 0],
+                            "status": "done", "pred_malignant": [40, 38, 20], "pred_benign": [0, 2, 20],
+                            "degenerate": [1.0, 1.0, 0.0], "auc": [0.33, 0.7, 0.4],
+                            "score_min": [0.6, 0.2, 0.1], "score_max": [0.9, 0.9, 0.9]})
+    note = report.degenerate_note(records)
+    assert "1 degenerate fold ranks the test images no better than chance: MSTL adam fold 1 (AUC 0.33)." in note
+    assert report.chance_ranking_note(records[records["auc"] > 0.5]) == ""
+
+
 def test_operating_point_note_counts_the_folds_it_rescued():
     records = pd.DataFrame({"tl": ["CTL", "CTL", "MSTL"], "status": "done", "pred_malignant": [20, 25, 18],
                             "pred_benign": [20, 15, 22], "degenerate": 0.0,
