@@ -21,7 +21,7 @@ from mstl_lib.evaluation.bootstrap import bootstrap_ci, format_ci, mean_ci
 from mstl_lib.papers.p3_elastography import protocol
 
 __all__ = [
-    "METRICS_BY_TASK", "METRICS_READ", "P3_METRICS", "SIMULATION_BANNER", "Results", "audit_note", "claims", "closing_note",
+    "METRICS_BY_TASK", "METRICS_READ", "P3_METRICS", "metrics_read", "SIMULATION_BANNER", "Results", "audit_note", "claims", "closing_note",
     "collect", "fig5_tests", "gradcam_figure", "gradcam_record", "holm", "misdiagnosis_counts", "test_size_sentence", "paper_claims", "ppv", "ppv_tests",
     "controls_table", "ddti_table", "table2_beside_paper", "masking_sentence", "masking_table", "degenerate_note", "dose_response_figure", "failures_table", "long_predictions",
     "leak_probe_sentence", "negative_control_sentence", "paper_counts_check", "paper_table", "patient_mean_ci", "patient_table_ci",
@@ -36,8 +36,19 @@ METRICS_READ = tuple(f"{model}_{level}_{metric}" for model in (*protocol.CONSTIT
     f"{model}_image_degenerate" for model in (*protocol.CONSTITUENTS, *protocol.ENSEMBLES))
 """The task metrics this module reads (every task returns them; ``oracle_*`` only with a strain channel)."""
 
-METRICS_BY_TASK = {"mstl_lib.papers.p3_elastography.tasks:p3_arm": METRICS_READ}
-"""The metrics this module reads from each task's records (the contract every paper declares)."""
+def metrics_read(config: dict) -> tuple[str, ...]:
+    """The metrics this module reads from one ``p3_arm`` record: :data:`METRICS_READ`, or for a Table 2
+    comparison arm (``config["comparison"]``) that model's own."""
+    name = config.get("comparison")
+    if not name:
+        return METRICS_READ
+    return tuple(f"{name}_{level}_{metric}" for level in ("image", "patient") for metric in P3_METRICS) + (
+        f"{name}_image_degenerate",)
+
+
+METRICS_BY_TASK = {"mstl_lib.papers.p3_elastography.tasks:p3_arm": metrics_read}
+"""The metrics this module reads from each task's records (the contract every paper declares); a callable
+gives them per record, from its configuration."""
 
 SIMULATION_BANNER = (
     "**Simulated strain.** P3's B-mode + strain images are private. The strain images on this page are "

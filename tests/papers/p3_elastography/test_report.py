@@ -162,3 +162,10 @@ def test_gradcam_record_prefers_p3s_protocol_and_the_figure_draws():
     assert found["maps"]["rows"] == [0, 1] and found["config"] == {"input": "BSE"}
     assert report.gradcam_record(report.Results(pd.DataFrame(), [])) is None
     report.gradcam_figure(found)
+
+
+def test_metrics_read_follow_the_arm():
+    assert report.metrics_read({"input": "BSE"}) == report.METRICS_READ
+    comparison = report.metrics_read({"input": "BSE", "comparison": "DenseNet"})
+    assert "DenseNet_image_degenerate" in comparison and "DenseNet_patient_accuracy" in comparison
+    assert not any(name.startswith(("AlexNet", "ResNet18")) for name in comparison)

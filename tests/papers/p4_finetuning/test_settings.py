@@ -11,7 +11,8 @@ from mstl_lib.papers.p4_finetuning.settings import CHAPTER
 from mstl_lib.profiles import PROFILES
 
 KEYS = {"datasets", "backbones", "strategies", "image_size", "epochs", "batch_size", "learning_rate", "n_splits",
-        "folds_run", "max_images", "svm_cv", "grouped_protocols", "grouping_strategies", "grouping_backbones", "class_weight"}
+        "folds_run", "max_images", "svm_cv", "grouped_protocols", "grouping_strategies", "grouping_backbones", "class_weight",
+        "operating_point"}
 
 
 def test_chapter_has_every_profile_with_the_old_keys():
