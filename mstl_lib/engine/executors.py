@@ -18,6 +18,8 @@ from mstl_lib.engine.task import Task, execute_task, lost_task_record
 log = logging.getLogger(__name__)
 
 EXECUTORS = ("local", "processes", "isolated", "dask")
+SPAWNING = ("processes", "isolated")
+"""Executors that start tasks in spawned processes: their task must be importable by name."""
 
 # =========================================================================== executors
 

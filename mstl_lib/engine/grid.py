@@ -69,7 +69,7 @@ from mstl_lib.engine.provenance import (
     config_hash,
 )
 from mstl_lib.engine.store import ResultsStore, check_name
-from mstl_lib.engine.executors import EXECUTORS, RUNNERS
+from mstl_lib.engine.executors import EXECUTORS, RUNNERS, SPAWNING
 from mstl_lib.engine.progress import ProgressLog
 from mstl_lib.engine.task import DEFAULT_UNKEYED_CONTEXT, GridFailedError, Task, importable, task_reference
 
@@ -312,7 +312,7 @@ def run_grid(
     """
     if executor not in RUNNERS:
         raise ValueError(f"executor must be one of {EXECUTORS}, not {executor!r}")
-    if executor in ("processes", "isolated") and not importable(grid.task):
+    if executor in SPAWNING and not importable(grid.task):
         raise ValueError(
             f"the '{executor}' executor needs an importable task, not {task_reference(grid.task)}; "
             "pass 'module:function', or use executor='dask' (which can ship notebook functions)"
