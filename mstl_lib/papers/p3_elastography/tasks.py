@@ -52,10 +52,10 @@ if not any(key.lower() == "densenet121" for key in backbones.BACKBONES):
         mode="torch", weights_url="https://storage.googleapis.com/tensorflow/keras-applications/densenet/"
                                   "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5")
 
-RECIPE_VERSION = "p3-12"
+RECIPE_VERSION = "p3-13"
 
 RECIPE_MODULES = ("mstl_lib.nn.torchvision_models", "mstl_lib.nn.stem", "mstl_lib.nn.gradcam",
-                  "mstl_lib.evaluation.patients", "mstl_lib.data.phantoms.strain")
+                  "mstl_lib.nn.calibration", "mstl_lib.evaluation.patients", "mstl_lib.data.phantoms.strain")
 """Shared modules only P3's records depend on (see :func:`mstl_lib.papers.recipe_fingerprint`)."""
 """The grids' ``code_version``: bump it whenever a change here changes results."""
 
@@ -115,6 +115,18 @@ def _has_dense(model) -> bool:
     return any(isinstance(layer, keras.layers.Dense) for layer in model.layers)
 
 
+def _backbone_on_image(backbone: str, size: int, channels: int, weights):
+    """``(inputs, feature map, backbone model, info)``: an image input of ``channels`` channels, a fixed
+    :func:`channel_adapter` where the backbone cannot take them, the registry's preprocessing and the backbone."""
+    direct = channels in backbones.backbone_spec(backbone).channels
+    base, info = classifier.build_classifier(backbone, (size, size, channels if direct else 3), lambda x: x,
+                                             weights=weights)
+    inputs = keras.Input(shape=(size, size, channels), name="image")
+    x = inputs if direct else channel_adapter(channels)(inputs)
+    backbone_model = base.get_layer("backbone")
+    return inputs, backbone_model(base.get_layer("preprocessing")(x)), backbone_model, info
+
+
 def build_constituent(constituent: str, backbone: str, size: int, channels: int, weights):
     """``image -> preprocessing -> "backbone" -> P3 head``, uncompiled.
 
@@ -128,24 +140,14 @@ def build_constituent(constituent: str, backbone: str, size: int, channels: int,
     model, info
         The classifier and the :class:`~mstl_lib.nn.weights.WeightsInfo` it started from.
     """
-    direct = channels in backbones.backbone_spec(backbone).channels
-    base, info = classifier.build_classifier(backbone, (size, size, channels if direct else 3), lambda x: x,
-                                             weights=weights)
-    inputs = keras.Input(shape=(size, size, channels), name="image")
-    x = inputs if direct else channel_adapter(channels)(inputs)
-    features = base.get_layer("backbone")(base.get_layer("preprocessing")(x))
-    head = constituent_head(constituent, fc_in_backbone=_has_dense(base.get_layer("backbone")))
+    inputs, features, backbone_model, info = _backbone_on_image(backbone, size, channels, weights)
+    head = constituent_head(constituent, fc_in_backbone=_has_dense(backbone_model))
     return keras.Model(inputs, head(features), name=f"{constituent.lower()}_classifier"), info
 
 
 def build_comparison(backbone: str, size: int, channels: int, weights):
     """A Table 2 comparison model: ``image -> preprocessing -> "backbone" -> GAP ("features") -> softmax``."""
-    direct = channels in backbones.backbone_spec(backbone).channels
-    base, info = classifier.build_classifier(backbone, (size, size, channels if direct else 3), lambda x: x,
-                                             weights=weights)
-    inputs = keras.Input(shape=(size, size, channels), name="image")
-    x = inputs if direct else channel_adapter(channels)(inputs)
-    x = base.get_layer("backbone")(base.get_layer("preprocessing")(x))
+    inputs, x, _, info = _backbone_on_image(backbone, size, channels, weights)
     x = keras.layers.GlobalAveragePooling2D(name="features")(x)
     out = keras.layers.Dense(2, activation="softmax", name="head_output", dtype="float32")(x)
     return keras.Model(inputs, out, name=f"{backbone.lower()}_comparison"), info

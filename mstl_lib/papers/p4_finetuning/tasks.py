@@ -30,7 +30,9 @@ import keras  # noqa: E402,I001 - mstl_lib.nn.classifier imported TensorFlow qui
 
 __all__ = ["RECIPE_VERSION", "build_p4_model", "epoch_timer", "finetune_svm", "train_phase1"]
 
-RECIPE_VERSION = "p4-7"
+RECIPE_VERSION = "p4-8"
+RECIPE_MODULES = ("mstl_lib.nn.calibration",)
+"""Shared modules only some papers' records depend on (see :func:`mstl_lib.papers.recipe_fingerprint`)."""
 """The grids' ``code_version``: bump it whenever a change here changes results."""
 
 
@@ -223,8 +225,9 @@ def finetune_svm(config: dict, fold: int, context: dict) -> dict:
                                          inner_splits=int(context.get("svm_cv", 5)), seed=seed)
     svm_seconds = time.perf_counter() - start
 
-    own = np.log(np.clip(ft_scores, 1e-7, 1 - 1e-7)) - np.log1p(-np.clip(ft_scores, 1e-7, 1 - 1e-7)) \
-        - phase1["offset"] >= 0  # what the network's own argmax called, before the operating point
+    from mstl_lib.nn.calibration import logits_of  # noqa: PLC0415
+
+    own = logits_of(ft_scores[:, None], "sigmoid") - phase1["offset"] >= 0  # the network's own argmax's calls
     return {
         "metrics": {**_phase_metrics("ft", y_test, ft_scores), **_phase_metrics("svm", y_test, svm_scores),
                     "svm_c": float(search.best_params_["svc__C"]),
