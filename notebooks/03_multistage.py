@@ -105,11 +105,13 @@ CHAPTER.table()
 # training. Each record states what was settled.
 #
 # **The operating point is chosen on validation images (`cpu` and `smoke`; not in P1).**
-# Settling fixes the statistics, but after 2 epochs from random weights the network's
+# Settling fixes the statistics, but after a few epochs from random weights the network's
 # output can still move as a whole between training (mini-batch statistics) and prediction
 # (settled ones): a fold then ranks its test images well and calls every one of them the
-# same class. So, after settling, the output bias is moved once to the threshold that
-# maximises balanced accuracy on the fold's validation images
+# same class. So, after settling, where the network's own threshold calls at least 95 % of
+# the fold's validation images one class, the output bias is moved once to the threshold
+# that maximises their balanced accuracy without collapsing them; elsewhere the threshold
+# stays, since moving one that already splits a few dozen images fits their noise
 # (`mstl_lib.nn.calibration.set_operating_point`). No test image is looked at, and AUC
 # does not change; accuracy, sensitivity and specificity do. Each record keeps what the
 # network's own threshold of 0.5 would have called. `full` keeps P1's 0.5.

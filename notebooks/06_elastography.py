@@ -161,11 +161,12 @@ leak_probe[["generator", "n_images", "n_patients", "auc [95% CI]", "includes_cha
 # the training images before their outputs are cached, and trainable BatchNorm layers are
 # recomputed after training (`mstl_lib.nn.batchnorm`); each record says what was settled.
 # **The operating point is chosen on validation images (`cpu` and `smoke`; not in P3).**
-# After settling, each constituent's, comparison model's and the ensemble layer's threshold
-# moves to the one that maximises balanced accuracy on the fold's validation patients'
-# images (`mstl_lib.nn.calibration`): short training from random weights can shift a
-# network's output as a whole, so that it calls every image one class while ranking them
-# well. No test image is looked at and AUC does not change; the voting ensemble votes
+# Short training from random weights can shift a network's output as a whole, so that it
+# calls every image one class while ranking them well. So, after settling, where a
+# constituent's, comparison model's or the ensemble layer's own argmax calls at least 95 % of
+# the fold's validation patients' images one class, its threshold moves to the one that
+# maximises their balanced accuracy without collapsing them; elsewhere it stays
+# (`mstl_lib.nn.calibration`). No test image is looked at and AUC does not change; the voting ensemble votes
 # with the moved thresholds. `full` keeps the argmax.
 
 # %%

@@ -7,11 +7,16 @@ their output can move as a whole: on BUSI after 2 epochs one network ranked the
 test images with AUC 0.82 while every score sat below 0.5, so it called every
 image benign.
 
-:func:`set_operating_point` moves only the output layer's bias. It scores the
-calibration images (the validation part, never the test part) with the final
-network and picks the logit offset that maximises their balanced accuracy
-(:func:`balanced_offset`). The ranking of every image, hence the AUC, is
-unchanged.
+:func:`set_operating_point` moves only the output layer's bias, and only to undo
+such a collapse. It scores the calibration images (the validation part, never
+the test part) with the final network. Where the network's own threshold puts
+fewer than :data:`~mstl_lib.evaluation.metrics.DEGENERATE_SHARE` of them in one
+class, the threshold stays: on a few dozen images, moving a threshold that
+already separates them fits their noise (one P4 network went from 30 to 92 of
+its 94 test images called malignant that way). Otherwise it picks the logit
+offset that maximises their balanced accuracy among the thresholds that do not
+themselves collapse them (:func:`balanced_offset`). The ranking of every image,
+hence the AUC, is unchanged.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mstl_lib.evaluation.metrics import DEGENERATE_SHARE
 from mstl_lib.nn.runtime import import_keras
 
 keras = import_keras()
@@ -42,10 +48,19 @@ class OperatingPoint:
     """Their balanced accuracy at the network's own threshold."""
     balanced_after: float
     """Their balanced accuracy at the chosen one."""
+    own_positive: int = -1
+    """Calibration images the network's own threshold called positive (-1: not recorded)."""
+    collapsed: bool = True
+    """Whether those calls put at least the degenerate share of the images in one class (only then it moves)."""
 
     def sentence(self) -> str:
         """One line for a chapter or a record."""
-        return (f"operating point set on {self.n_images} validation images: logit offset {self.offset:+.3f}, "
+        if not self.collapsed:
+            return (f"operating point kept: the network's own threshold called {self.own_positive} of "
+                    f"{self.n_images} validation images malignant, not one class (balanced accuracy "
+                    f"{self.balanced_before:.3f})")
+        return (f"operating point set on {self.n_images} validation images (the network's own threshold called "
+                f"{self.own_positive} of them malignant): logit offset {self.offset:+.3f}, "
                 f"their balanced accuracy {self.balanced_before:.3f} -> {self.balanced_after:.3f}")
 
 
@@ -59,7 +74,7 @@ def logits_of(scores, activation: str) -> np.ndarray:
     raise ValueError(f"the output must be 1 sigmoid or 2 softmax units; got {scores.shape[-1]} {activation} units")
 
 
-def balanced_offset(logits, labels) -> float:
+def balanced_offset(logits, labels, max_share: float | None = DEGENERATE_SHARE) -> float:
     """The logit offset ``b`` that maximises the balanced accuracy of ``logit + b >= 0`` on ``labels``.
 
     Candidate thresholds lie midway between consecutive distinct logits (and
@@ -70,6 +85,10 @@ def balanced_offset(logits, labels) -> float:
     Parameters
     ----------
     logits, labels : array-like of shape (n,)
+    max_share : float or None
+        Thresholds that call at least this share of the images one class are
+        not candidates (a chosen threshold never collapses the calls itself),
+        unless every threshold does; ``None`` allows them all.
     """
     logits = np.asarray(logits, dtype="float64").reshape(-1)
     labels = np.asarray(labels).astype(int).reshape(-1)
@@ -80,6 +99,11 @@ def balanced_offset(logits, labels) -> float:
     called = logits[None, :] >= cuts[:, None]
     positives, negatives = labels == 1, labels == 0
     balanced = (called[:, positives].mean(axis=1) + (~called[:, negatives]).mean(axis=1)) / 2
+    if max_share is not None:
+        share = called.mean(axis=1)
+        collapsing = np.maximum(share, 1 - share) >= max_share
+        if not collapsing.all():
+            balanced = np.where(collapsing, -np.inf, balanced)
     best = np.flatnonzero(balanced >= balanced.max() - 1e-12)
     return float(-cuts[best[np.argmin(np.abs(cuts[best]))]])
 
@@ -92,8 +116,9 @@ def calibration_rows(parts: dict, labels) -> np.ndarray:
 
 
 def set_operating_point(model: keras.Model, images, labels, batch_size: int = 32,
-                        layer: str = OUTPUT_LAYER) -> OperatingPoint:
-    """Move ``model``'s output bias so that its threshold maximises balanced accuracy on ``images`` (in place).
+                        layer: str = OUTPUT_LAYER, collapsed_share: float | None = DEGENERATE_SHARE) -> OperatingPoint:
+    """Where ``model``'s own threshold collapses ``images`` onto one class, move its output bias to the threshold
+    that maximises their balanced accuracy (in place).
 
     Parameters
     ----------
@@ -103,6 +128,12 @@ def set_operating_point(model: keras.Model, images, labels, batch_size: int = 32
         Calibration inputs (the validation part), after BatchNorm was settled.
     labels : array-like of int (n,)
         Their 0/1 labels (the positive class is 1); both classes must be present.
+    batch_size : int
+    layer : str
+    collapsed_share : float or None
+        The threshold moves only when the network's own calls put at least this
+        share of ``images`` in one class; ``None`` moves it whenever that raises
+        their balanced accuracy. Also the bound of :func:`balanced_offset`.
 
     Returns
     -------
@@ -115,15 +146,17 @@ def set_operating_point(model: keras.Model, images, labels, batch_size: int = 32
         np.asarray(images, "float32")
     scores = np.asarray(model.predict(inputs, batch_size=batch_size, verbose=0))
     logits = logits_of(scores.reshape(len(labels), -1), activation)
-    offset = balanced_offset(logits, labels)
+    own = logits >= 0
+    collapsed = collapsed_share is None or max(own.mean(), 1 - own.mean()) >= collapsed_share
+    offset = balanced_offset(logits, labels, max_share=collapsed_share) if collapsed else 0.0
     bias = np.asarray(layer.bias)
     if bias.shape[-1] == 1:
         bias = bias + offset
     else:  # softmax: the logit difference moves by `offset`
         bias = bias + np.array([-offset / 2, offset / 2])
     layer.bias.assign(bias.astype("float32"))
-    return OperatingPoint(float(offset), len(labels), _balanced_accuracy(logits >= 0, labels),
-                          _balanced_accuracy(logits + offset >= 0, labels))
+    return OperatingPoint(float(offset), len(labels), _balanced_accuracy(own, labels),
+                          _balanced_accuracy(logits + offset >= 0, labels), int(own.sum()), bool(collapsed))
 
 
 def _balanced_accuracy(called, labels) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mstl_lib.evaluation.metrics import is_degenerate
+from mstl_lib.evaluation.metrics import DEGENERATE_SHARE, is_degenerate
 
 __all__ = ["operating_point_sentence"]
 
@@ -32,6 +32,7 @@ def operating_point_sentence(n_test, pred_malignant, own_malignant, unit: str = 
     changed = int((own[known] != moved[known]).sum())
     own_bad = sum(is_degenerate(int(t - m), int(m)) for t, m in zip(n_test[known], own[known], strict=True))
     units = unit if n == 1 else f"{unit}s"
-    return (f"The operating point (a threshold chosen on each {unit}'s validation images) changed the calls of "
+    return (f"The operating point (a threshold chosen on each {unit}'s validation images, where the network's own "
+            f"threshold called at least {DEGENERATE_SHARE:.0%} of them one class) changed the calls of "
             f"{changed} of {n} {units}; at the networks' own threshold, {own_bad} of {n} {units} would have been "
             "degenerate.")

@@ -73,3 +73,36 @@ def test_set_operating_point_takes_a_named_layer_and_several_inputs():
     y = (x[0][:, 0] > 0.3).astype(int)
     point = calibration.set_operating_point(model, x, y, layer="ensemble_output")
     assert point.balanced_after >= point.balanced_before and point.n_images == 30
+
+
+def test_balanced_offset_never_picks_a_threshold_that_collapses_the_calls():
+    logits = np.arange(20, dtype=float) - 10.0  # the one benign image scores lowest
+    labels = np.r_[0, np.ones(19, int)]
+    best_anywhere = calibration.balanced_offset(logits, labels, max_share=None)
+    assert (logits + best_anywhere >= 0).sum() == 19  # balanced accuracy 1, but 95 % called malignant
+    offset = calibration.balanced_offset(logits, labels)
+    called = logits + offset >= 0
+    assert max(called.mean(), 1 - called.mean()) < 0.95
+
+
+def _shifted_model(bias_value: float):
+    import keras
+
+    inputs = keras.Input((1,))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid", name="head_output")(inputs))
+    model.get_layer("head_output").set_weights([np.ones((1, 1), "float32"), np.array([bias_value], "float32")])
+    return model
+
+
+@pytest.mark.parametrize(("bias", "moves"), [(-0.25, False), (-2.5, True)])
+def test_set_operating_point_moves_only_a_threshold_that_collapses_the_validation_calls(bias, moves):
+    x = np.linspace(-1.0, 1.0, 40, dtype="float32")[:, None]
+    y = (x[:, 0] > 0).astype(int)
+    model = _shifted_model(bias)
+    point = calibration.set_operating_point(model, x, y)
+    assert point.collapsed is moves and (point.offset != 0.0) is moves
+    assert ("kept" in point.sentence()) is not moves
+    new_bias = float(np.asarray(model.get_layer("head_output").bias)[0])
+    assert (new_bias != bias) is moves
+    always = calibration.set_operating_point(_shifted_model(bias), x, y, collapsed_share=None)
+    assert always.balanced_after == 1.0 and always.offset != 0.0

@@ -118,8 +118,8 @@ def chance_ranking_note(done: pd.DataFrame) -> str:
                    for row in bad.itertuples()])
     return (f" {_plural(len(bad), 'degenerate fold')} rank{'s' if len(bad) == 1 else ''} the test images no better "
             f"than chance: {named}. That network learned nothing that carries over to its test fold, and no "
-            "threshold would make its calls mean anything; the budget of 2 epochs from random weights did not "
-            "reach a working model there.")
+            f"threshold would make its calls mean anything; the budget of {_epochs_of(bad)} from random weights did "
+            "not reach a working model there.")
 
 
 def operating_point_note(done: pd.DataFrame) -> str:
@@ -149,8 +149,16 @@ def shifted_threshold_note(done: pd.DataFrame) -> str:
     return (f" {_plural(len(shifted), 'degenerate fold')} still rank{'s' if len(shifted) == 1 else ''} the test "
             f"images (AUC {aucs}) with every score on one side of 0.5: the threshold moved, the ranking did not "
             "collapse. The network was trained on BatchNorm statistics of batches of 16 and predicts with those of "
-            "the whole training part; after 2 epochs from random weights its output is not calibrated across "
-            "that switch.")
+            f"the whole training part; after {_epochs_of(shifted)} from random weights its output is not calibrated "
+            "across that switch.")
+
+
+def _epochs_of(done: pd.DataFrame) -> str:
+    """The stage-2 epochs these records trained for, in words ("3 epochs", "2 or 3 epochs", "a few epochs")."""
+    if "epochs" not in done.columns or done["epochs"].isna().all():
+        return "a few epochs"
+    values = sorted({int(v) for v in done["epochs"].dropna()})
+    return " or ".join(str(v) for v in values) + (" epoch" if values == [1] else " epochs")
 
 
 def failures(frame: pd.DataFrame):

@@ -40,7 +40,7 @@ from mstl_lib.paths import model_weights_dir
 # mstl_lib.nn imports Keras (and TensorFlow where installed) here, at import, so that the engine's seeding (after it
 # imports this module) reaches Keras' generators.
 
-RECIPE_VERSION = "p1-8"
+RECIPE_VERSION = "p1-9"
 """Part of every P1 task key: bump it when the training or evaluation code changes results."""
 RECIPE_MODULES = ("mstl_lib.nn.calibration",)
 """Shared modules only P1's records depend on (see :func:`mstl_lib.papers.recipe_fingerprint`)."""
@@ -153,8 +153,9 @@ def train_recipe(model, train: tuple, val: tuple, test_images: np.ndarray, confi
         engine has already seeded the global ones).
 
     Where ``config["operating_point"]`` is ``"validation"`` (a binary stage
-    only), the output bias is then moved so that the threshold maximises the
-    balanced accuracy of the validation images
+    only), the output bias is then moved, where the network's own threshold
+    collapses the validation images onto one class, so that the threshold
+    maximises their balanced accuracy
     (:func:`mstl_lib.nn.calibration.set_operating_point`); the AUC is unchanged.
 
     Returns

@@ -55,7 +55,8 @@ CHAPTER = ChapterSettings(
         "batch_size": "P3 does not state it",
         "operating_point": ("not in P3 (full keeps the argmax): after BatchNorm is settled, smoke and cpu move each "
                             "constituent's, comparison model's and the ensemble layer's threshold to the one that "
-                            "maximises balanced accuracy on the fold's validation patients' images, since short "
+                            "maximises balanced accuracy on the fold's validation patients' images where its own argmax calls at "
+                            "least 95 % of them one class (elsewhere it stays), since short "
                             "training from random weights can shift the output as a whole; AUC is unchanged, and the "
                             "voting ensemble votes with the moved thresholds"),
         "resnet_freeze": "P3: ResNet-18's first four child modules frozen ('stem'); 'all' freezes every "

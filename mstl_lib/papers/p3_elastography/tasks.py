@@ -52,7 +52,7 @@ if not any(key.lower() == "densenet121" for key in backbones.BACKBONES):
         mode="torch", weights_url="https://storage.googleapis.com/tensorflow/keras-applications/densenet/"
                                   "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5")
 
-RECIPE_VERSION = "p3-13"
+RECIPE_VERSION = "p3-14"
 
 RECIPE_MODULES = ("mstl_lib.nn.torchvision_models", "mstl_lib.nn.stem", "mstl_lib.nn.gradcam",
                   "mstl_lib.nn.calibration", "mstl_lib.evaluation.patients", "mstl_lib.data.phantoms.strain")

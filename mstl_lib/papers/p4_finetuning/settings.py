@@ -53,7 +53,8 @@ CHAPTER = ChapterSettings(
         "grouping_backbones": "not in P4: backbones rerun with grouped folds",
         "operating_point": ("not in P4 (full keeps its argmax): after BatchNorm is settled, smoke and cpu move the fine-tuned "
                             "network's threshold to the one that maximises balanced accuracy on the fold's validation "
-                            "images, since after 2 epochs from random weights the output can shift as a whole between "
+                            "images where its own argmax calls at least 95 % of them one class (elsewhere it stays), "
+                            "since after 2 epochs from random weights the output can shift as a whole between "
                             "training and prediction; AUC is unchanged, and the SVM head is not touched"),
         "class_weight": ("not in P4 (full keeps its plain loss): cpu weighs the fine-tuning loss by inverse class "
                          "frequency, since 2 epochs from random weights otherwise learn DDTI's class prior and "

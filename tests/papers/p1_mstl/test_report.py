@@ -495,6 +495,8 @@ def test_a_degenerate_fold_that_ranks_at_chance_is_named():
     note = report.degenerate_note(records)
     assert "1 degenerate fold ranks the test images no better than chance: MSTL adam fold 1 (AUC 0.33)." in note
     assert report.chance_ranking_note(records[records["auc"] > 0.5]) == ""
+    assert "the budget of a few epochs" in note  # the records do not say how long they trained
+    assert "the budget of 3 epochs" in report.chance_ranking_note(records.assign(epochs=3))
 
 
 def test_operating_point_note_counts_the_folds_it_rescued():
