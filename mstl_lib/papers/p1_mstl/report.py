@@ -28,6 +28,7 @@ from mstl_lib.evaluation import metrics, stats
 from mstl_lib.papers.p1_mstl import cell_patches, protocol
 from mstl_lib.report import finish, finish_roc_axes, learning_curves, markdown, plot_roc
 from mstl_lib.report import tables as tables_report
+from mstl_lib.report.degenerate import chance_ranking_sentence, epochs_phrase
 from mstl_lib.report.operating_point import operating_point_sentence
 from mstl_lib.report.tables import aggregate, beside_paper
 
@@ -112,14 +113,8 @@ def chance_ranking_note(done: pd.DataFrame) -> str:
     if done.empty or not needed <= set(done.columns):
         return ""
     bad = done[(done["degenerate"] == 1) & (done["auc"].astype(float) <= 0.5)]
-    if bad.empty:
-        return ""
-    named = _join([f"{row.tl} {row.optimizer} fold {int(row.fold)} (AUC {float(row.auc):.2f})"
-                   for row in bad.itertuples()])
-    return (f" {_plural(len(bad), 'degenerate fold')} rank{'s' if len(bad) == 1 else ''} the test images no better "
-            f"than chance: {named}. That network learned nothing that carries over to its test fold, and no "
-            f"threshold would make its calls mean anything; the budget of {_epochs_of(bad)} from random weights did "
-            "not reach a working model there.")
+    named = [f"{row.tl} {row.optimizer} fold {int(row.fold)} (AUC {float(row.auc):.2f})" for row in bad.itertuples()]
+    return chance_ranking_sentence(named, "degenerate fold", _epochs_of(bad))
 
 
 def operating_point_note(done: pd.DataFrame) -> str:
@@ -154,11 +149,8 @@ def shifted_threshold_note(done: pd.DataFrame) -> str:
 
 
 def _epochs_of(done: pd.DataFrame) -> str:
-    """The stage-2 epochs these records trained for, in words ("3 epochs", "2 or 3 epochs", "a few epochs")."""
-    if "epochs" not in done.columns or done["epochs"].isna().all():
-        return "a few epochs"
-    values = sorted({int(v) for v in done["epochs"].dropna()})
-    return " or ".join(str(v) for v in values) + (" epoch" if values == [1] else " epochs")
+    """The stage-2 epochs these records trained for, in words."""
+    return epochs_phrase(done["epochs"].tolist() if "epochs" in done.columns else [])
 
 
 def failures(frame: pd.DataFrame):

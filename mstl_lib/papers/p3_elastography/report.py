@@ -19,6 +19,7 @@ from mstl_lib.data.phantoms import strain
 from mstl_lib.evaluation import patients
 from mstl_lib.evaluation.bootstrap import bootstrap_ci, format_ci, mean_ci
 from mstl_lib.papers.p3_elastography import protocol
+from mstl_lib.report.degenerate import chance_ranking_sentence, epochs_phrase
 
 __all__ = [
     "METRICS_BY_TASK", "METRICS_READ", "P3_METRICS", "metrics_read", "SIMULATION_BANNER", "Results", "audit_note", "claims", "closing_note",
@@ -193,8 +194,22 @@ def degenerate_note(records: pd.DataFrame) -> str:
     if not any(flags.values()):
         return f"No model of the {total} finished tasks collapsed onto one class."
     parts = ", ".join(f"{m} {n} of {total}" for m, n in flags.items() if n)
+    at_chance, epochs = [], []
+    for row in done.to_dict("records"):
+        for m in models:
+            auc = float(row.get(f"{m}_image_auc", float("nan")))
+            if float(row.get(f"{m}_image_degenerate") or 0) and auc <= 0.5:
+                at_chance.append(f"{m} in {row['experiment']} ({_task_label(row)}; AUC {auc:.2f})")
+                epochs.append(row.get("epochs"))
     return (f"Degenerate predictions (nearly every test image one class): {parts}. Their accuracies equal a "
-            "class share and say nothing about the model.")
+            "class share and say nothing about the model."
+            + chance_ranking_sentence(at_chance, "degenerate model", epochs_phrase(epochs)))
+
+
+def _task_label(row: dict) -> str:
+    """A task's input and view, e.g. ``"B full"``, with ``masked`` where it was."""
+    masked = " masked" if str(row.get("masked")) == "True" else ""
+    return f"{row.get('input', '')} {row.get('view', '')}{masked}".strip()
 
 
 # ----------------------------------------------------------------- pooled predictions and CIs

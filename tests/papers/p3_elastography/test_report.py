@@ -169,3 +169,18 @@ def test_metrics_read_follow_the_arm():
     comparison = report.metrics_read({"input": "BSE", "comparison": "DenseNet"})
     assert "DenseNet_image_degenerate" in comparison and "DenseNet_patient_accuracy" in comparison
     assert not any(name.startswith(("AlexNet", "ResNet18")) for name in comparison)
+
+
+def test_degenerate_note_names_the_models_that_rank_at_chance():
+    records = pd.DataFrame({
+        "experiment": ["p3-ddti-nested-cpu", "p3-busi-nested-cpu"], "status": "done", "input": ["B", "SE"],
+        "view": ["full", "crop"], "masked": [False, float("nan")], "epochs": [15, 15],
+        "AlexNet_image_degenerate": [0.0, 0.0], "AlexNet_image_auc": [0.76, 0.6],
+        "ResNet18_image_degenerate": [1.0, 1.0], "ResNet18_image_auc": [0.40, 0.7]})
+    note = report.degenerate_note(records)
+    assert note.startswith("Degenerate predictions (nearly every test image one class): ResNet18 2 of 2.")
+    assert "1 degenerate model ranks the test images no better than chance: ResNet18 in p3-ddti-nested-cpu " \
+           "(B full; AUC 0.40)." in note
+    assert "the budget of 15 epochs" in note
+    clean = records.assign(ResNet18_image_degenerate=0.0)
+    assert report.degenerate_note(clean) == "No model of the 2 finished tasks collapsed onto one class."
