@@ -363,7 +363,31 @@ def negative_control_sentence(controls: pd.DataFrame, input_name: str = "SE", mo
                "ratios are drawn class-independently" if holds else
                "its 95 % CI excludes 0.5: the strain channel leaks something other than the drawn stiffness, "
                "and the simulated-strain results below are not to be trusted")
-    return f"Negative control ({input_name} only, class-independent ratios, {model}): AUC {ci}; {verdict}."
+    return (f"Negative control ({input_name} only, class-independent ratios, {model}): AUC {ci}; {verdict}."
+            + _off_chance_models(controls, input_name, model))
+
+
+def _off_chance_models(controls: pd.DataFrame, input_name: str, criterion: str) -> str:
+    """The other models on the same negative control whose AUC CI excludes 0.5 (``""``: none), with the side."""
+    same = controls[(controls["input"] == input_name) & (controls["separation"] == 0.0)
+                    & ~controls["model"].isin([criterion, "oracle"])].dropna(subset=["auc_low", "auc_high"])
+    below = same[same["auc_high"] < 0.5]
+    above = same[same["auc_low"] > 0.5]
+    if below.empty and above.empty:
+        return ""
+    out = []
+    for side, rows in (("below", below), ("above", above)):
+        if rows.empty:
+            continue
+        named = ", ".join(f"{r.model} {format_ci(r.auc, r.auc_low, r.auc_high)}" for r in rows.itertuples())
+        out.append(f"{named} {'lies' if len(rows) == 1 else 'lie'} {side} chance")
+    n = len(same)
+    text = f" Of the {n} other models on this control, " + "; ".join(out) + "."
+    if not above.empty:
+        return text + " A model above chance on class-independent strain points to a leak; read its results with care."
+    return (text + f" Below chance means ranking the test images against their labels: with {n} models each tested "
+            "at the 95 % level, one such miss is expected in about one run in " f"{round(1 / (1 - 0.95 ** n))}, and "
+            "a leak of class information would push the AUC above 0.5, not below.")
 
 
 def leak_probe_sentence(probe: pd.DataFrame, chapter: str = "strain-2 (chapter)") -> str:

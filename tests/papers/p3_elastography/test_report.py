@@ -42,6 +42,22 @@ def test_negative_control_sentence_says_whether_its_ci_includes_chance():
     assert "did not run" in report.negative_control_sentence(pd.DataFrame())
 
 
+@pytest.mark.parametrize(("low", "high", "side"), [(0.27, 0.46, "below"), (0.55, 0.7, "above"), (0.4, 0.6, None)])
+def test_negative_control_sentence_names_other_models_off_chance(low, high, side):
+    others = pd.DataFrame([{"input": "SE", "separation": 0.0, "model": "ResNet18", "auc": (low + high) / 2,
+                            "auc_low": low, "auc_high": high},
+                           {"input": "SE", "separation": 0.0, "model": "AlexNet", "auc": 0.5, "auc_low": 0.4,
+                            "auc_high": 0.6},
+                           {"input": "SE", "separation": 1.0, "model": "ResNet18", "auc": 0.8, "auc_low": 0.7,
+                            "auc_high": 0.9}])
+    text = report.negative_control_sentence(pd.concat([_controls(0.4, 0.6), others], ignore_index=True))
+    if side is None:
+        assert "other models" not in text
+    else:
+        assert f"Of the 2 other models on this control, ResNet18 " in text and f"lies {side} chance" in text
+        assert "AlexNet" not in text and ("leak" in text)
+
+
 def test_leak_probe_sentence_quotes_the_chapter_and_names_the_leaky_settings():
     probe = pd.DataFrame({"generator": ["strain-2 (chapter)", "strain-1 (old)", "other"], "n_images": 10,
                           "n_patients": 8, "auc [95% CI]": ["0.52 [0.45, 0.60]", "0.77 [0.73, 0.81]", "0.5 [0.4, 0.6]"],
