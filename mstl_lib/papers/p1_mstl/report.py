@@ -354,8 +354,9 @@ def table1(records: pd.DataFrame) -> pd.DataFrame:
     Columns ``tl, cnn, optimizer, n_folds``, the fold means of
     :data:`STAGE2_METRICS`, ``accuracy_sd`` (sample SD, %),
     ``avg_accuracy_cnn`` (mean over the CNN's optimizers, %) and, where the
-    records hold it, ``balanced_accuracy`` (not in P1: unlike accuracy, it does
-    not reward answering the majority class).
+    records hold them, ``balanced_accuracy`` (not in P1: unlike accuracy, it does
+    not reward answering the majority class) and ``degenerate_folds`` (folds that
+    called at least 95 % of their test images one class).
     """
     columns = ["tl", "cnn", "optimizer", "n_folds", *STAGE2_METRICS, "accuracy_sd", "avg_accuracy_cnn"]
     done = _done(records)
@@ -372,7 +373,20 @@ def table1(records: pd.DataFrame) -> pd.DataFrame:
     out["avg_accuracy_cnn"] = out.groupby(["tl", "cnn"])["accuracy"].transform("mean")
     for name in extra:
         out[name] = summary[f"{name}_mean"]
+    if "degenerate" in done.columns:
+        flagged = done.groupby(["tl", "backbone", "optimizer"], sort=False)["degenerate"].sum()
+        out["degenerate_folds"] = [int(flagged.get((t, c, o), 0)) for t, c, o in
+                                   zip(out["tl"], out["cnn"], out["optimizer"], strict=True)]
+        extra.append("degenerate_folds")
     return out[columns + extra]
+
+
+def _with_degenerate_folds(table: pd.DataFrame, ours: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with ``ours``' ``degenerate_folds`` joined on Table 1's keys (unchanged when ours has none)."""
+    if "degenerate_folds" not in ours.columns:
+        return table
+    keys = list(protocol.TABLE1_KEYS)
+    return table.merge(ours[keys + ["degenerate_folds"]], on=keys, how="left")
 
 
 def format_table1(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
@@ -412,6 +426,7 @@ def table1_beside_paper(ours: pd.DataFrame, paper: pd.DataFrame | None = None,
     """
     paper = protocol.paper_table1() if paper is None else paper
     table = beside_paper(ours, paper, on=list(protocol.TABLE1_KEYS), metrics=[*STAGE2_METRICS, "accuracy_sd"]).round(3)
+    table = _with_degenerate_folds(table, ours)
     if ci is None or ci.empty:
         return table
     shown = pd.concat([ci[list(protocol.TABLE1_KEYS)], tables_report.ci_strings(ci.assign(
@@ -739,8 +754,10 @@ def learning_curves_by_arm(history: pd.DataFrame) -> list:
 
 def mt_small_table(records: pd.DataFrame) -> pd.DataFrame:
     """Our MT-Small rows (both arms) beside P1's (MSTL only; its CTL cells are NaN)."""
-    return beside_paper(table1(records), protocol.paper_mt_small(), on=list(protocol.TABLE1_KEYS),
-                        metrics=["auc", "f1", "specificity", "sensitivity", "accuracy", "accuracy_sd"]).round(3)
+    ours = table1(records)
+    return _with_degenerate_folds(beside_paper(ours, protocol.paper_mt_small(), on=list(protocol.TABLE1_KEYS),
+                                               metrics=["auc", "f1", "specificity", "sensitivity", "accuracy",
+                                                        "accuracy_sd"]).round(3), ours)
 
 
 def mt_small_note(source) -> str:
@@ -767,8 +784,9 @@ def leakage_table(image_records: pd.DataFrame, grouped_records: pd.DataFrame, be
              table1(grouped_records).assign(split="duplicate clusters grouped")]
     table = pd.concat([p for p in parts if not p.empty] or [parts[0]], ignore_index=True)
     table = table[(table["cnn"] == best["cnn"]) & (table["optimizer"] == best["optimizer"])]
-    return table[["split", "tl", "cnn", "optimizer", "n_folds", "auc", "f1", "specificity", "sensitivity",
-                  "accuracy", "accuracy_sd"]].round(3).reset_index(drop=True)
+    shown = ["split", "tl", "cnn", "optimizer", "n_folds", "auc", "f1", "specificity", "sensitivity", "accuracy",
+             "accuracy_sd"] + (["degenerate_folds"] if "degenerate_folds" in table.columns else [])
+    return table[shown].round(3).reset_index(drop=True)
 
 
 def leakage_sentence(image_records: pd.DataFrame, grouped_records: pd.DataFrame, best: dict | None = None,

@@ -209,6 +209,19 @@ def test_table1_from_records(records_factory):
     assert row["avg_accuracy_cnn"] == pytest.approx(85.0) and row["n_folds"] == 2
 
 
+def test_every_table1_view_counts_degenerate_folds(records_factory):
+    records = records_factory()
+    records = records.assign(degenerate=[1.0] + [0.0] * (len(records) - 1))
+    flagged = records.iloc[0]
+    key = (flagged["tl"], flagged["backbone"], flagged["optimizer"])
+    for table in (report.table1(records), report.table1_beside_paper(report.table1(records)),
+                  report.mt_small_table(records)):
+        counts = {(r.tl, r.cnn, r.optimizer): r.degenerate_folds for r in table.dropna(subset=["auc_ours"]
+                  if "auc_ours" in table else ["auc"]).itertuples()}
+        assert counts.pop(key) == 1 and set(counts.values()) == {0}
+    assert "degenerate_folds" not in report.table1(records_factory()).columns
+
+
 def test_table1_of_failed_records_is_empty(records_factory):
     assert report.table1(records_factory().assign(status="failed")).empty
 
