@@ -238,13 +238,15 @@ masking[["masked", "model", "n_patients", "auc [95% CI]", "vote_accuracy [95% CI
 # P3's data.
 
 # %%
-p3_report.table1_beside_paper(results.part("busi", "p3"), "patient")
+p3_report.table1_beside_paper(results.part("busi", "p3"), "patient", results.part("busi", "p3", "predictions"),
+                              n_boot=run.settings["n_boot"], seed=seed)
 
 # %%
 markdown(p3_report.audit_note("Table 1"))
 
 # %%
-p3_report.table1_beside_paper(results.part("busi", "p3"), "image")
+p3_report.table1_beside_paper(results.part("busi", "p3"), "image", results.part("busi", "p3", "predictions"),
+                              n_boot=run.settings["n_boot"], seed=seed)
 
 # %% [markdown]
 # ## Table 4: patients the ensemble misdiagnoses in most folds
@@ -314,7 +316,7 @@ p3_report.paper_table("p3_table2")
 markdown(p3_report.audit_note("Table 2"))
 
 # %%
-table2 = p3_report.table2_beside_paper(results)
+table2 = p3_report.table2_beside_paper(results, n_boot=run.settings["n_boot"], seed=seed)
 table2 if len(table2) else markdown("No comparison model ran.")
 
 # %% [markdown]

@@ -158,10 +158,15 @@ def paper_counts_check() -> pd.DataFrame:
 # ----------------------------------------------------------------- P3's protocol, ours beside the paper
 
 
-def table1_beside_paper(records: pd.DataFrame, level: str) -> pd.DataFrame:
+def table1_beside_paper(records: pd.DataFrame, level: str, predictions: pd.DataFrame | None = None,
+                        n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
     """Our mean ± SD over folds (in %) beside P3's Table 1 for one ``level`` (``patient`` or ``image``).
 
     Rows: (input, view, model) of our P3-protocol arms; P3's cell where it has one.
+    With ``predictions`` (the same tasks' pooled test predictions), our accuracy
+    and image AUC also carry a 95 % CI from a bootstrap that resamples patients
+    (patient level: eq. 1's vote accuracy), and the image level adds balanced
+    accuracy with its CI.
     """
     paper = paper_values.load("p3_table1")
     paper = paper[paper["level"] == level]
@@ -180,7 +185,35 @@ def table1_beside_paper(records: pd.DataFrame, level: str) -> pd.DataFrame:
                 row[f"P3 {metric}"] = (f"{match[f'{metric}_mean'].iloc[0]:.2f}±{match[f'{metric}_sd'].iloc[0]:.2f}"
                                        if len(match) else "")
             rows.append(row)
+    table = pd.DataFrame(rows)
+    if predictions is None or predictions.empty:
+        return table
+    return table.merge(_table1_cis(predictions, level, n_boot, seed), on=["input", "view", "model"], how="left")
+
+
+def _table1_cis(predictions: pd.DataFrame, level: str, n_boot: int, seed: int) -> pd.DataFrame:
+    """Per (input, view, model): accuracy (and at image level balanced accuracy) and image AUC as CI strings."""
+    long = long_predictions(predictions)
+    rows = []
+    for (input_name, view, model), part in long.groupby(["input", "view", "model"], sort=False):
+        groups = part["patient"].to_numpy()
+        row = {"input": input_name, "view": view, "model": model}
+        if level == "patient":
+            row["accuracy [95% CI]"] = _percent_ci(patient_table_ci(part, ["model"], n_boot, seed).iloc[0],
+                                                   "vote_accuracy")
+        else:
+            for metric in ("accuracy", "balanced_accuracy"):
+                estimate, low, high = bootstrap_ci(part["y_true"], part["y_score"], metric, groups=groups,
+                                                   n_boot=n_boot, seed=seed)
+                row[f"{metric.replace('_', ' ')} [95% CI]"] = format_ci(100 * estimate, 100 * low, 100 * high, 1)
+        auc = bootstrap_ci(part["y_true"], part["y_score"], "auc", groups=groups, n_boot=n_boot, seed=seed)
+        row["image auc [95% CI]"] = format_ci(*auc)
+        rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _percent_ci(row: pd.Series, name: str) -> str:
+    return format_ci(100 * row[name], 100 * row[f"{name}_low"], 100 * row[f"{name}_high"], 1)
 
 
 def degenerate_note(records: pd.DataFrame) -> str:
@@ -283,10 +316,11 @@ def controls_table(results: Results, n_boot: int = 1000, seed: int = 0) -> pd.Da
     return _with_ci_strings(table)
 
 
-def table2_beside_paper(results: Results) -> pd.DataFrame:
+def table2_beside_paper(results: Results, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
     """Table 2's comparison models (B-SE crops, nested CV, pooled over the folds run), patient-wise eq. 1
     metrics in %, beside P3's printed crop row (mean ± SD over its folds); with our image AUC and whether
-    the model is degenerate (nearly every test image one class: its accuracy is a class share)."""
+    the model is degenerate (nearly every test image one class: its accuracy is a class share). Our accuracy
+    and AUC carry 95 % CIs from a bootstrap that resamples patients."""
     predictions = results.part("busi", "nested", "predictions")
     if predictions.empty or "comparison" not in predictions:
         return pd.DataFrame()
@@ -299,7 +333,10 @@ def table2_beside_paper(results: Results) -> pd.DataFrame:
             continue
         ours = protocol.patient_level(part["y_true"], part[f"score_{name}"], part["patient"])
         image = protocol.image_level(part["y_true"], part[f"score_{name}"])
+        ci = patient_table_ci(part.assign(model=name, y_score=part[f"score_{name}"]), ["model"], n_boot, seed).iloc[0]
         row = {"model": name, "n_patients": int(ours["n_patients"]), "image auc (ours)": round(image["auc"], 3),
+               "image auc [95% CI] (ours)": format_ci(ci["auc"], ci["auc_low"], ci["auc_high"]),
+               "accuracy [95% CI] (ours)": _percent_ci(ci, "vote_accuracy"),
                "degenerate (ours)": bool(image["degenerate"])}
         for metric in ("accuracy", "precision", "specificity", "sensitivity", "f1"):
             row[f"{metric} (ours)"] = round(100 * ours[metric], 2)

@@ -80,6 +80,25 @@ def test_table2_beside_paper_scores_each_comparison_patient_wise():
     assert row["accuracy (ours)"] == pytest.approx(100 * 1 / 3, abs=0.01)  # a tied -> malignant (wrong), b right, c wrong
     assert row["accuracy (P3)"] == "75.55 ± 4.44"
     assert row["image auc (ours)"] == pytest.approx(0.75) and "degenerate (ours)" in table
+    assert row["accuracy [95% CI] (ours)"].startswith("33.3 [")  # the same eq. 1 accuracy, with its CI
+    assert row["image auc [95% CI] (ours)"].startswith("0.750 [")
+
+
+@pytest.mark.parametrize("level", ["patient", "image"])
+def test_table1_beside_paper_gives_our_numbers_a_ci_that_agrees_with_them(level):
+    records = pd.DataFrame({"status": "done", "input": "B", "view": "crop",
+                            **{f"{m}_{level}_{k}": [0.5] for m in ("AlexNet", "ResNet18", "ensemble", "voting")
+                               for k in report.P3_METRICS}})
+    predictions = pd.DataFrame({"input": "B", "view": "crop", "y_true": [0, 0, 1, 1, 0, 1],
+                                "patient": ["a", "a", "b", "c", "d", "e"],
+                                "score_AlexNet": [0.1, 0.6, 0.9, 0.2, 0.3, 0.8]})
+    table = report.table1_beside_paper(records, level, predictions, n_boot=50).set_index("model")
+    assert table.loc["ResNet18", "image auc [95% CI]"] != table.loc["ResNet18", "image auc [95% CI]"]  # no scores
+    shown = table.loc["AlexNet", "accuracy [95% CI]"]
+    expected = 60.0 if level == "patient" else 100 * 4 / 6  # votes: a tie -> malignant (wrong), b right, c wrong
+    assert shown.startswith(f"{expected:.1f} [")
+    assert ("balanced accuracy [95% CI]" in table) is (level == "image")
+    assert "accuracy [95% CI]" not in report.table1_beside_paper(records, level)
 
 
 def test_masking_sentence_compares_the_two_arms():
