@@ -298,7 +298,7 @@ display(*report.learning_curves_by_arm(chapter.history("main")))
 
 # %%
 display(report.markdown(report.mt_small_note(chapter.plan.mt_small)),
-        report.mt_small_table(chapter.records("mt_small")),
+        report.mt_small_table(chapter.records("mt_small"), ci=report.pooled_ci(chapter.predictions("mt_small"))),
         report.markdown(report.degenerate_note(chapter.records("mt_small"))),
         report.markdown(report.audit_note("Section 3.5", data_dir)))
 

@@ -426,7 +426,11 @@ def table1_beside_paper(ours: pd.DataFrame, paper: pd.DataFrame | None = None,
     """
     paper = protocol.paper_table1() if paper is None else paper
     table = beside_paper(ours, paper, on=list(protocol.TABLE1_KEYS), metrics=[*STAGE2_METRICS, "accuracy_sd"]).round(3)
-    table = _with_degenerate_folds(table, ours)
+    return _with_ci(_with_degenerate_folds(table, ours), ci)
+
+
+def _with_ci(table: pd.DataFrame, ci: pd.DataFrame | None) -> pd.DataFrame:
+    """``table`` with :func:`pooled_ci`'s AUC, balanced accuracy and accuracy CI strings joined on Table 1's keys."""
     if ci is None or ci.empty:
         return table
     shown = pd.concat([ci[list(protocol.TABLE1_KEYS)], tables_report.ci_strings(ci.assign(
@@ -752,12 +756,13 @@ def learning_curves_by_arm(history: pd.DataFrame) -> list:
 # =========================================================================== MT-Small and leakage
 
 
-def mt_small_table(records: pd.DataFrame) -> pd.DataFrame:
-    """Our MT-Small rows (both arms) beside P1's (MSTL only; its CTL cells are NaN)."""
+def mt_small_table(records: pd.DataFrame, ci: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Our MT-Small rows (both arms) beside P1's (MSTL only; its CTL cells are NaN); with ``ci``
+    (:func:`pooled_ci` of the same tasks' predictions), our pooled values with their 95 % CIs."""
     ours = table1(records)
-    return _with_degenerate_folds(beside_paper(ours, protocol.paper_mt_small(), on=list(protocol.TABLE1_KEYS),
-                                               metrics=["auc", "f1", "specificity", "sensitivity", "accuracy",
-                                                        "accuracy_sd"]).round(3), ours)
+    table = beside_paper(ours, protocol.paper_mt_small(), on=list(protocol.TABLE1_KEYS),
+                         metrics=["auc", "f1", "specificity", "sensitivity", "accuracy", "accuracy_sd"]).round(3)
+    return _with_ci(_with_degenerate_folds(table, ours), ci)
 
 
 def mt_small_note(source) -> str:

@@ -372,6 +372,9 @@ def test_mt_small_table_beside_the_paper(records_factory):
     table = report.mt_small_table(records_factory(optimizers=("adagrad",)))
     assert sorted(table[["tl", "accuracy_paper"]].fillna(-1).values.tolist()) == [["CTL", -1], ["MSTL", 98.7]]
     assert table.query("tl == 'MSTL'")["accuracy_diff"].iloc[0] == pytest.approx(85.0 - 98.7)
+    with_ci = report.mt_small_table(records_factory(optimizers=("adagrad",)),
+                                    ci=report.pooled_ci(_predictions(signal=2.0), n_boot=50))
+    assert with_ci.set_index("tl").loc["MSTL", "auc_ours_95ci"].count("[") == 1
 
 
 @pytest.mark.parametrize(("kind", "phrase"), [("real", "real dataset"), ("stand-in", "not an independent dataset")])
