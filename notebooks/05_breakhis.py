@@ -203,7 +203,8 @@ p2_report.failures_table(results)
 # training part's majority class on the test part. `patient score`: the BreakHis authors'
 # patient recognition rate (per patient, the share of its images right, averaged over
 # patients); `patient vote accuracy`: one majority vote per patient, ties called
-# malignant. The pooled accuracy's 95 % CI resamples patients, not images.
+# malignant. The pooled accuracy, balanced accuracy and AUC carry 95 % CIs that resample
+# patients, not images.
 # `share_test_seen`: test images whose patient had images in training.
 
 # %%

@@ -236,6 +236,10 @@ def _main(records: pd.DataFrame) -> pd.DataFrame:
     return done[done["sensitivity_arm"].fillna("") == ""]
 
 
+POOLED_METRICS = ("accuracy", "balanced_accuracy", "auc")
+"""The metrics :func:`arms_table` pools over an arm's folds, each with a patient-bootstrap CI."""
+
+
 def _arm_ci(predictions: pd.DataFrame, n_boot: int, metric: str = "accuracy") -> tuple[float, float, float]:
     if predictions.empty:
         return math.nan, math.nan, math.nan
@@ -250,8 +254,8 @@ def arms_table(results: Results, n_boot: int = 300) -> pd.DataFrame:
     ``majority baseline``, ``balanced_accuracy``, ``sensitivity``,
     ``specificity``, ``auc``, ``patient score`` (the BreakHis authors'
     recognition rate), ``patient vote accuracy``, ``pooled accuracy [95 % CI,
-    patients]``, ``degenerate folds`` and ``share_test_seen`` (test images whose
-    patient was trained on).
+    patients]`` (and likewise pooled balanced accuracy and AUC), ``degenerate
+    folds`` and ``share_test_seen`` (test images whose patient was trained on).
     """
     records = _main(results.records)
     if records.empty:
@@ -261,7 +265,7 @@ def arms_table(results: Results, n_boot: int = 300) -> pd.DataFrame:
         chosen = results.predictions
         if not chosen.empty:
             chosen = chosen[(chosen["data"] == data) & (chosen["arm"] == arm) & (chosen["sensitivity_arm"].fillna("") == "")]
-        estimate, low, high = _arm_ci(chosen, n_boot)
+        pooled = {metric: format_ci(*_arm_ci(chosen, n_boot, metric)) for metric in POOLED_METRICS}
         rows.append({
             "data": data, "arm": arm, "folds": len(group), "accuracy": group["accuracy"].mean(),
             "majority baseline": group["majority_accuracy"].mean(),
@@ -269,7 +273,7 @@ def arms_table(results: Results, n_boot: int = 300) -> pd.DataFrame:
             "specificity": group["specificity"].mean(), "auc": group["auc"].mean(),
             "patient score": group["patient_recognition_rate"].mean(),
             "patient vote accuracy": group["patient_vote_accuracy"].mean(),
-            "pooled accuracy [95 % CI, patients]": format_ci(estimate, low, high),
+            **{f"pooled {metric.replace('_', ' ')} [95 % CI, patients]": text for metric, text in pooled.items()},
             "degenerate folds": int((group["degenerate"] > 0).sum()),
             "share_test_seen": group["share_test_seen"].mean(),
         })

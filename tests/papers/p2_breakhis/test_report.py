@@ -127,6 +127,8 @@ def test_arms_table_and_paragraph_state_the_baseline():
     results = fake_results(0.95, 0.55)
     arms = report.arms_table(results, n_boot=50)
     assert list(arms["arm"]) == ["A", "B"] and (arms["majority baseline"] == 0.5).all()
+    for metric in ("accuracy", "balanced accuracy", "auc"):  # pooled, each with a CI over patients
+        assert arms[f"pooled {metric} [95 % CI, patients]"].str.match(r"^\d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]$").all()
     text = report.arms_paragraph(arms, report.a_minus_b(results, n_boot=100))
     assert "phantom (synthetic; patient effect 1)" in text and "(majority 0.500" in text and "inflates" in text
     note = report.closing_note(results, None, arms, report.a_minus_b(results, n_boot=100), "smoke")
