@@ -193,19 +193,20 @@ def table1_beside_paper(records: pd.DataFrame, level: str, predictions: pd.DataF
 
 def _table1_cis(predictions: pd.DataFrame, level: str, n_boot: int, seed: int) -> pd.DataFrame:
     """Per (input, view, model): accuracy (and at image level balanced accuracy) and image AUC as CI strings."""
-    long = long_predictions(predictions)
+    long, keys = long_predictions(predictions), ["input", "view", "model"]
+    if level == "patient":  # eq. 1's vote accuracy and the image AUC, both from patient_table_ci
+        ci = patient_table_ci(long, keys, n_boot, seed)
+        return ci[keys].assign(**{"accuracy [95% CI]": [_percent_ci(row, "vote_accuracy") for _, row in ci.iterrows()],
+                                  "image auc [95% CI]": [format_ci(row["auc"], row["auc_low"], row["auc_high"])
+                                                         for _, row in ci.iterrows()]})
     rows = []
-    for (input_name, view, model), part in long.groupby(["input", "view", "model"], sort=False):
+    for (input_name, view, model), part in long.groupby(keys, sort=False):
         groups = part["patient"].to_numpy()
         row = {"input": input_name, "view": view, "model": model}
-        if level == "patient":
-            row["accuracy [95% CI]"] = _percent_ci(patient_table_ci(part, ["model"], n_boot, seed).iloc[0],
-                                                   "vote_accuracy")
-        else:
-            for metric in ("accuracy", "balanced_accuracy"):
-                estimate, low, high = bootstrap_ci(part["y_true"], part["y_score"], metric, groups=groups,
-                                                   n_boot=n_boot, seed=seed)
-                row[f"{metric.replace('_', ' ')} [95% CI]"] = format_ci(100 * estimate, 100 * low, 100 * high, 1)
+        for metric in ("accuracy", "balanced_accuracy"):
+            estimate, low, high = bootstrap_ci(part["y_true"], part["y_score"], metric, groups=groups,
+                                               n_boot=n_boot, seed=seed)
+            row[f"{metric.replace('_', ' ')} [95% CI]"] = format_ci(100 * estimate, 100 * low, 100 * high, 1)
         auc = bootstrap_ci(part["y_true"], part["y_score"], "auc", groups=groups, n_boot=n_boot, seed=seed)
         row["image auc [95% CI]"] = format_ci(*auc)
         rows.append(row)

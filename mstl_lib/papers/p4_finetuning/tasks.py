@@ -100,8 +100,9 @@ def train_phase1(model, n_frozen: int, images: np.ndarray, labels: np.ndarray, p
 
     ``class_weight="balanced"`` weighs the training loss by inverse class frequency
     (:func:`mstl_lib.nn.training.balanced_class_weights`); ``None`` is P4's plain loss.
-    ``operating_point="validation"`` then moves the output bias to the threshold
-    that maximises balanced accuracy on ``parts["val"]``
+    ``operating_point="validation"`` then, where the network's own argmax calls
+    at least 95 % of ``parts["val"]`` one class, moves the output bias to the
+    threshold that maximises their balanced accuracy
     (:func:`mstl_lib.nn.calibration.set_operating_point`); ``"0.5"`` is P4's argmax.
 
     Returns
