@@ -17,24 +17,42 @@
 # One row per claim of the papers this book replicates: each headline number, each
 # comparison and each significance statement. Every row sets the paper's value beside
 # ours with a 95 % confidence interval, names the data, weights and profile behind ours,
-# and gives one verdict:
+# and gives one verdict, by the rules replication studies use
+# (`mstl_lib.evaluation.replication`, tested on worked examples):
 #
-# - **reproduced**: the paper's number lies inside our 95 % CI (a number), or our CI lies
-#   wholly on the claimed side (a comparison, a ranking, a significance statement: the
-#   row shows the quantity that decides it, e.g. a mean paired difference, whose 95 %
-#   t-interval excludes 0 exactly when a two-sided paired t-test gives p < 0.05);
-# - **not reproduced**: it does not;
+# - **Fidelity first.** A run is *direct* only under the `full` profile, on the paper's
+#   data, with ImageNet weights; anything else is *reduced*. A reduced run can support a
+#   claim but never refute it {cite}`nosek2020replication`.
+# - **reproduced** (direct) or **supported at reduced scale** (reduced): for a number, our
+#   estimate is equivalent to the paper's within a tolerance Δ by two one-sided tests at
+#   α = 0.05 {cite}`lakens2017equivalence`, our uncertainty combined with the paper's own
+#   (its ± over k folds, SD/√k) {cite}`patil2016replication`; for a comparison, a ranking or
+#   a significance statement, our CI of the deciding quantity (e.g. a mean paired
+#   difference, whose 95 % t-interval excludes 0 exactly when a two-sided paired t-test gives
+#   p < 0.05) lies wholly on the claimed side.
+# - **inconclusive**: neither. A CI that includes the null fails to reject it, which is not
+#   a refutation {cite}`pawel2024replication`.
+# - **not reproduced** (direct runs only), with how: *lower* or *higher* (the number differs
+#   by more than Δ with confidence), *reversed* (the CI lies wholly on the other side) or *no
+#   meaningful gain* (the CI lies wholly short of the smallest effect of interest δ).
 # - **cannot be checked here**, with the reason: the data are private or absent, our
 #   evidence comes from synthetic data, random instead of ImageNet weights, or a
 #   degenerate model (one that gives nearly every image one class), or the chapter has
 #   not run under this profile. Such evidence never decides a claim, either way.
 #
-# Beside the verdict, *protocol flaw* marks a claim whose protocol leaks (the same case
-# or near-duplicate images on both sides of a split) or picks its result on the test
-# data, and *arithmetic inconsistent* a claim whose own numbers fail the audit
-# ({doc}`08_audit`). The page reads the records the chapters stored; it trains nothing.
-# Each paper's `report.claims` declares its claims (`mstl_lib.papers` documents how),
-# so a paper added to the book adds its rows here.
+# Δ and δ are stated per claim, with a one-line reason, in `paper_values/<paper>_claims.csv`.
+# Beside each verdict stand the raw criteria {cite}`errington2021replication` (same
+# direction, our CI excludes the null, the paper's value in our CI, our estimate in the
+# prediction interval) and whether the row rests on one seed: a single run's bootstrap
+# leaves out the spread that seeds and splits add {cite}`bouthillier2021variance`.
+#
+# The **as printed** column needs no run of ours: it says whether the audit
+# ({doc}`08_audit`) found the paper's own numbers behind the claim consistent. Beside the
+# verdict, *protocol flaw* marks a claim whose protocol leaks (the same case or
+# near-duplicate images on both sides of a split) or picks its result on the test data.
+# The page reads the records the chapters stored; it trains nothing. Each paper's
+# `report.claims` declares its claims (`mstl_lib.papers` documents how), so a paper added
+# to the book adds its rows here.
 
 # %% tags=["parameters"]
 profile = "cpu"

@@ -125,10 +125,13 @@ def papers() -> list[PaperInfo]:
 
 
 def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0, store=None) -> list:
-    """Every paper's claims (``report.claims``), in the book's order; see the module docstring."""
-    return [claim for key in PAPER_PACKAGES
-            for claim in module(key, "report").claims(profile=profile, data_dir=data_dir, weights=weights, seed=seed,
-                                                      store=store)]
+    """Every paper's claims (``report.claims``), in the book's order, each with the tolerance Δ or
+    smallest effect δ its paper's ``paper_values/<paper>_claims.csv`` states; see the module docstring."""
+    from mstl_lib.report.scorecard import with_margins  # noqa: PLC0415
+
+    return with_margins([claim for key in PAPER_PACKAGES
+                         for claim in module(key, "report").claims(profile=profile, data_dir=data_dir, weights=weights,
+                                                                   seed=seed, store=store)])
 
 
 def findings(data_dir="auto") -> list:

@@ -5,11 +5,14 @@ own from its stored records (see :mod:`mstl_lib.papers`). This module never
 imports a paper. :func:`verdict` decides, :func:`scorecard_table` and
 :func:`scorecard_figure` show.
 
-The verdict is exactly one of :data:`REPRODUCED`, :data:`NOT_REPRODUCED` and
-:data:`CANNOT_CHECK` (with its reason); beside it stand the flags
-:data:`PROTOCOL_FLAW` (the paper's protocol leaks or reuses its test set) and
-:data:`ARITHMETIC_INCONSISTENT` (the audit found the paper's own numbers behind
-the claim inconsistent).
+The verdict is one of :data:`VERDICTS` (with its reason), decided by
+:func:`mstl_lib.evaluation.replication.decide` from the claim's fidelity (only a
+``full`` run on the paper's data and weights is *direct*), its tolerance Δ or
+smallest effect δ (typed per claim in ``paper_values/<paper>_claims.csv``) and our
+CI; beside it stand the raw replication criteria, the flags :data:`PROTOCOL_FLAW`
+(the paper's protocol leaks or reuses its test set) and
+:data:`ARITHMETIC_INCONSISTENT`, and the *as printed* column: whether the audit
+found the paper's own numbers behind the claim consistent.
 """
 
 from __future__ import annotations
@@ -25,12 +28,20 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from mstl_lib import paper_values
+from mstl_lib.evaluation import audit, replication
+from mstl_lib.evaluation.replication import (
+    CANNOT_CHECK,
+    DIRECT,
+    INCONCLUSIVE,
+    NOT_REPRODUCED,
+    REDUCED,
+    REPRODUCED,
+    SUPPORTED_REDUCED,
+)
 from mstl_lib.report.figures import finish
 
-REPRODUCED = "reproduced"
-NOT_REPRODUCED = "not reproduced"
-CANNOT_CHECK = "cannot be checked here"
-VERDICTS = (REPRODUCED, NOT_REPRODUCED, CANNOT_CHECK)
+VERDICTS = replication.OUTCOMES
 
 PROTOCOL_FLAW = "protocol flaw"
 ARITHMETIC_INCONSISTENT = "arithmetic inconsistent"
@@ -49,9 +60,15 @@ BLOCKING_REASONS = {RANDOM_WEIGHTS: "random weights (not ImageNet)", SYNTHETIC: 
                     STAND_IN: "a stand-in dataset (not the paper's)", DEGENERATE: "a degenerate model"}
 """How the reason of a *cannot be checked here* names each blocking flag."""
 
-KINDS = ("value", "greater", "less")
-"""How a claim is decided: ``value``: the paper's number lies in our 95 % CI; ``greater`` / ``less``:
-our CI of the deciding quantity lies wholly above / below ``null`` (a direction, a ranking, a significance)."""
+KINDS = replication.KINDS
+"""How a claim is decided: ``value``: our estimate is equivalent to the paper's number within Δ;
+``greater`` / ``less``: our CI of the deciding quantity lies wholly above / below ``null`` (a direction,
+a ranking, a significance). See :func:`mstl_lib.evaluation.replication.decide`."""
+
+NOT_PAPER_DATA = (SYNTHETIC, STAND_IN)
+"""Evidence flags that mean our data are not the paper's: the run is *reduced*."""
+
+AS_PRINTED_CONSISTENT, AS_PRINTED_INCONSISTENT, AS_PRINTED_UNCHECKED = "consistent", "inconsistent", "not checked"
 
 
 @dataclass(frozen=True)
@@ -92,6 +109,15 @@ class Claim:
         Link to the section with the evidence (``"03_multistage.html#the-significance-test"``).
     note : str
         Anything the row should say beyond the verdict.
+    margin : float, optional
+        ``value``: the equivalence tolerance Δ on the scale of ``ours``; ``greater`` / ``less``: the
+        smallest effect of interest δ beyond ``null``. Typed per claim in ``paper_values`` (:func:`with_margins`).
+    margin_reason : str
+        Why that Δ or δ, in one line.
+    paper_se : float, optional
+        Standard error of the paper's value (its ± over k folds: SD/√k), on the scale of ``ours``.
+    seeds : int
+        Training seeds behind our estimate; with one, the row says the CI leaves out seed variance.
     """
 
     paper: str
@@ -112,6 +138,10 @@ class Claim:
     protocol_flaws: tuple[str, ...] = field(default_factory=tuple)
     evidence: str = ""
     note: str = ""
+    margin: float | None = None
+    margin_reason: str = ""
+    paper_se: float | None = None
+    seeds: int = 1
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -133,14 +163,74 @@ class Claim:
         """This claim with our estimate (and any other field) filled in."""
         return replace(self, ours=ours, ci=ci, **changes)
 
+    @property
+    def fidelity(self) -> str:
+        """``"direct"`` for a ``full`` run on the paper's data with ImageNet weights, else ``"reduced"``."""
+        return replication.fidelity(self.profile, not set(self.evidence_flags) & set(NOT_PAPER_DATA),
+                                    RANDOM_WEIGHTS not in self.evidence_flags)
+
+
+def claim_margins(paper: str) -> pd.DataFrame:
+    """The paper's Δ / δ per claim (``paper_values/<paper>_claims.csv``), indexed by claim id."""
+    frame = paper_values.load(f"{paper.lower()}_claims").astype({"margin": str})
+    missing = {"claim", "margin", "reason"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"paper_values/{paper.lower()}_claims.csv lacks the columns {sorted(missing)}")
+    if frame["claim"].duplicated().any():
+        raise ValueError(f"paper_values/{paper.lower()}_claims.csv names a claim twice: "
+                         f"{sorted(frame.loc[frame['claim'].duplicated(), 'claim'])}")
+    return frame.set_index("claim")
+
+
+def with_margins(claims: Sequence[Claim]) -> list[Claim]:
+    """``claims`` with ``margin`` and ``margin_reason`` read from their papers' ``paper_values``.
+
+    Raises
+    ------
+    ValueError
+        A claim has no row, or a row names no claim: Δ and δ must be stated for every claim.
+    """
+    tables = {paper: claim_margins(paper) for paper in dict.fromkeys(c.paper for c in claims)}
+    for paper, table in tables.items():
+        ids = {c.id for c in claims if c.paper == paper}
+        unknown, missing = sorted(set(table.index) - ids), sorted(ids - set(table.index))
+        if unknown or missing:
+            raise ValueError(f"paper_values/{paper.lower()}_claims.csv: no row for {missing}; rows for no claim "
+                             f"{unknown}")
+    return [replace(claim, margin=_margin(claim, tables[claim.paper].loc[claim.id, "margin"]),
+                    margin_reason=str(tables[claim.paper].loc[claim.id, "reason"])) for claim in claims]
+
+
+HALF_GAP = "half-gap"
+"""A margin typed as half the paper's own gap, ``|paper_number − null| / 2``."""
+
+
+def _margin(claim: Claim, typed) -> float | None:
+    if pd.isna(typed) or str(typed).strip().lower() in ("", "nan"):
+        return None
+    if str(typed).strip() == HALF_GAP:
+        if not _finite(claim.paper_number):
+            raise ValueError(f"{claim.paper} {claim.id}: '{HALF_GAP}' needs the paper's number")
+        return abs(claim.paper_number - claim.null) / 2
+    return float(typed)
+
 
 @dataclass(frozen=True)
 class Verdict:
-    """:func:`verdict`'s answer: one of :data:`VERDICTS`, its reason, and the flags beside it."""
+    """:func:`verdict`'s answer: one of :data:`VERDICTS`, its reason, and what stands beside it."""
 
     verdict: str
     reason: str
     flags: tuple[str, ...] = ()
+    direction: str = ""
+    """How a *not reproduced* differs (``"lower"``, ``"higher"``, ``"reversed"``, ``"no meaningful gain"``)."""
+    criteria: replication.Criteria = replication.Criteria()
+    """The raw replication criteria (Errington et al. 2021)."""
+
+    @property
+    def label(self) -> str:
+        """The verdict with its direction (``"not reproduced (lower)"``)."""
+        return f"{self.verdict} ({self.direction})" if self.direction else self.verdict
 
 
 def _finite(value) -> bool:
@@ -153,8 +243,22 @@ def _fmt(value: float, digits: int = 3) -> str:
     return f"{0.0 if abs(value) < 1e-9 else value:.{digits}g}"
 
 
+def as_printed(claim: Claim, findings: Iterable = ()) -> str:
+    """Whether the audit found the paper's own numbers behind ``claim`` consistent.
+
+    :data:`AS_PRINTED_INCONSISTENT` when any finding naming the claim (same paper, its id in
+    ``claims``) is inconsistent, :data:`AS_PRINTED_CONSISTENT` when findings name it and all are
+    consistent, else :data:`AS_PRINTED_UNCHECKED`. Decidable without any run of ours.
+    """
+    named = [f for f in findings if getattr(f, "paper", None) == claim.paper and claim.id in getattr(f, "claims", ())]
+    verdicts = {f.verdict for f in named}
+    if audit.INCONSISTENT in verdicts:
+        return AS_PRINTED_INCONSISTENT
+    return AS_PRINTED_CONSISTENT if audit.CONSISTENT in verdicts else AS_PRINTED_UNCHECKED
+
+
 def verdict(claim: Claim, findings: Iterable = ()) -> Verdict:
-    """The claim's verdict, its reason and its flags.
+    """The claim's verdict, its reason and what stands beside it.
 
     Parameters
     ----------
@@ -165,16 +269,16 @@ def verdict(claim: Claim, findings: Iterable = ()) -> Verdict:
 
     Rules, in order: a claim ``unavailable`` here, with no stored estimate, or whose evidence
     carries a flag of :data:`BLOCKING_FLAGS` cannot be checked here (a stand-in dataset
-    blocks ``value`` claims too: another dataset's number says nothing about the paper's);
-    a ``value`` claim is reproduced when the paper's number lies inside our 95 % CI;
-    a ``greater`` (``less``) claim when our CI lies wholly above (below) ``null``.
-    Anything else is not reproduced, and the reason says where the CI lies.
+    blocks ``value`` claims too: another dataset's number says nothing about the paper's).
+    Everything else is decided by :func:`mstl_lib.evaluation.replication.decide` at the
+    claim's :attr:`Claim.fidelity`: a reduced run never gives *not reproduced*, a CI that
+    includes the null is *inconclusive*, and a value claim needs equivalence within Δ.
     """
+    findings = list(findings)
     flags = []
     if claim.protocol_flaws:
         flags.append(PROTOCOL_FLAW)
-    if any(getattr(f, "verdict", None) == "inconsistent" and getattr(f, "paper", None) == claim.paper
-           and claim.id in getattr(f, "claims", ()) for f in findings):
+    if as_printed(claim, findings) == AS_PRINTED_INCONSISTENT:
         flags.append(ARITHMETIC_INCONSISTENT)
     flags = tuple(flags)
     if claim.unavailable:
@@ -191,22 +295,9 @@ def verdict(claim: Claim, findings: Iterable = ()) -> Verdict:
         return Verdict(CANNOT_CHECK, reason + (f"; {claim.note}" if claim.note else ""), flags)
     if claim.ci is None or not all(_finite(v) for v in claim.ci):
         return Verdict(CANNOT_CHECK, "our estimate has no confidence interval", flags)
-    low, high = claim.ci
-    ci = f"[{_fmt(low)}, {_fmt(high)}]"
-    if claim.kind == "value":
-        if low <= claim.paper_number <= high:
-            return Verdict(REPRODUCED, f"the paper's {_fmt(claim.paper_number)} lies in our 95 % CI {ci}", flags)
-        side = "above" if claim.paper_number > high else "below"
-        return Verdict(NOT_REPRODUCED, f"the paper's {_fmt(claim.paper_number)} lies {side} our 95 % CI {ci}", flags)
-    if claim.kind == "greater":
-        if low > claim.null:
-            return Verdict(REPRODUCED, f"our 95 % CI {ci} lies above {_fmt(claim.null)}", flags)
-        where = "lies below" if high < claim.null else "includes"
-        return Verdict(NOT_REPRODUCED, f"our 95 % CI {ci} {where} {_fmt(claim.null)}", flags)
-    if high < claim.null:
-        return Verdict(REPRODUCED, f"our 95 % CI {ci} lies below {_fmt(claim.null)}", flags)
-    where = "lies above" if low > claim.null else "includes"
-    return Verdict(NOT_REPRODUCED, f"our 95 % CI {ci} {where} {_fmt(claim.null)}", flags)
+    decided = replication.decide(claim.kind, claim.fidelity, claim.ours, claim.ci, paper_number=claim.paper_number,
+                                 paper_se=claim.paper_se, margin=claim.margin, null=claim.null)
+    return Verdict(decided.outcome, decided.reason, flags, decided.direction, decided.criteria)
 
 
 # =========================================================================== links
@@ -224,6 +315,10 @@ def evidence_link(notebook: str, heading: str | None = None) -> str:
     return f"{notebook}.html" + (f"#{anchor(heading)}" if heading else "")
 
 
+AUDIT_LINK = evidence_link(audit.AUDIT_PAGE, "The inconsistencies")
+"""Where the *as printed* column links: the audit page's list of inconsistencies."""
+
+
 # =========================================================================== table and figure
 
 
@@ -236,8 +331,33 @@ def _ours_text(claim: Claim) -> str:
     return text
 
 
+def _margin_text(claim: Claim) -> str:
+    if claim.margin is None:
+        return ""
+    symbol = "Δ = ±" if claim.kind == "value" else "δ = "
+    return f"{symbol}{_fmt(claim.margin)}" + (f" ({claim.margin_reason})" if claim.margin_reason else "")
+
+
+def _seeds_text(claim: Claim) -> str:
+    if not _finite(claim.ours):
+        return ""
+    if claim.seeds == 1:
+        return "one seed: the CI leaves out the spread that seeds and splits add"
+    return f"{claim.seeds} seeds"
+
+
+FRAME_COLUMNS = ["paper", "id", "claim", "paper's value", "deciding quantity", "ours (95 % CI)", "behind ours",
+                 "fidelity", "margin", "verdict", "outcome", "direction", "reason", "criteria", "as printed", "seeds",
+                 "flags", "protocol flaws", "evidence", "note"]
+
+
 def scorecard_frame(claims: Sequence[Claim], findings: Iterable = ()) -> pd.DataFrame:
-    """One row per claim: plain columns (for tests and counting), including ``verdict``, ``reason`` and ``flags``."""
+    """One row per claim: plain columns (for tests, counting and export).
+
+    ``outcome`` is one of :data:`VERDICTS`; ``verdict`` adds its direction (``"not reproduced (lower)"``);
+    ``fidelity`` is ``direct`` or ``reduced``; ``criteria`` the raw replication criteria; ``as printed``
+    the audit's word on the paper's own numbers behind the claim.
+    """
     findings = list(findings)
     rows = []
     for claim in claims:
@@ -249,24 +369,25 @@ def scorecard_frame(claims: Sequence[Claim], findings: Iterable = ()) -> pd.Data
                                                  f"weights: {claim.weights}" if claim.weights else "",
                                                  f"profile: {claim.profile}" if claim.profile else "",
                                                  ", ".join(claim.evidence_flags)) if p),
-            "verdict": decided.verdict, "reason": decided.reason, "flags": ", ".join(decided.flags),
+            "fidelity": claim.fidelity, "margin": _margin_text(claim),
+            "verdict": decided.label, "outcome": decided.verdict, "direction": decided.direction,
+            "reason": decided.reason, "criteria": decided.criteria.text(), "as printed": as_printed(claim, findings),
+            "seeds": _seeds_text(claim), "flags": ", ".join(decided.flags),
             "protocol flaws": "; ".join(claim.protocol_flaws), "evidence": claim.evidence, "note": claim.note,
         })
-    columns = ["paper", "id", "claim", "paper's value", "deciding quantity", "ours (95 % CI)", "behind ours",
-               "verdict", "reason", "flags", "protocol flaws", "evidence", "note"]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=FRAME_COLUMNS)
 
 
 def verdict_counts(frame: pd.DataFrame) -> pd.DataFrame:
     """Claims per paper and verdict (every verdict a column), from :func:`scorecard_frame`."""
-    table = pd.crosstab(frame["paper"], frame["verdict"]) if len(frame) else pd.DataFrame()
+    table = pd.crosstab(frame["paper"], frame["outcome"]) if len(frame) else pd.DataFrame()
     return table.reindex(columns=list(VERDICTS), fill_value=0)
 
 
 def scorecard_html(frame: pd.DataFrame) -> str:
     """The scorecard as an HTML table (escaped text; the evidence column a link), for a notebook's output."""
     shown = ["paper", "claim", "paper's value", "deciding quantity", "ours (95 % CI)", "behind ours", "verdict",
-             "flags", "evidence"]
+             "as printed", "flags", "evidence"]
     head = "".join(f"<th>{html.escape(c)}</th>" for c in shown)
     body = []
     for _, row in frame.iterrows():
@@ -274,8 +395,14 @@ def scorecard_html(frame: pd.DataFrame) -> str:
         for column in shown:
             value = str(row[column] or "")
             if column == "verdict":
-                text = f"<b>{html.escape(value)}</b>" + (f"<br><small>{html.escape(row['reason'])}</small>"
-                                                          if row["reason"] else "")
+                details = [row["reason"], row["criteria"], row["margin"], row["seeds"]]
+                text = (f"<b>{html.escape(value)}</b>"
+                        + "".join(f"<br><small>{html.escape(d)}</small>" for d in details if d))
+            elif column == "behind ours":
+                text = html.escape(value) + f"<br><small>fidelity: {html.escape(row['fidelity'])}</small>"
+            elif column == "as printed":
+                text = (f'<a href="{AUDIT_LINK}">{html.escape(value)}</a>' if value != AS_PRINTED_UNCHECKED
+                        else html.escape(value))
             elif column == "flags":
                 extra = f"<br><small>{html.escape(row['protocol flaws'])}</small>" if row["protocol flaws"] else ""
                 text = html.escape(value) + extra
@@ -329,7 +456,7 @@ def scorecard_figure(claims: Sequence[Claim], findings: Iterable = (), columns: 
         ax.set_yticks([0, 1], ["ours", "paper"], fontsize=7)
         ax.tick_params(axis="x", labelsize=7)
         flags = f" [{', '.join(decided.flags)}]" if decided.flags else ""
-        ax.set_title(f"{claim.paper} {claim.id}: {decided.verdict}{flags}", fontsize=7, loc="left")
+        ax.set_title(f"{claim.paper} {claim.id}: {decided.label}{flags}", fontsize=7, loc="left")
     for ax in list(axes.flat)[len(claims):]:
         ax.axis("off")
     return finish(fig)
@@ -343,10 +470,13 @@ def provenance_note(profile: str, store_root, frame: pd.DataFrame):
     from mstl_lib.report.banner import markdown  # noqa: PLC0415
 
     not_run = int((frame["behind ours"].str.contains(NOT_RUN, regex=False)).sum()) if len(frame) else 0
+    direct = int((frame["fidelity"] == DIRECT).sum()) if len(frame) else 0
     lines = [f"- **Profile** read: `{profile}` (records the chapters stored under it; nothing is trained here)",
              f"- **Results store**: `{store_root}`",
              f"- **Claims**: {len(frame)}; {not_run} without a stored result (their chapter has not run under this "
              "profile)",
+             f"- **Fidelity**: {direct} direct (the `full` profile on the paper's data with ImageNet weights), "
+             f"{len(frame) - direct} reduced; a reduced run can support a claim but never refute it",
              "- Each row names the data, weights and profile behind our number, and flags synthetic data, stand-ins, "
              "random weights and degenerate models, none of which can decide a claim."]
     kind = "warning" if not_run else "note"
@@ -356,8 +486,6 @@ def provenance_note(profile: str, store_root, frame: pd.DataFrame):
 
 def closing_note(frame: pd.DataFrame, findings: Iterable = ()) -> str:
     """Verdict counts per paper (claims), and the audit's verdict counts per paper, as markdown."""
-    from mstl_lib.evaluation import audit  # noqa: PLC0415
-
     findings = list(findings)
     if frame.empty:
         return "No paper declares a claim."
@@ -369,8 +497,13 @@ def closing_note(frame: pd.DataFrame, findings: Iterable = ()) -> str:
                      + ", ".join(f"{int(row[v])} {v}" for v in VERDICTS)
                      + (f"; {len(flagged)} flagged ({', '.join(sorted(set(', '.join(flagged['flags']).split(', '))))})"
                         if len(flagged) else ""))
-    reasons = frame[frame["verdict"] == CANNOT_CHECK]["reason"].value_counts()
+    reasons = frame[frame["outcome"] == CANNOT_CHECK]["reason"].value_counts()
+    inconsistent = frame[frame["as printed"] == AS_PRINTED_INCONSISTENT]
     text = "**Verdicts per paper.**\n\n" + "\n".join(lines)
+    text += (f"\n\n**As printed**: the audit finds the paper's own numbers behind {len(inconsistent)} of "
+             f"{len(frame)} claims inconsistent" + (": " + ", ".join(f"{r.paper} {r.id}" for r in
+                                                                   inconsistent.itertuples()) if len(inconsistent)
+                                                    else "") + ".")
     if len(reasons):
         text += ("\n\n**Why claims cannot be checked here**, by how often: "
                  + "; ".join(f"{reason} ({n})" for reason, n in reasons.items()) + ".")

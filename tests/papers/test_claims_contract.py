@@ -66,3 +66,15 @@ def test_every_inconsistency_is_cited_in_the_chapter(key, findings_by_paper):
     uncited = [f.location for f in findings_by_paper[key]
                if f.verdict == "inconsistent" and not any(w.lower() in f.location.lower() for w in cited)]
     assert not uncited, f"{info.notebook} cites no audit note for {uncited}"
+
+
+@pytest.mark.parametrize("key", papers.PAPER_PACKAGES)
+def test_every_claim_states_its_tolerance(key):
+    """``paper_values/<paper>_claims.csv`` has one row per claim; every decidable value claim has a Δ and a reason."""
+    claims = sc.with_margins(papers.module(key, "report").paper_claims())
+    for claim in claims:
+        assert claim.margin_reason, claim.id
+        if claim.kind == "value" and not claim.unavailable:
+            assert claim.margin is not None and claim.margin > 0, claim.id
+        if claim.margin is not None:
+            assert claim.margin > 0, claim.id
