@@ -12,6 +12,8 @@ from mstl_lib.paths import REPO_ROOT
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 if str(REPO_ROOT / "scripts") not in sys.path:
     sys.path.insert(0, str(REPO_ROOT / "scripts"))  # the tests import scripts/*.py by name
+if str(REPO_ROOT / "tests") not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT / "tests"))  # shared helpers (local_server.py) by name
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 
@@ -104,3 +106,24 @@ class SmokeNotebooks:
 def smoke_notebooks(tmp_path_factory):
     """:class:`SmokeNotebooks` of this session: the tests that need executed notebooks share its runs."""
     return SmokeNotebooks(tmp_path_factory.mktemp("smoke_results"))
+
+
+@pytest.fixture
+def standin_imagenet(tmp_path, monkeypatch):
+    """``write(backbones)``: stand-in ImageNet files in a temporary ``KERAS_HOME``, accepted through a manifest.
+
+    Sets ``KERAS_HOME`` and ``MSTL_WEIGHTS_MANIFEST`` for this test (and the kernels it starts).
+    """
+    from standin_weights import write_standin_weights
+
+    from mstl_lib import downloads
+
+    home = tmp_path / "keras_home"
+    monkeypatch.setenv("KERAS_HOME", str(home))
+
+    def write(backbones):
+        manifest = write_standin_weights(home, backbones)
+        monkeypatch.setenv(downloads.MANIFEST_ENV, str(manifest))
+        return home / "models"
+
+    return write

@@ -10,24 +10,18 @@ classifier carries its backbone's preprocessing as its first layer
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Callable, NamedTuple
 
 import numpy as np
 
-from mstl_lib.nn.weights import (
-    WeightsInfo,
-    WeightsUnavailableError,
-    file_sha256,
-    resolve_weights,
-    unavailable_message,
-)
-
+from mstl_lib.downloads import WEIGHTS
 from mstl_lib.nn.runtime import import_keras
+from mstl_lib.nn.weights import WeightsInfo, file_sha256, resolve_weights
 
 keras = import_keras()
 
 _APPS = keras.applications
-_GCS = "https://storage.googleapis.com/"
 
 
 class BackboneSpec(NamedTuple):
@@ -53,39 +47,20 @@ class BackboneSpec(NamedTuple):
     load_weights: Callable | None = None
 
 
-def _spec(constructor, preprocess_input, min_size, mode, url):
-    return BackboneSpec(
-        constructor, preprocess_input, min_size, mode, url.rsplit("/", 1)[-1], url
-    )
+def _spec(name, constructor, preprocess_input, min_size, mode):
+    download = WEIGHTS[name]
+    return BackboneSpec(constructor, preprocess_input, min_size, mode, download.file_name, download.url)
 
 
-_KA = _GCS + "tensorflow/keras-applications/"
 BACKBONES: dict[str, BackboneSpec] = {
-    "ResNet50": _spec(
-        _APPS.ResNet50, _APPS.resnet.preprocess_input, 32, "caffe",
-        _KA + "resnet/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
-    ),
-    "ResNet101": _spec(
-        _APPS.ResNet101, _APPS.resnet.preprocess_input, 32, "caffe",
-        _KA + "resnet/resnet101_weights_tf_dim_ordering_tf_kernels_notop.h5",
-    ),
-    "InceptionV3": _spec(
-        _APPS.InceptionV3, _APPS.inception_v3.preprocess_input, 75, "tf",
-        _KA + "inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
-    ),
-    "EfficientNetB2": _spec(
-        _APPS.EfficientNetB2, _APPS.efficientnet.preprocess_input, 32, "raw255",
-        _GCS + "keras-applications/efficientnetb2_notop.h5",
-    ),
-    "VGG16": _spec(
-        _APPS.VGG16, _APPS.vgg16.preprocess_input, 32, "caffe",
-        _KA + "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
-    ),
-    "VGG19": _spec(
-        _APPS.VGG19, _APPS.vgg19.preprocess_input, 32, "caffe",
-        _KA + "vgg19/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
-    ),
+    "ResNet50": _spec("ResNet50", _APPS.ResNet50, _APPS.resnet.preprocess_input, 32, "caffe"),
+    "ResNet101": _spec("ResNet101", _APPS.ResNet101, _APPS.resnet.preprocess_input, 32, "caffe"),
+    "InceptionV3": _spec("InceptionV3", _APPS.InceptionV3, _APPS.inception_v3.preprocess_input, 75, "tf"),
+    "EfficientNetB2": _spec("EfficientNetB2", _APPS.EfficientNetB2, _APPS.efficientnet.preprocess_input, 32, "raw255"),
+    "VGG16": _spec("VGG16", _APPS.VGG16, _APPS.vgg16.preprocess_input, 32, "caffe"),
+    "VGG19": _spec("VGG19", _APPS.VGG19, _APPS.vgg19.preprocess_input, 32, "caffe"),
 }
+"""keras.applications backbones; their ImageNet files, URLs and checksums are :data:`mstl_lib.downloads.WEIGHTS`."""
 
 # Layer counts with include_top=False, input layer included (P4, Table 2).
 EXPECTED_LAYER_COUNTS = {
@@ -224,35 +199,18 @@ def build_backbone(
     input_shape = _check_input_shape(name, input_shape)
     if isinstance(weights, (WeightsInfo, dict)):  # resolved once by the run context: use as is
         info = weights if isinstance(weights, WeightsInfo) else WeightsInfo.from_dict(weights)
-        keras_weights = "imagenet" if info.used == "imagenet" else None
-        weights = "imagenet" if info.used == "imagenet" else info.requested  # a download failure must raise
     else:
-        keras_weights, info = resolve_weights(weights, name, timeout)
-    constructor = BACKBONES[name].constructor
+        _, info = resolve_weights(weights, name, timeout)
+    backbone = BACKBONES[name].constructor(include_top=False, weights=None, input_shape=input_shape, pooling=pooling)
 
-    def construct(arg):
-        return constructor(include_top=False, weights=arg, input_shape=input_shape, pooling=pooling)
-
-    if info.used == "file" and info.sha256 and file_sha256(info.source) != info.sha256:
-        raise ValueError(f"weights file {info.source!r} changed since the run resolved it "
-                         f"(sha256 {info.sha256[:12]}…); start the run again")
-
-    if keras_weights != "imagenet":
-        backbone = construct(None)
-    else:
-        try:
-            backbone = construct("imagenet")
-        except Exception as error:  # the download failed (offline, proxy, bad hash)
-            reason = f"download failed ({type(error).__name__}: {error})"
-            if str(weights).lower() == "imagenet":
-                raise WeightsUnavailableError(unavailable_message(name, reason)) from error
-            info = WeightsInfo(
-                info.requested, "random", "random initialisation",
-                f"ImageNet weights unavailable: {reason}; random initialisation",
-            )
-            backbone = construct(None)
-
-    if info.used == "file":
+    if info.used in ("file", "imagenet"):
+        if not Path(info.source).is_file():
+            raise FileNotFoundError(f"weights file {info.source!r} for {name} is gone since the run resolved it; "
+                                    "start the run again")
+        if info.sha256 and file_sha256(info.source) != info.sha256:
+            raise ValueError(f"weights file {info.source!r} changed since the run resolved it "
+                             f"(sha256 {info.sha256[:12]}…); start the run again")
+        # ImageNet weights load like any file: Keras's own downloader is never used
         load = BACKBONES[name].load_weights or type(backbone).load_weights
         try:
             load(backbone, info.source)

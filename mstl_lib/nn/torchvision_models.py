@@ -40,6 +40,7 @@ import math
 
 import numpy as np
 
+from mstl_lib.downloads import WEIGHTS
 from mstl_lib.nn.runtime import import_keras
 
 keras = import_keras()
@@ -90,7 +91,7 @@ def weights_file_name(arch: str) -> str:
     With this file in ``~/.keras/models`` (or ``$KERAS_HOME/models``),
     ``weights="auto"`` and ``"imagenet"`` find it like any keras.applications file.
     """
-    return f"{TORCHVISION_NAMES[arch]}_torchvision_notop.weights.h5"
+    return WEIGHTS[arch].converted_file
 
 
 # --------------------------------------------------------------------------

@@ -6,20 +6,25 @@ initialisation otherwise, recording why in a :class:`WeightsInfo`.
 A run resolves the ``weights`` parameter once per backbone
 (:func:`resolve_for_run`, called by the run context) before any training. The
 resolved :class:`WeightsInfo` travels to the tasks as JSON; its
-:meth:`WeightsInfo.identity` (ImageNet with the Keras file name, a file with its
-SHA-256, or random) enters the results key, so records made from other
-weights are never reused. A task builds from the resolved identity and never
-resolves again.
+:meth:`WeightsInfo.identity` (ImageNet or a file, each with the file's SHA-256,
+or random) enters the results key, so records made from other weights are never
+reused. A task builds from the resolved identity and never resolves again.
+
+ImageNet weights are files of the download registry (:mod:`mstl_lib.downloads`)
+in the Keras cache: Keras's ``*_notop.h5`` files, and torchvision checkpoints
+converted for the torchvision layouts. A file is used only when its checksum
+matches the published one (:func:`weights_file_check`); where one is missing and
+the host answers over HTTP, :func:`fetch_weights` downloads and checks it before
+any training. ``python -m mstl_lib weights status | fetch`` does the same by hand.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import socket
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from urllib.parse import urlparse
+
+from mstl_lib import downloads
 
 
 def _backbones():
@@ -34,7 +39,11 @@ def _backbones():
 
 
 class WeightsUnavailableError(RuntimeError):
-    """ImageNet weights were asked for explicitly but cannot be obtained."""
+    """ImageNet weights were asked for explicitly but cannot be obtained; ``reason`` says why in a few words."""
+
+    def __init__(self, message: str, reason: str = ""):
+        super().__init__(message)
+        self.reason = reason or message
 
 
 @dataclass
@@ -60,9 +69,11 @@ class WeightsInfo:
     source: str
     detail: str
     sha256: str | None = None
-    """SHA-256 of the weights file (``used == "file"``)."""
+    """SHA-256 of the weights file (``used`` ``"file"`` or ``"imagenet"``)."""
     file_name: str | None = None
     """The Keras cache file name of ImageNet weights (it names their version)."""
+    checksum: str = ""
+    """How the file was checked (``"md5 … verified"``, ``"converted from … (sha256 prefix verified)"``)."""
 
     def to_dict(self) -> dict:
         """Plain ``dict`` for provenance records and task contexts."""
@@ -78,7 +89,7 @@ class WeightsInfo:
         if self.used == "file":
             return {"used": "file", "sha256": self.sha256}
         if self.used == "imagenet":
-            return {"used": "imagenet", "file": self.file_name}
+            return {"used": "imagenet", "file": self.file_name, "sha256": self.sha256}
         return {"used": "random"}
 
     def describe(self) -> str:
@@ -86,7 +97,7 @@ class WeightsInfo:
         if self.used == "file":
             return f"file {Path(self.source).name} (sha256 {str(self.sha256)[:12]}…)"
         if self.used == "imagenet":
-            return f"ImageNet ({self.file_name})"
+            return f"ImageNet ({self.file_name}, sha256 {str(self.sha256)[:12]}…)"
         return f"random initialisation ({self.detail})"
 
 
@@ -102,65 +113,111 @@ def keras_cache_dirs() -> list[Path]:
     return list(dict.fromkeys(dirs))
 
 
-def cached_weights_path(name: str) -> Path | None:
-    """Path of the cached ``include_top=False`` weights of ``name``, or None."""
-    file_name = _backbones().backbone_spec(name).weights_file
+def weights_file_name(name: str) -> str:
+    """The file name ``name``'s ImageNet weights have in the Keras cache."""
+    download = downloads.weights_download(name)
+    if download is not None:
+        return download.converted_file or download.file_name
+    return _backbones().backbone_spec(name).weights_file  # a backbone registered at run time
+
+
+def weights_file_check(name: str) -> downloads.FileCheck:
+    """The ImageNet weights file of ``name`` in the Keras cache, checked against its published checksum.
+
+    The first cache folder that holds the file decides (see :func:`keras_cache_dirs`);
+    a file there whose checksum does not match is :data:`~mstl_lib.downloads.MISMATCH`,
+    never skipped in favour of another.
+    """
+    file_name = weights_file_name(name)
+    download = downloads.weights_download(name)
     for folder in keras_cache_dirs():
         candidate = folder / file_name
-        if candidate.is_file() and candidate.stat().st_size > 0:
-            return candidate
-    return None
+        if candidate.is_file():
+            if download is None:
+                return downloads.FileCheck(downloads.UNPUBLISHED, str(candidate), candidate.stat().st_size,
+                                           downloads.file_digests(candidate)[1], "no checksum is registered")
+            if download.converted_file:
+                return downloads.check_converted(download, candidate)
+            return downloads.check_file(download, candidate)
+    return downloads.FileCheck(downloads.MISSING, str(keras_cache_dirs()[0] / file_name),
+                               detail="not in " + " or ".join(str(d) for d in keras_cache_dirs()))
 
 
-def _host_reachable(url: str, timeout: float) -> tuple[bool, str]:
-    host = urlparse(url).hostname
-    try:
-        with socket.create_connection((host, 443), timeout=timeout):
-            return True, f"download host {host}:443 answered"
-    except OSError as error:
-        return False, f"download host {host}:443 unreachable ({error})"
+def cached_weights_path(name: str) -> Path | None:
+    """Path of the cached ``include_top=False`` ImageNet weights of ``name`` that pass their check, or None."""
+    found = weights_file_check(name)
+    return Path(found.path) if found.usable else None
 
 
 def imagenet_weights_available(name: str, timeout: float = 5.0) -> tuple[bool, str]:
     """Whether ImageNet weights for ``name`` can be had, and why.
 
-    True when the weights file is in the Keras cache (see
-    :func:`keras_cache_dirs`) or when the download host answers a TCP
-    connection within ``timeout`` seconds. A reachable host does not
-    guarantee the download succeeds; :func:`build_backbone` handles that.
+    True when a checked weights file is in the Keras cache (see :func:`weights_file_check`),
+    or when none is there and the download host answers over HTTP (honouring
+    ``HTTPS_PROXY``). A file whose checksum does not match makes it False: it is never
+    used, nor overwritten.
 
     Returns
     -------
     available : bool
     reason : str
     """
-    cached = cached_weights_path(name)
-    if cached is not None:
-        return True, f"found in the Keras cache: {cached}"
-    if not _backbones().backbone_spec(name).weights_url:
+    found = weights_file_check(name)
+    if found.usable:
+        return True, f"found in the Keras cache: {found.path} ({found.detail})"
+    if found.status == downloads.MISMATCH:
+        return False, f"{found.path} is not the published file: {found.detail}"
+    download = downloads.weights_download(name)
+    if download is None:
         return False, "no ImageNet weights are known for this architecture"
-    reachable, reason = _host_reachable(_backbones().backbone_spec(name).weights_url, timeout)
+    reachable, reason = downloads.reachable(download.url, timeout)
     if reachable:
         return True, f"not cached; {reason}"
     return False, f"not in the Keras cache and {reason}"
 
 
-def unavailable_message(name: str, reason: str) -> str:
-    spec = _backbones().backbone_spec(name)
+def fetch_weights(name: str, timeout: float = 60.0) -> Path:
+    """Download ``name``'s ImageNet weights into the Keras cache, checked; convert a torchvision checkpoint.
+
+    Returns the path of the file :func:`weights_file_check` then finds.
+
+    Raises
+    ------
+    mstl_lib.downloads.DownloadError, mstl_lib.downloads.ChecksumError
+    ImportError
+        A torchvision checkpoint and no PyTorch to read it.
+    """
+    download = downloads.weights_download(name)
+    if download is None:
+        raise WeightsUnavailableError(f"no ImageNet weights are registered for {name}")
     cache = keras_cache_dirs()[0]
-    if not spec.weights_url:  # the torchvision layouts: weights come from a converted checkpoint
-        return (
-            f"ImageNet weights for {_backbones().canonical_name(name)} are unavailable: {reason}. "
-            f"Convert torchvision's ImageNet checkpoint with mstl_lib.nn.torch_weights.convert_checkpoint, "
-            f"which writes {cache / spec.weights_file}, or pass weights='auto' to fall back to random "
-            "initialisation."
-        )
-    return (
-        f"ImageNet weights for {_backbones().canonical_name(name)} are unavailable: {reason}. "
-        f"Download {spec.weights_url} on a machine with internet access and copy it "
-        f"to {cache / spec.weights_file} (set KERAS_HOME to use another cache "
-        f"folder), or pass weights='auto' to fall back to random initialisation."
-    )
+    if not download.converted_file:
+        return downloads.fetch(download, cache, timeout)
+    checkpoint = downloads.fetch(download, cache / "torchvision", timeout)
+    from mstl_lib.nn.torch_weights import convert_checkpoint  # noqa: PLC0415 - imports TensorFlow
+
+    converted = convert_checkpoint(download.key, checkpoint, cache / download.converted_file)
+    downloads.write_conversion_record(converted, checkpoint, download)
+    return converted
+
+
+def unavailable_message(name: str, reason: str) -> str:
+    """What to do when ImageNet weights for ``name`` cannot be had."""
+    download = downloads.weights_download(name)
+    target = keras_cache_dirs()[0] / weights_file_name(name)
+    fetch = "run `python -m mstl_lib weights fetch` where the network allows"
+    if download is None:
+        return (f"ImageNet weights for {name} are unavailable: {reason}. Put its weights file at {target}, "
+                "or pass weights='auto' to fall back to random initialisation.")
+    if download.converted_file:
+        how = (f"{fetch} (it downloads {download.url}, checks its sha256 prefix {download.sha256_prefix} and "
+               f"converts it to {target}), or convert the checkpoint with "
+               "mstl_lib.nn.torch_weights.convert_checkpoint")
+    else:
+        how = (f"{fetch}, or download {download.url} on a machine with internet access and copy it to {target} "
+               f"(its {download.published_checksum} is checked)")
+    return (f"ImageNet weights for {name} are unavailable: {reason}. To use them, {how}; set KERAS_HOME to use "
+            "another cache folder, or pass weights='auto' to fall back to random initialisation.")
 
 
 def is_random_request(weights) -> bool:
@@ -168,17 +225,37 @@ def is_random_request(weights) -> bool:
     return weights is None or (isinstance(weights, str) and weights.lower() in ("none", "random"))
 
 
-def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    """SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file (cached while the file is unchanged)."""
+    return downloads.file_digests(path)[1]
+
+
+def imagenet_info(name: str, requested: str | None, timeout: float = 5.0) -> WeightsInfo:
+    """The checked ImageNet weights of ``name``, downloading them first where they are missing and can be had.
+
+    Raises
+    ------
+    WeightsUnavailableError
+        No usable file and no download: the message says why (missing, checksum mismatch,
+        unreachable host, failed download) and what to do.
+    """
+    available, reason = imagenet_weights_available(name, timeout)
+    if available and not cached_weights_path(name):
+        try:
+            fetch_weights(name, timeout=max(timeout, 60.0))
+        except (downloads.DownloadError, downloads.ChecksumError, ImportError) as error:
+            available, reason = False, f"download failed ({error})"
+    found = weights_file_check(name)
+    if available and not found.usable:
+        available, reason = False, found.detail
+    if not available:
+        raise WeightsUnavailableError(unavailable_message(name, reason), reason)
+    return WeightsInfo(requested, "imagenet", found.path, f"ImageNet weights: {reason}", sha256=found.sha256,
+                       file_name=weights_file_name(name), checksum=found.detail)
 
 
 def resolve_weights(weights, name: str, timeout: float = 5.0) -> tuple[str | None, WeightsInfo]:
-    """Turn a ``weights`` argument into what ``keras.applications`` takes.
+    """Turn a ``weights`` argument into the weights a backbone starts from.
 
     Parameters
     ----------
@@ -195,27 +272,24 @@ def resolve_weights(weights, name: str, timeout: float = 5.0) -> tuple[str | Non
 
     Returns
     -------
-    keras_weights : "imagenet" or None
-        The argument for the ``keras.applications`` constructor (a file is
-        loaded by :func:`build_backbone`, so it maps to None here).
+    keras_weights : None
+        The ``keras.applications`` constructor's argument: always None, since
+        :func:`build_backbone` loads ImageNet weights from the checked file itself
+        (Keras's own downloader is never used).
     info : WeightsInfo
     """
-    spec = _backbones().backbone_spec(name)
     requested = None if weights is None else str(weights)
     if is_random_request(weights):
         return None, WeightsInfo(requested, "random", "random initialisation", "random initialisation requested")
 
     if isinstance(weights, str) and weights.lower() in ("auto", "imagenet"):
-        available, reason = imagenet_weights_available(name, timeout)
-        cached = cached_weights_path(name)
-        source = str(cached) if cached else spec.weights_url
-        if available:
-            return "imagenet", WeightsInfo(requested, "imagenet", source, f"ImageNet weights: {reason}",
-                                           file_name=spec.weights_file)
-        if weights.lower() == "imagenet":
-            raise WeightsUnavailableError(unavailable_message(name, reason))
-        detail = f"ImageNet weights unavailable: {reason}; random initialisation"
-        return None, WeightsInfo(requested, "random", "random initialisation", detail)
+        try:
+            return None, imagenet_info(name, requested, timeout)
+        except WeightsUnavailableError as error:
+            if weights.lower() == "imagenet":
+                raise
+            detail = f"ImageNet weights unavailable: {error.reason}; random initialisation"
+            return None, WeightsInfo(requested, "random", "random initialisation", detail)
 
     path = Path(weights).expanduser()
     if not path.is_file():
@@ -253,7 +327,8 @@ def resolve_for_run(weights, backbones, profile: str, timeout: float = 5.0) -> d
         if profile == "full" and info.used == "random" and not is_random_request(weights):
             raise WeightsUnavailableError(
                 f"The full profile reproduces the papers' ImageNet protocols and will not fall back to random "
-                f"initialisation silently: {info.detail} ({name}). Put the *_notop.h5 file in the Keras cache, "
+                f"initialisation silently: {info.detail} ({name}). Run `python -m mstl_lib weights fetch "
+                "--profile full` (or put the files in the Keras cache), "
                 "or pass weights=None explicitly to run the protocol from random initialisation "
                 "(the banner then says so)."
             )

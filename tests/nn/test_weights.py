@@ -5,15 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mstl_lib import downloads
 from mstl_lib.nn import weights as nn_weights
 from mstl_lib.nn.backbones import BACKBONES, build_backbone
 from mstl_lib.nn.classifier import build_classifier, count_layers
 from mstl_lib.nn.heads import gap_dense_head
-from mstl_lib.nn.weights import (
-    WeightsUnavailableError,
-    imagenet_weights_available,
-    resolve_weights,
-)
+from mstl_lib.nn.weights import WeightsUnavailableError, resolve_weights
 
 
 @pytest.mark.parametrize("request_", [None, "none", "Random"])
@@ -22,35 +19,105 @@ def test_random_weights_requested(request_):
     assert keras_weights is None and info.used == "random"
 
 
-def test_explicit_imagenet_offline_raises_helpfully():
-    if imagenet_weights_available("VGG16", timeout=2.0)[0]:
-        pytest.skip("ImageNet weights are available here")
+@pytest.fixture
+def offline(tmp_path, monkeypatch):
+    """An empty Keras cache and no network: what our machines and CI have."""
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty_keras_home"))
+    monkeypatch.delenv(downloads.MANIFEST_ENV, raising=False)
+    monkeypatch.setattr(downloads, "reachable", lambda url, timeout=5.0: (False, f"{url} unreachable (offline)"))
+
+
+def test_explicit_imagenet_offline_raises_helpfully(offline):
     with pytest.raises(WeightsUnavailableError) as caught:
         build_backbone("VGG16", (32, 32, 3), weights="imagenet", timeout=2.0)
     message = str(caught.value)
     assert BACKBONES["VGG16"].weights_url in message
     assert "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" in message
-    assert "KERAS_HOME" in message
+    assert "KERAS_HOME" in message and "weights fetch" in message
 
 
-def test_auto_falls_back_to_random_with_reason():
-    if imagenet_weights_available("VGG16", timeout=2.0)[0]:
-        pytest.skip("ImageNet weights are available here")
+def test_auto_falls_back_to_random_with_reason(offline):
     backbone, info = build_backbone("VGG16", (32, 32, 3), weights="auto", timeout=2.0)
     assert info.requested == "auto" and info.used == "random"
-    assert info.detail.startswith("ImageNet weights unavailable:")
+    assert info.detail.startswith("ImageNet weights unavailable:") and "unreachable" in info.detail
     assert count_layers(backbone) == 19
 
 
-def test_auto_falls_back_when_download_fails(monkeypatch):
-    """The host seems reachable but the download itself fails (offline here)."""
-    if imagenet_weights_available("VGG16", timeout=2.0)[0]:
-        pytest.skip("ImageNet weights are available here")
-    monkeypatch.setattr(nn_weights, "_host_reachable", lambda url, timeout: (True, "pretend reachable"))
+def test_auto_falls_back_when_download_fails(offline, monkeypatch):
+    """The host answers but the download itself fails."""
+    monkeypatch.setattr(downloads, "reachable", lambda url, timeout=5.0: (True, "pretend reachable"))
+
+    def failing(download, folder, timeout=60.0):
+        raise downloads.DownloadError(f"{download.url}: download failed (offline)")
+
+    monkeypatch.setattr(downloads, "fetch", failing)
     _, info = build_backbone("VGG16", (32, 32, 3), weights="auto")
     assert info.used == "random" and "download failed" in info.detail
     with pytest.raises(WeightsUnavailableError, match="download failed"):
         build_backbone("VGG16", (32, 32, 3), weights="imagenet")
+
+
+def test_a_reachable_host_downloads_through_the_registry(offline, monkeypatch, standin_imagenet, tmp_path):
+    """"auto" with a reachable host fetches the file once, checked, before any building."""
+    served = standin_imagenet(["VGG16"])  # the "server's" copy, accepted by the manifest
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "cache_home"))
+    monkeypatch.setattr(downloads, "reachable", lambda url, timeout=5.0: (True, "pretend reachable"))
+    fetched = []
+
+    def fetch(download, folder, timeout=60.0):
+        fetched.append(download.file_name)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / download.file_name).write_bytes((served / download.file_name).read_bytes())
+        return folder / download.file_name
+
+    monkeypatch.setattr(downloads, "fetch", fetch)
+    _, info = resolve_weights("auto", "VGG16")
+    assert info.used == "imagenet" and fetched == [info.file_name]
+    assert str(tmp_path / "cache_home") in info.source
+
+
+@pytest.mark.parametrize("backbone", sorted(downloads.WEIGHTS))
+def test_standin_imagenet_files_load_by_name(backbone, standin_imagenet):
+    """Every registered ImageNet file, written as a stand-in under its exact name, is found, checked and loaded."""
+    import h5py
+
+    import mstl_lib.papers.p3_elastography.tasks  # noqa: F401 - registers DenseNet121
+
+    folder = standin_imagenet([backbone])
+    size = max(BACKBONES[backbone].min_size, 75)
+    model, info = build_backbone(backbone, (size, size, 3), weights="imagenet")
+    assert info.used == "imagenet" and info.identity()["sha256"] == info.sha256
+    assert "manifest" in info.checksum and info.describe().startswith("ImageNet (")
+    path = folder / info.file_name
+    assert info.source == str(path)
+    kernel = next(w for w in model.weights if len(w.shape) == 4)
+    with h5py.File(path, "r") as handle:
+        stored = []
+        handle.visititems(lambda name, item: stored.append(item[()]) if isinstance(item, h5py.Dataset)
+                          and item.ndim == 4 else None)
+    assert any(a.shape == tuple(kernel.shape) and np.array_equal(a, np.asarray(kernel)) for a in stored)
+
+
+def test_a_file_that_fails_its_checksum_is_never_used(standin_imagenet, monkeypatch):
+    folder = standin_imagenet(["VGG16"])
+    monkeypatch.delenv(downloads.MANIFEST_ENV)  # the stand-in is not the published file
+    monkeypatch.setattr(downloads, "reachable", lambda url, timeout=5.0: (True, "pretend reachable"))
+    with pytest.raises(WeightsUnavailableError, match="not the published file") as caught:
+        resolve_weights("imagenet", "VGG16")
+    assert "md5" in str(caught.value)
+    _, info = resolve_weights("auto", "VGG16")
+    assert info.used == "random" and "not the published file" in info.detail
+    truncated = folder / BACKBONES["VGG16"].weights_file
+    truncated.write_bytes(truncated.read_bytes()[:1000])
+    with pytest.raises(WeightsUnavailableError, match="truncated"):
+        resolve_weights("imagenet", "VGG16")
+
+
+def test_weights_identity_holds_the_files_sha256(standin_imagenet):
+    standin_imagenet(["VGG16"])
+    _, first = resolve_weights("imagenet", "VGG16")
+    assert first.identity() == {"used": "imagenet", "file": BACKBONES["VGG16"].weights_file, "sha256": first.sha256}
+    assert nn_weights.WeightsInfo.from_dict(first.to_dict()) == first
 
 
 def test_weights_file_round_trip(tmp_path):

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mstl_lib.downloads import WEIGHTS
 from mstl_lib.nn import backbones, batchnorm, calibration, classifier, freeze_cache, training
 from mstl_lib.nn.features import concatenate_features
 from mstl_lib.nn.weights import from_context
@@ -49,8 +50,7 @@ if not any(key.lower() == "densenet121" for key in backbones.BACKBONES):
     # P3's Table 2 comparison model, registered here: the shared registry is a recipe module of every paper
     backbones.register_backbone(
         "DenseNet121", keras.applications.DenseNet121, keras.applications.densenet.preprocess_input, min_size=32,
-        mode="torch", weights_url="https://storage.googleapis.com/tensorflow/keras-applications/densenet/"
-                                  "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5")
+        mode="torch", weights_url=WEIGHTS["DenseNet121"].url)
 
 RECIPE_VERSION = "p3-14"
 
