@@ -1,17 +1,24 @@
-"""Command line: ``python -m mstl_lib runs list | show <key> | failed | clear <experiment>``.
+"""Command line: ``python -m mstl_lib runs list | show <key> | failed | clear <experiment>``
+and ``python -m mstl_lib weights status | fetch [--profile P] [--chapter C ...]``.
 
-Reads the results store only (no TensorFlow, no pandas), so it answers at once.
+``runs`` reads the results store only (no TensorFlow, no pandas), so it answers at once.
+``weights status`` checks the ImageNet files the chosen chapters need against their
+published checksums (no TensorFlow); ``weights fetch`` downloads the missing ones, checks
+them and converts torchvision checkpoints: run it on a login node before an offline run.
 
 Exit codes: 0 done, 1 nothing found (unknown key or experiment, ambiguous
-prefix), 2 usage error (argparse, or ``clear`` refused without ``--yes``).
+prefix; for ``weights``: a file still missing or failing its checksum), 2 usage
+error (argparse, or ``clear`` refused without ``--yes``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from mstl_lib.engine.store import AmbiguousKeyError, ResultsStore
 
@@ -135,6 +142,76 @@ def cmd_clear(store: ResultsStore, experiment: str, yes: bool) -> int:
     return OK
 
 
+# --------------------------------------------------------------------------- weights
+
+
+def _weights_needed(profile: str, chapters: Sequence[str] | None) -> dict[str, list[str]]:
+    """Backbone -> the chapters (labels) that need its ImageNet weights under ``profile``."""
+    from mstl_lib import papers  # noqa: PLC0415 - pandas, not TensorFlow
+
+    needed: dict[str, list[str]] = {}
+    for key, backbones in papers.weights_backbones(profile, chapters).items():
+        for backbone in backbones:
+            needed.setdefault(backbone, []).append(papers.module(key).PAPER.label)
+    return needed
+
+
+def _weights_rows(needed: dict[str, list[str]]) -> tuple[list[tuple], int]:
+    from mstl_lib.nn import weights  # noqa: PLC0415 - no TensorFlow
+
+    rows, unusable = [], 0
+    for backbone, chapters in needed.items():
+        found = weights.weights_file_check(backbone)
+        unusable += not found.usable
+        rows.append((backbone, ",".join(chapters), weights.weights_file_name(backbone), str(Path(found.path).parent),
+                     found.status, f"{found.size:,}" if found.size else "", found.detail))
+    return rows, unusable
+
+
+WEIGHTS_HEADER = ("backbone", "chapters", "file", "folder", "status", "bytes", "checksum")
+
+
+def cmd_weights_status(profile: str, chapters: Sequence[str] | None) -> int:
+    """One row per ImageNet file the chapters need: where it is looked for, present or not, its checksum."""
+    rows, unusable = _weights_rows(_weights_needed(profile, chapters))
+    print(f"ImageNet weights for profile {profile} (KERAS_HOME={os.environ.get('KERAS_HOME', '~/.keras')}):")
+    print(_table(rows, WEIGHTS_HEADER))
+    if unusable:
+        print(f"{unusable} of {len(rows)} files missing or not the published ones: "
+              f"`python -m mstl_lib weights fetch --profile {profile}` downloads and checks them")
+    return NOT_FOUND if unusable else OK
+
+
+def cmd_weights_fetch(profile: str, chapters: Sequence[str] | None, timeout: float) -> int:
+    """Download, check (and convert) every missing file; one line per file that could not be had."""
+    from mstl_lib import downloads  # noqa: PLC0415
+    from mstl_lib.nn import weights  # noqa: PLC0415
+
+    failed = []
+    for backbone in _weights_needed(profile, chapters):
+        found = weights.weights_file_check(backbone)
+        download = downloads.weights_download(backbone)
+        if found.usable:
+            continue
+        if found.status == downloads.MISMATCH:
+            failed.append(f"{backbone}: {found.path} is not the published file ({found.detail}); delete it and "
+                          "fetch again")
+            continue
+        try:
+            path = weights.fetch_weights(backbone, timeout=timeout)
+            print(f"{backbone}: {path} ({weights.weights_file_check(backbone).detail})")
+        except (downloads.DownloadError, downloads.ChecksumError, ImportError) as error:
+            how = ("" if not download.converted_file else
+                   f"; then mstl_lib.nn.torch_weights.convert_checkpoint('{backbone}', '<the .pth file>') writes "
+                   f"{found.path}")
+            failed.append(f"{backbone}: {str(error).splitlines()[0]}{how}")
+    rows, unusable = _weights_rows(_weights_needed(profile, chapters))
+    print(_table(rows, WEIGHTS_HEADER))
+    for line in failed:
+        print(line, file=sys.stderr)
+    return NOT_FOUND if unusable else OK
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -157,12 +234,30 @@ def build_parser() -> argparse.ArgumentParser:
     clear = actions.add_parser("clear", parents=[store_option], help="delete an experiment's records")
     clear.add_argument("experiment")
     clear.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+
+    weights = commands.add_parser("weights", help="the ImageNet weights files the chapters need")
+    which = argparse.ArgumentParser(add_help=False)
+    which.add_argument("--profile", default="cpu", choices=("smoke", "cpu", "full"), help="default: cpu")
+    which.add_argument("--chapter", action="append", default=None,
+                       help="a chapter (P1, 03_multistage, p1_mstl, ...); repeat for several; default: all")
+    weights_actions = weights.add_subparsers(dest="action", required=True)
+    weights_actions.add_parser("status", parents=[which], help="present, missing or failing its checksum, per file")
+    fetch = weights_actions.add_parser("fetch", parents=[which], help="download, check and convert the missing files")
+    fetch.add_argument("--timeout", type=float, default=60.0, help="seconds per download request (default 60)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = build_parser().parse_args(argv)
+    if args.command == "weights":
+        try:
+            if args.action == "status":
+                return cmd_weights_status(args.profile, args.chapter)
+            return cmd_weights_fetch(args.profile, args.chapter, args.timeout)
+        except (KeyError, ValueError) as exc:  # an unknown chapter, an unreadable manifest
+            print(str(exc).strip("'\""), file=sys.stderr)
+            return USAGE
     store = ResultsStore(args.store)
     try:
         if args.action == "list":

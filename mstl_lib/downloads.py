@@ -255,6 +255,17 @@ def reachable(url: str, timeout: float = 5.0) -> tuple[bool, str]:
         return False, f"{url} unreachable ({reason})"
 
 
+def pooch_hash(download: Download) -> str | None:
+    """The checksum pooch checks a download against: the manifest's (:data:`MANIFEST_ENV`), else the published one.
+
+    A sha256 prefix is checked after the download (pooch takes whole hashes only).
+    """
+    override = manifest()[0].get(download.file_name)
+    if override:
+        return f"{'md5' if len(override) == 32 else 'sha256'}:{override}"
+    return f"md5:{download.md5}" if download.md5 else f"sha256:{download.sha256}" if download.sha256 else None
+
+
 def fetch(download: Download, folder: str | os.PathLike, timeout: float = 60.0) -> Path:
     """Download ``download`` into ``folder`` (with pooch), check it, and return its path.
 
@@ -269,12 +280,14 @@ def fetch(download: Download, folder: str | os.PathLike, timeout: float = 60.0) 
     """
     import pooch  # noqa: PLC0415 - only where a download happens
 
+    pooch.get_logger().setLevel("WARNING")
+
     folder = Path(folder).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / download.file_name
     if check_file(download, target).status == VERIFIED:
         return target
-    known = f"md5:{download.md5}" if download.md5 else f"sha256:{download.sha256}" if download.sha256 else None
+    known = pooch_hash(download)
     try:
         path = Path(pooch.retrieve(download.url, known_hash=known, fname=download.file_name, path=folder,
                                    progressbar=False, downloader=pooch.HTTPDownloader(timeout=timeout)))
@@ -282,7 +295,9 @@ def fetch(download: Download, folder: str | os.PathLike, timeout: float = 60.0) 
         raise ChecksumError(f"{download.url}: the downloaded file is not the published one ({error}); "
                             "it was deleted") from error
     except Exception as error:  # requests' errors: no network, proxy, HTTP status
-        raise DownloadError(f"{download.url}: download failed ({type(error).__name__}: {error}). "
+        short = " ".join(str(error).split())
+        short = short if len(short) <= 160 else short[:157] + "..."
+        raise DownloadError(f"{download.url}: download failed ({type(error).__name__}: {short}). "
                             f"Download it where the network allows and put it at {target}") from error
     found = check_file(download, path)
     if found.status == MISMATCH:

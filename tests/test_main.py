@@ -88,3 +88,83 @@ def test_cli_runs_as_a_module_without_tensorflow(store):
     assert not {"tensorflow", "keras", "pandas"} & imported
     usage = subprocess.run([sys.executable, "-m", "mstl_lib"], cwd=REPO_ROOT, capture_output=True, text=True)
     assert usage.returncode == 2 and "runs" in usage.stderr
+
+
+# --------------------------------------------------------------------------- weights
+
+
+@pytest.fixture
+def local_weights(tmp_path, monkeypatch):
+    """The weights registry pointed at a server on 127.0.0.1; an empty ``KERAS_HOME``."""
+    import dataclasses
+
+    from local_server import serve
+
+    from mstl_lib import downloads
+
+    served = tmp_path / "served"
+    served.mkdir()
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    monkeypatch.delenv(downloads.MANIFEST_ENV, raising=False)
+    with serve(served) as (base, requests):
+        monkeypatch.setattr(downloads, "WEIGHTS", {k: dataclasses.replace(d, url=base + d.file_name)
+                                                   for k, d in downloads.WEIGHTS.items()})
+        yield served, requests
+
+
+def weights_cli(capsys, *args):
+    code = main(["weights", *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_weights_status_lists_every_file_the_chapters_need(local_weights, capsys):
+    from mstl_lib import papers
+
+    code, out, _ = weights_cli(capsys, "status", "--profile", "full")
+    needed = {b for backbones in papers.weights_backbones("full").values() for b in backbones}
+    assert code == 1 and len(needed) == 10
+    assert all(f"\n{name} " in out for name in needed) and out.count("  missing ") == len(needed)
+    assert "weights fetch --profile full" in out
+    code, out, _ = weights_cli(capsys, "status", "--profile", "smoke", "--chapter", "05_breakhis")
+    assert code == 1 and "ResNet50" in out and "P2" in out and "AlexNet" not in out
+    code, _, err = weights_cli(capsys, "status", "--chapter", "P9")
+    assert code == 2 and "no chapter 'P9'" in err
+
+
+def test_weights_fetch_downloads_checks_and_reports_what_it_could_not(local_weights, capsys, standin_imagenet):
+    served, requests = local_weights
+    models = standin_imagenet(["ResNet50"])  # a stand-in "published" file, accepted through the manifest
+    (served / "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5").write_bytes(
+        (models / "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5").read_bytes())
+    (models / "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5").unlink()
+    code, out, err = weights_cli(capsys, "fetch", "--chapter", "P1", "--profile", "smoke")
+    assert code == 0 and " verified " in out and not err, (out, err)
+    assert weights_cli(capsys, "status", "--chapter", "P1", "--profile", "smoke")[0] == 0
+    code, out, err = weights_cli(capsys, "fetch", "--chapter", "P4", "--profile", "cpu")  # InceptionV3 not served
+    assert code == 1 and err.count("\n") == 1 and "InceptionV3: http://127.0.0.1" in err and "put it at" in err
+
+
+def test_weights_fetch_converts_a_checked_torchvision_checkpoint(local_weights, capsys, monkeypatch):
+    torch = pytest.importorskip("torch")
+    import dataclasses
+    import hashlib
+
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("torch_weights_tests", REPO_ROOT / "tests/nn/test_torch_weights.py")
+    helpers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(helpers)
+
+    from mstl_lib import downloads
+
+    served, _ = local_weights
+    checkpoint = served / "alexnet-synthetic.pth"
+    torch.save({k: torch.from_numpy(v) for k, v in helpers.synthetic_state_dict("AlexNet").items()}, checkpoint)
+    prefix = hashlib.sha256(checkpoint.read_bytes()).hexdigest()[:8]
+    entry = downloads.WEIGHTS["AlexNet"]
+    monkeypatch.setitem(downloads.WEIGHTS, "AlexNet", dataclasses.replace(
+        entry, url=entry.url.rsplit("/", 1)[0] + "/alexnet-synthetic.pth", sha256_prefix=prefix))
+    code, out, err = weights_cli(capsys, "fetch", "--chapter", "P3", "--profile", "smoke")
+    assert "AlexNet" in out and f"sha256 prefix {prefix} verified" in out
+    assert "ResNet18: http://127.0.0.1" in err and code == 1  # the others are not served

@@ -2,7 +2,8 @@
 
 Every paper package has the same modules:
 
-``settings``  its chapter's :class:`~mstl_lib.profiles.ChapterSettings` (smoke / cpu / full)
+``settings``  its chapter's :class:`~mstl_lib.profiles.ChapterSettings` (smoke / cpu / full) and
+              ``weights_backbones(profile)``, the backbones whose ImageNet weights it starts from
 ``protocol``  the paper's rules and constants (no TensorFlow)
 ``tasks``     its experiment-engine tasks, with ``RECIPE_VERSION``
 ``grids``     ``build(run) -> {name: Grid}``
@@ -122,6 +123,30 @@ def recipe_fingerprint(key: str) -> str:
 def papers() -> list[PaperInfo]:
     """Every paper's :class:`PaperInfo`, in the book's order."""
     return [module(key).PAPER for key in PAPER_PACKAGES]
+
+
+def chapter_key(name: str) -> str:
+    """The paper package a chapter name means: its key (``"p1_mstl"``), label (``"P1"``) or notebook
+    (``"03_multistage"``, also ``"03"``); chapter 02, the engine tour, is P1's."""
+    wanted = str(name).lower().removesuffix(".py")
+    for key in PAPER_PACKAGES:
+        info = module(key).PAPER
+        names = {key, info.label.lower(), info.notebook, info.notebook.split("_", 1)[0]}
+        if key == "p1_mstl":
+            names |= {"02_first_grid", "02"}
+        if wanted in names:
+            return key
+    known = ", ".join(f"{module(k).PAPER.label} ({module(k).PAPER.notebook})" for k in PAPER_PACKAGES)
+    raise KeyError(f"no chapter {name!r}; the chapters that train: {known}")
+
+
+def weights_backbones(profile: str, chapters=None) -> dict[str, tuple[str, ...]]:
+    """The backbones whose ImageNet weights each chapter starts from under ``profile`` (``settings.weights_backbones``).
+
+    ``chapters``: names of :func:`chapter_key`; default every paper.
+    """
+    keys = [chapter_key(c) for c in chapters] if chapters else list(PAPER_PACKAGES)
+    return {key: tuple(module(key, "settings").weights_backbones(profile)) for key in dict.fromkeys(keys)}
 
 
 def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0, store=None) -> list:

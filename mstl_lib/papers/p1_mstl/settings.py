@@ -103,3 +103,8 @@ ENGINE_TOUR = ChapterSettings(
 
 The values of ``_TOUR_SHARED`` are copied from :data:`CHAPTER`, never typed
 twice; the grid itself is built from :data:`CHAPTER` (see ``grids.engine_tour``)."""
+
+
+def weights_backbones(profile: str) -> tuple[str, ...]:
+    """The backbones whose ImageNet weights chapters 02 and 03 start from under ``profile``."""
+    return tuple(CHAPTER.settings(profile)["backbones"])

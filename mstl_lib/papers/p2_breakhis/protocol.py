@@ -48,6 +48,8 @@ __all__ = [
     "patient_ids", "read_folder_counts", "split_sizes", "table1_counts", "task_table",
 ]
 
+BACKBONE = "ResNet50"
+"""P2's network (ImageNet ResNet-50)."""
 INPUT_SHAPE = (96, 144, 3)
 """P2's input: 144 x 96 (width x height), i.e. Keras ``(height, width, channels)`` = (96, 144, 3)."""
 

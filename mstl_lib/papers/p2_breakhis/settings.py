@@ -69,4 +69,9 @@ CHAPTER = ChapterSettings(
 )
 """P2's chapter settings; ``CHAPTER.settings(profile)`` gives one profile's."""
 
-__all__ = ["CHAPTER"]
+__all__ = ["CHAPTER", "weights_backbones"]
+
+
+def weights_backbones(profile: str) -> tuple[str, ...]:
+    """The backbones whose ImageNet weights chapter 05 starts from (every profile: P2's ResNet-50)."""
+    return (protocol.BACKBONE,)

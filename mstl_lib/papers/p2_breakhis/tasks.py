@@ -42,7 +42,7 @@ RECIPE_MODULES = ("mstl_lib.evaluation.patients",)
 """Shared modules only P2's (and P3's) records depend on (see :func:`mstl_lib.papers.recipe_fingerprint`)."""
 """The grids' ``code_version``: bump it whenever a change here changes results."""
 
-BACKBONE = "ResNet50"
+BACKBONE = protocol.BACKBONE
 PATIENT_TIE = "malignant"
 """Majority votes that tie count as malignant (the cautious call; P3's rule too)."""
 

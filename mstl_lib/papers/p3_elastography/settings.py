@@ -84,4 +84,12 @@ CHAPTER = ChapterSettings(
 )
 """P3's chapter settings; ``CHAPTER.settings(profile)`` gives one profile's."""
 
-__all__ = ["CHAPTER"]
+__all__ = ["CHAPTER", "weights_backbones"]
+
+
+def weights_backbones(profile: str) -> tuple[str, ...]:
+    """The backbones whose ImageNet weights chapter 06 starts from under ``profile``: the constituents
+    and Table 2's comparison models that profile runs."""
+    from mstl_lib.papers.p3_elastography import protocol  # noqa: PLC0415
+
+    return (*protocol.CONSTITUENTS, *(protocol.COMPARISONS[c] for c in CHAPTER.settings(profile)["comparisons"]))

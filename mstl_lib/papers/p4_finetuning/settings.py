@@ -63,4 +63,10 @@ CHAPTER = ChapterSettings(
 )
 """P4's chapter settings; ``CHAPTER.settings(profile)`` gives one profile's."""
 
-__all__ = ["CHAPTER"]
+__all__ = ["CHAPTER", "weights_backbones"]
+
+
+def weights_backbones(profile: str) -> tuple[str, ...]:
+    """The backbones whose ImageNet weights chapter 04 starts from under ``profile``."""
+    settings = CHAPTER.settings(profile)
+    return tuple(dict.fromkeys([*settings["backbones"], *settings["grouping_backbones"]]))
