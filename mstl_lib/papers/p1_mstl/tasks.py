@@ -40,7 +40,7 @@ from mstl_lib.paths import model_weights_dir
 # mstl_lib.nn imports Keras (and TensorFlow where installed) here, at import, so that the engine's seeding (after it
 # imports this module) reaches Keras' generators.
 
-RECIPE_VERSION = "p1-9"
+RECIPE_VERSION = "p1-10"
 """Part of every P1 task key: bump it when the training or evaluation code changes results."""
 RECIPE_MODULES = ("mstl_lib.nn.calibration",)
 """Shared modules only P1's records depend on (see :func:`mstl_lib.papers.recipe_fingerprint`)."""
