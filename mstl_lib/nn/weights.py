@@ -45,6 +45,9 @@ class WeightsUnavailableError(RuntimeError):
         super().__init__(message)
         self.reason = reason or message
 
+    def _render_traceback_(self) -> list[str]:  # a notebook shows the message, not a traceback
+        return [f"{type(self).__name__}: {self}"]
+
 
 @dataclass
 class WeightsInfo:
@@ -97,7 +100,8 @@ class WeightsInfo:
         if self.used == "file":
             return f"file {Path(self.source).name} (sha256 {str(self.sha256)[:12]}…)"
         if self.used == "imagenet":
-            return f"ImageNet ({self.file_name}, sha256 {str(self.sha256)[:12]}…)"
+            unpublished = "; checked against a manifest, not the publisher's checksum" if "manifest" in self.checksum else ""
+            return f"ImageNet ({self.file_name}, sha256 {str(self.sha256)[:12]}…{unpublished})"
         return f"random initialisation ({self.detail})"
 
 
