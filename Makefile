@@ -13,6 +13,10 @@ DATA_DIR ?= auto
 WEIGHTS ?= auto
 TORCH ?= 1
 SEED ?= 0
+BACKEND ?=
+ifneq ($(BACKEND),)
+export KERAS_BACKEND := $(BACKEND)
+endif
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
@@ -23,6 +27,8 @@ help:
 	@echo "make test    pytest: smoke-run every notebook, strict book build, every page in headless Chromium"
 	@echo "variables:   PROFILE=smoke|cpu|full DATA_DIR=auto|PATH WEIGHTS=auto|imagenet|None|FILE SEED=0"
 	@echo "             TORCH=1|0 (install the optional PyTorch extra: checkpoint conversion and its tests)"
+	@echo "             BACKEND=tensorflow|jax (the Keras backend; default: TensorFlow where installed)"
+	@echo "python -m mstl_lib weights status|fetch [--profile P]   the ImageNet files the chapters need"
 
 setup: $(VENV)/.installed mathjax
 
