@@ -17,7 +17,7 @@ receive those decisions and never look the data folder or the weights up again.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -76,11 +76,15 @@ class RunContext:
     sources: dict[tuple[str, str], DataSource] = field(default_factory=dict)
     weights: dict = field(default_factory=dict)
     """Resolved :class:`mstl_lib.nn.weights.WeightsInfo` by backbone."""
+    _miniature_done: set = field(default_factory=set, repr=False)
+    miniature: bool = False
+    """``full`` in miniature (:meth:`mstl_lib.profiles.ChapterSettings.miniature`): the papers' recipes
+    for a step or two on a few images, one fold, every distinct recipe once (:func:`mstl_lib.engine.covering`)."""
 
     @property
     def settings(self):
-        """The chapter's settings under this profile."""
-        return self.chapter.settings(self.profile.name)
+        """The chapter's settings under this profile (in miniature, when :attr:`miniature`)."""
+        return self.chapter.miniature() if self.miniature else self.chapter.settings(self.profile.name)
 
     @property
     def synthetic_uses(self) -> list[DatasetUse]:
@@ -232,6 +236,24 @@ class RunContext:
             return requested
         return self.settings.get("executor", self.profile.executor)
 
+    def trimmed(self, grid):
+        """``grid`` as this run runs it: as it is, or in miniature only its covering configurations
+        (:func:`mstl_lib.engine.covering`) that no grid trimmed earlier in this run had, on its first fold."""
+        from mstl_lib import engine  # noqa: PLC0415
+        from mstl_lib.engine.provenance import config_hash  # noqa: PLC0415
+
+        if not self.miniature:
+            return grid
+        fresh = [c for c in engine.covering(grid.configs) if config_hash(c) not in self._miniature_done]
+        self._miniature_done.update(config_hash(c) for c in fresh)
+        return replace(grid, configs=fresh, folds=grid.fold_list[:1])
+
+    def run_grid(self, grid, store=None, **options):
+        """:func:`mstl_lib.engine.run_grid` on :meth:`trimmed` ``(grid)``."""
+        from mstl_lib import engine  # noqa: PLC0415
+
+        return engine.run_grid(self.trimmed(grid), store, **options)
+
     def run_grids(self, grids, store=None, executor: str = "auto", scheduler=None, verbose: int = 0) -> dict:
         """Run each of ``grids`` (``{name: Grid}``) in order, reusing finished tasks; print each summary.
 
@@ -242,8 +264,8 @@ class RunContext:
 
         runs = {}
         for name, grid in grids.items():
-            runs[name] = engine.run_grid(grid, store, executor=self.executor(executor), scheduler=scheduler,
-                                         verbose=verbose)
+            runs[name] = self.run_grid(grid, store, executor=self.executor(executor), scheduler=scheduler,
+                                       verbose=verbose)
             print(runs[name].summary())
         self.fail_in_smoke(*runs.values())
         return runs
@@ -278,6 +300,7 @@ class RunContext:
             "weights": {name: info.identity() for name, info in resolved.items()},
             "weights_info": {name: info.to_dict() for name, info in resolved.items()},
             "data_source": None if source is None else source.to_dict(),
+            **({"miniature": True} if self.miniature else {}),
             **extra,
         }
 
@@ -315,7 +338,7 @@ class RunContext:
 
 
 def start_run(chapter_settings: str | ChapterSettings, profile: str = "cpu", data_dir="auto", weights="auto",
-              seed: int = 0) -> RunContext:
+              seed: int = 0, miniature: bool = False) -> RunContext:
     """Resolve a notebook's parameters into a :class:`RunContext`.
 
     ``data_dir="auto"`` looks at ``MSTL_DATA_DIR``, ``../shared/data`` and
@@ -326,7 +349,10 @@ def start_run(chapter_settings: str | ChapterSettings, profile: str = "cpu", dat
     ------
     ParameterError
         An unknown ``profile``, a ``data_dir`` that is not a folder, a ``seed`` that
-        is not an integer.
+        is not an integer, ``miniature`` under another profile than ``full``.
+
+    ``miniature=True`` (``full`` only) runs the papers' recipes in miniature: see
+    :attr:`RunContext.miniature`. It proves the ``full`` path, it measures nothing.
     """
     try:
         prof = get_profile(profile)
@@ -342,8 +368,11 @@ def start_run(chapter_settings: str | ChapterSettings, profile: str = "cpu", dat
         seed = int(seed)
     except (TypeError, ValueError):
         raise ParameterError("seed", seed, "not an integer") from None
-    ctx = RunContext(settings, prof, seed, request, root, reason, weights)
+    if miniature and prof.name != "full":
+        raise ParameterError("miniature", miniature, "only the full profile runs in miniature")
+    ctx = RunContext(settings, prof, seed, request, root, reason, weights, miniature=bool(miniature))
     progress.chapter_event(settings.name, prof.name, settings.budget_minutes.get(prof.name))
     where = f"{root} ({reason})" if root else f"none ({reason}); synthetic phantoms stand in"
-    print(f"profile={prof.name}  data folder: {where}  weights={weights!r}  seed={seed}")
+    shown = f"{prof.name} in miniature" if miniature else prof.name
+    print(f"profile={shown}  data folder: {where}  weights={weights!r}  seed={seed}")
     return ctx

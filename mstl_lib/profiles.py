@@ -39,6 +39,13 @@ PROFILES = MappingProxyType(
     }
 )
 
+MINIATURE_KEYS = ("epochs", "stage1_epochs", "ensemble_epochs", "patience", "steps_per_epoch", "augment_copies",
+                  "stage1_augment_copies", "max_images", "ddti_max_images", "busi_per_class", "mt_small_max_images",
+                  "cell_frames_per_line", "patches_per_line", "min_train", "svm_cv", "n_boot")
+"""The settings ``full`` in miniature takes from ``smoke`` (:meth:`ChapterSettings.miniature`): epochs,
+steps, augmentation copies and image counts. Everything else stays ``full``'s."""
+
+
 @dataclass(frozen=True)
 class ChapterSettings:
     """One chapter's settings under each profile, and its time budget.
@@ -71,6 +78,15 @@ class ChapterSettings:
     def settings(self, profile: str) -> MappingProxyType:
         """The settings under ``profile`` (read-only)."""
         return MappingProxyType(dict(self.by_profile[get_profile(profile).name]))
+
+    def miniature(self) -> MappingProxyType:
+        """``full`` in miniature: the ``full`` settings, with only how many steps and images a task uses
+        (:data:`MINIATURE_KEYS`) taken from ``smoke``, and one fold run. Image sizes, backbones, heads,
+        optimizers and strategies stay the papers'."""
+        full, smoke = self.by_profile["full"], self.by_profile["smoke"]
+        values = {**full, **{key: smoke[key] for key in MINIATURE_KEYS if key in full}}
+        values.update({key: 1 for key in ("folds_run", "rerun_folds") if key in full})
+        return MappingProxyType(values)
 
     def table(self) -> pd.DataFrame:
         """All profiles' settings side by side (one column per profile; ``None`` shown as "all")."""

@@ -67,3 +67,26 @@ def test_the_cpu_budgets_of_every_page_fit_the_hour():
     pages = [*chapters, VERDICTS_CHAPTER, VERDICTS_CHAPTER]  # the scorecard and the audit pages
     assert all("cpu" in chapter.budget_minutes for chapter in pages)
     assert sum(chapter.budget_minutes["cpu"] for chapter in pages) <= 60
+
+
+@pytest.mark.parametrize("key", ["p1_mstl", "p4_finetuning", "p2_breakhis", "p3_elastography"])
+def test_miniature_changes_only_steps_and_images(key):
+    from mstl_lib import papers
+    from mstl_lib.profiles import MINIATURE_KEYS
+
+    chapter = papers.module(key, "settings").CHAPTER
+    full, smoke, mini = chapter.settings("full"), chapter.settings("smoke"), chapter.miniature()
+    changed = {k for k in full if mini[k] != full[k]}
+    assert changed <= set(MINIATURE_KEYS) | {"folds_run", "rerun_folds"}
+    assert all(mini[k] == smoke[k] for k in changed & set(MINIATURE_KEYS))
+    assert all(mini[k] == 1 for k in changed - set(MINIATURE_KEYS))
+    for kept in ("backbones", "image_size", "image_shape", "optimizers", "strategies", "n_splits", "batch_size"):
+        if kept in full:
+            assert mini[kept] == full[kept], kept
+
+
+def test_only_full_runs_in_miniature():
+    from mstl_lib.context import ParameterError, start_run
+
+    with pytest.raises(ParameterError, match="miniature"):
+        start_run("verdicts", profile="cpu", miniature=True)

@@ -12,7 +12,8 @@ import importlib
 
 _HOMES = {
     "EXECUTORS": "executors",
-    "Grid": "grid", "GridRun": "grid", "raise_on_failures": "grid", "run_grid": "grid", "select_tasks": "grid",
+    "Grid": "grid", "GridRun": "grid", "covering": "grid", "raise_on_failures": "grid", "run_grid": "grid",
+    "select_tasks": "grid",
     "failures_frame": "records", "history_frame": "records", "load_records": "records",
     "predictions_frame": "records", "records_frame": "records", "gather": "records",
     "ResultsStore": "store",

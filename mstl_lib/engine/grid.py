@@ -174,6 +174,23 @@ class Grid:
         return len(self.configs) * len(self.fold_list)
 
 
+def covering(configs: Sequence[Mapping]) -> list[dict]:
+    """The configurations that, in order, each bring a (field, value) pair none before them had.
+
+    Every value of every field appears in at least one kept configuration: every backbone,
+    optimizer, strategy, arm and input of a grid is run once. ``full`` in miniature
+    (:meth:`mstl_lib.context.RunContext.run_grid`) runs these only.
+    """
+    seen: set = set()
+    kept = []
+    for config in configs:
+        pairs = {(name, config_hash({"v": value})) for name, value in config.items()}
+        if pairs - seen:
+            kept.append(dict(config))
+            seen |= pairs
+    return kept
+
+
 def select_tasks(tasks: Iterable[Task], select: Callable | Mapping | None) -> list[Task]:
     """Tasks whose configuration passes ``select``.
 

@@ -199,6 +199,14 @@ def seed_globals(seed: int | None) -> None:
         seed_everything(seed)
 
 
+def peak_rss_mb() -> float:
+    """The peak resident memory of this process so far, in MB: a task's own under the ``isolated`` executor."""
+    import resource  # noqa: PLC0415 - POSIX only
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
+
+
 def build_record(
     task: Task,
     context: dict,
@@ -235,6 +243,7 @@ def build_record(
             "code_version": task.code_version,
             "versions": environment_versions(),
             "device": device_info(),
+            "peak_rss_mb": peak_rss_mb(),
             "host": socket.gethostname(),
             "pid": os.getpid(),
         },

@@ -149,6 +149,18 @@ def weights_backbones(profile: str, chapters=None) -> dict[str, tuple[str, ...]]
     return {key: tuple(module(key, "settings").weights_backbones(profile)) for key in dict.fromkeys(keys)}
 
 
+def run_miniature(key: str, store=None, executor: str = "local", data_dir="auto", seed: int = 0):
+    """Paper ``key``'s chapter under ``full`` in miniature: every distinct recipe once, at the paper's input
+    sizes, backbones and heads, for a step or two on a few images (:meth:`mstl_lib.profiles.ChapterSettings.miniature`),
+    from random initialisation. It proves the ``full`` path runs; its numbers mean nothing. Returns ``run_all``'s result.
+    """
+    from mstl_lib.context import start_run  # noqa: PLC0415
+
+    run = start_run(module(key, "settings").CHAPTER, profile="full", data_dir=data_dir, weights=None, seed=seed,
+                    miniature=True)
+    return module(key, "grids").run_all(run, store, executor=executor)
+
+
 def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0, store=None) -> list:
     """Every paper's claims (``report.claims``), in the book's order, each with the tolerance Δ or
     smallest effect δ its paper's ``paper_values/<paper>_claims.csv`` states; see the module docstring."""

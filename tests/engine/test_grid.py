@@ -216,3 +216,15 @@ def test_each_task_starts_from_a_fresh_keras_session(tf):
     assert keras.backend.get_uid("dense") >= 3  # two layers already took their names
     release_framework_memory()
     assert keras.backend.get_uid("dense") == 1  # a cleared session: nothing of the earlier models is left
+
+
+def test_covering_keeps_every_value_of_every_field_once():
+    from mstl_lib.engine import covering
+
+    configs = [{"cnn": c, "opt": o, "arm": a} for a in ("CTL", "MSTL") for c in ("A", "B", "C") for o in ("x", "y")]
+    kept = covering(configs)
+    assert kept[0] == configs[0] and len(kept) < len(configs)
+    for name in ("cnn", "opt", "arm"):
+        assert {c[name] for c in kept} == {c[name] for c in configs}
+    assert covering(kept) == kept  # nothing more to drop
+    assert covering([{"size": [1, 2]}, {"size": [1, 2]}]) == [{"size": [1, 2]}]

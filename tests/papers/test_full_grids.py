@@ -80,3 +80,23 @@ def test_each_chapter_declares_the_backbones_its_grids_resolve(key, full_grids):
     """``settings.weights_backbones`` (what ``weights status`` lists) is exactly what its grids resolve."""
     resolved = {name for grid in full_grids[key].values() for name in grid.context.get("weights_info", {})}
     assert resolved == set(papers.module(key, "settings").weights_backbones("full")), resolved
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", papers.PAPER_PACKAGES)
+def test_every_full_recipe_runs_in_miniature(key, shared_data, tmp_path, monkeypatch):
+    """The papers' own recipes at their input sizes, one step or two on a few images: a shape, a name or a
+    missing setting of ``full`` fails here, not in hour two of a reader's run."""
+    from mstl_lib import engine
+
+    monkeypatch.setenv("MSTL_BUILD_DIR", str(tmp_path / "build"))
+    store = engine.ResultsStore(tmp_path / "results")
+    papers.run_miniature(key, store)
+    records = [r for name in store.experiments() for r in store.records(name)]
+    assert records and all(r["context"].get("miniature") for r in records)
+    failed = [(r["experiment"], r["config"], (r.get("error") or {}).get("message")) for r in records
+              if r["status"] != "done"]
+    assert not failed, failed
+    backbones = {r["config"].get("backbone") for r in records} - {None}
+    declared = set(papers.module(key, "settings").weights_backbones("full"))
+    assert backbones <= declared

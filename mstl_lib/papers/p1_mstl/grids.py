@@ -302,8 +302,10 @@ def stored(run, store=None) -> ChapterRun:
     return ChapterRun(run, store, chapter_plan, {"stage1": first, **stage2_grids(run, chapter_plan, links)})
 
 
-def run_stage1(grid: engine.Grid, store, **kwargs) -> engine.GridRun:
-    """:func:`engine.run_grid` for stage 1, retraining finished tasks whose weights file is gone or changed."""
+def run_stage1(run, grid: engine.Grid, store, **kwargs) -> engine.GridRun:
+    """:func:`engine.run_grid` for stage 1 (as ``run`` trims it), retraining finished tasks whose weights
+    file is gone or changed."""
+    grid = run.trimmed(grid)
     result = engine.run_grid(grid, store, **kwargs)
     stale = [r["config"] for r in engine.load_records(store, grid)
              if r["status"] == "done" and not tasks.stage1_file_present(r)]
@@ -325,10 +327,10 @@ def run_all(run, store=None, executor: str = "auto", scheduler=None, verbose: in
     options = {"executor": run.executor(executor), "scheduler": scheduler, "verbose": verbose}
     chapter_plan = plan(run)
     first = stage1_grid(run, chapter_plan)
-    runs = {"stage1": run_stage1(first, store, **options)}
+    runs = {"stage1": run_stage1(run, first, store, **options)}
     grids = {"stage1": first, **stage2_grids(run, chapter_plan, tasks.stage1_links(engine.load_records(store, first)))}
     for name in STAGE2_GRIDS:
-        runs[name] = engine.run_grid(grids[name], store, **options)
+        runs[name] = run.run_grid(grids[name], store, **options)
     run.fail_in_smoke(*runs.values())
     return ChapterRun(run, store, chapter_plan, grids, runs, started)
 
@@ -337,6 +339,6 @@ def run_tour(run, store=None, executor: str = "auto", scheduler=None,
              verbose: int = 0) -> tuple[engine.Grid, engine.GridRun]:
     """Build and run chapter 02's grid (:func:`engine_tour`); under ``smoke`` a failure raises."""
     grid = engine_tour(run)
-    result = engine.run_grid(grid, store, executor=run.executor(executor), scheduler=scheduler, verbose=verbose)
+    result = run.run_grid(grid, store, executor=run.executor(executor), scheduler=scheduler, verbose=verbose)
     run.fail_in_smoke(result)
     return grid, result

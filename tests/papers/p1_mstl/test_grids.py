@@ -148,11 +148,11 @@ def test_mendeley_runs_p1s_100_plus_100(phantom_dir, tmp_path, isolated_dirs):
 def test_run_stage1_retrains_a_task_whose_weights_file_is_gone(smoke_run, isolated_dirs):
     grid = grids.stage1_grid(smoke_run, grids.plan(smoke_run))
     store = engine.ResultsStore(isolated_dirs)
-    first = grids.run_stage1(grid, store, progress=False)
+    first = grids.run_stage1(smoke_run, grid, store, progress=False)
     assert first.ok and first.n_run == len(grid) == 2  # the true labels and the shuffled-label control
     record, control = engine.load_records(store, grid)
     (model_weights_dir() / record["extra"]["weights_file"]).unlink()
-    again = grids.run_stage1(grid, store, progress=False)
+    again = grids.run_stage1(smoke_run, grid, store, progress=False)
     renewed, same = engine.load_records(store, grid)
     assert again.ok and renewed["key"] == record["key"] and tasks.stage1_file_present(renewed)
     assert same["finished"] == control["finished"]  # only the task whose file was gone ran again
