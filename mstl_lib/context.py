@@ -76,7 +76,7 @@ class RunContext:
     sources: dict[tuple[str, str], DataSource] = field(default_factory=dict)
     weights: dict = field(default_factory=dict)
     """Resolved :class:`mstl_lib.nn.weights.WeightsInfo` by backbone."""
-    _miniature_done: set = field(default_factory=set, repr=False)
+    _miniature_seen: set = field(default_factory=set, repr=False)
     miniature: bool = False
     """``full`` in miniature (:meth:`mstl_lib.profiles.ChapterSettings.miniature`): the papers' recipes
     for a step or two on a few images, one fold, every distinct recipe once (:func:`mstl_lib.engine.covering`)."""
@@ -84,7 +84,11 @@ class RunContext:
     @property
     def settings(self):
         """The chapter's settings under this profile (in miniature, when :attr:`miniature`)."""
-        return self.chapter.miniature() if self.miniature else self.chapter.settings(self.profile.name)
+        return self.settings_of(self.chapter)
+
+    def settings_of(self, chapter_settings: ChapterSettings):
+        """Another chapter's settings as this run takes them: under its profile, in miniature when it is."""
+        return chapter_settings.miniature() if self.miniature else chapter_settings.settings(self.profile.name)
 
     @property
     def synthetic_uses(self) -> list[DatasetUse]:
@@ -238,14 +242,15 @@ class RunContext:
 
     def trimmed(self, grid):
         """``grid`` as this run runs it: as it is, or in miniature only its covering configurations
-        (:func:`mstl_lib.engine.covering`) that no grid trimmed earlier in this run had, on its first fold."""
+        (:func:`mstl_lib.engine.covering`), carrying the values grids trimmed earlier in this run covered,
+        on its first fold; a grid whose values were all covered still runs its first configuration."""
         from mstl_lib import engine  # noqa: PLC0415
-        from mstl_lib.engine.provenance import config_hash  # noqa: PLC0415
 
         if not self.miniature:
             return grid
-        fresh = [c for c in engine.covering(grid.configs) if config_hash(c) not in self._miniature_done]
-        self._miniature_done.update(config_hash(c) for c in fresh)
+        fresh = engine.covering(grid.configs, self._miniature_seen)
+        if not fresh and grid.configs:  # every grid runs once: its data and protocol are a path of their own
+            fresh = grid.configs[:1]
         return replace(grid, configs=fresh, folds=grid.fold_list[:1])
 
     def run_grid(self, grid, store=None, **options):

@@ -174,14 +174,15 @@ class Grid:
         return len(self.configs) * len(self.fold_list)
 
 
-def covering(configs: Sequence[Mapping]) -> list[dict]:
+def covering(configs: Sequence[Mapping], seen: set | None = None) -> list[dict]:
     """The configurations that, in order, each bring a (field, value) pair none before them had.
 
     Every value of every field appears in at least one kept configuration: every backbone,
-    optimizer, strategy, arm and input of a grid is run once. ``full`` in miniature
-    (:meth:`mstl_lib.context.RunContext.run_grid`) runs these only.
+    optimizer, strategy, arm and input of a grid is run once. ``seen`` (updated in place)
+    carries the pairs of earlier grids, so that several grids cover their values together.
+    ``full`` in miniature (:meth:`mstl_lib.context.RunContext.trimmed`) runs these only.
     """
-    seen: set = set()
+    seen = set() if seen is None else seen
     kept = []
     for config in configs:
         pairs = {(name, config_hash({"v": value})) for name, value in config.items()}

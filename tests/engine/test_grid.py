@@ -228,3 +228,12 @@ def test_covering_keeps_every_value_of_every_field_once():
         assert {c[name] for c in kept} == {c[name] for c in configs}
     assert covering(kept) == kept  # nothing more to drop
     assert covering([{"size": [1, 2]}, {"size": [1, 2]}]) == [{"size": [1, 2]}]
+
+
+def test_covering_carries_what_earlier_grids_covered():
+    from mstl_lib.engine import covering
+
+    seen: set = set()
+    first = covering([{"cnn": c, "opt": o} for c in ("A", "B") for o in ("x", "y")], seen)
+    assert len(first) == 3
+    assert covering([{"cnn": "B", "opt": "y"}, {"cnn": "C", "opt": "x"}], seen) == [{"cnn": "C", "opt": "x"}]

@@ -132,3 +132,58 @@ def test_alexnet_resnet18_feature_ensemble(random_images):
     result = grad_cam(model, random_images(2, shape), layers)
     for maps in (*result.maps.values(), result.combined):
         assert maps.shape == (2, 64, 64) and np.isfinite(maps).all() and (maps >= 0).all()
+
+
+def _named_ensemble():
+    """:func:`_ensemble` with every layer named, so its weights file loads by name on any backend."""
+    import keras
+
+    left, right = _backbone("alex", 5, 1), _backbone("res", 4, 2)
+    inputs = keras.Input((SIDE, SIDE, 3), name="image")
+    pooled_left = keras.layers.GlobalAveragePooling2D(name="gap_left")(left(inputs))
+    pooled = keras.layers.MaxPooling2D(2, name="pool_right")(right(inputs))
+    pooled_right = keras.layers.GlobalAveragePooling2D(name="gap_right")(pooled)
+    features = keras.layers.Concatenate(name="features")([pooled_left, pooled_right])
+    return keras.Model(inputs, keras.layers.Dense(2, activation="softmax", name="head_output")(features),
+                       name="ensemble")
+
+
+def ensemble_maps(weights_file, images_file, out_file) -> None:
+    """Grad-CAM of :func:`_named_ensemble` with the given weights: the maps of both layers and the combined map."""
+    model = _named_ensemble()
+    model.load_weights(weights_file)
+    result = grad_cam(model, np.load(images_file), ["alex_last", "res_last"], class_index=1)
+    np.savez(out_file, alex=result.maps["alex_last"], res=result.maps["res_last"], combined=result.combined)
+
+
+@pytest.mark.slow
+def test_grad_cam_agrees_across_backends(tf, tmp_path, random_images):
+    """The same weights and images give the same maps on JAX (TensorFlow unimportable) as on TensorFlow."""
+    import os
+    import subprocess
+    import sys
+
+    import keras
+
+    from mstl_lib.paths import REPO_ROOT
+
+    pytest.importorskip("jax")
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("the reference maps need the TensorFlow backend")
+    model = _named_ensemble()
+    model.save_weights(tmp_path / "ensemble.weights.h5")
+    np.save(tmp_path / "images.npy", random_images(4, (SIDE, SIDE, 3)))
+    ensemble_maps(tmp_path / "ensemble.weights.h5", tmp_path / "images.npy", tmp_path / "tf.npz")
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(REPO_ROOT)}
+    code = (f"import sys; sys.path.insert(0, {str(REPO_ROOT / 'tests' / 'nn')!r}); import test_gradcam; "
+            f"test_gradcam.ensemble_maps({str(tmp_path / 'ensemble.weights.h5')!r}, "
+            f"{str(tmp_path / 'images.npy')!r}, {str(tmp_path / 'jax.npz')!r})")
+    script = tmp_path / "probe.py"
+    script.write_text(code)
+    done = subprocess.run([sys.executable, str(REPO_ROOT / "tests" / "without_tensorflow.py"), str(script)], env=env,
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    on_tf, on_jax = np.load(tmp_path / "tf.npz"), np.load(tmp_path / "jax.npz")
+    for name in ("alex", "res", "combined"):
+        assert on_tf[name].max() > 0
+        np.testing.assert_allclose(on_jax[name], on_tf[name], atol=1e-4)

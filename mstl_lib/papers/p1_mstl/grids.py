@@ -103,7 +103,7 @@ def main_sample(mendeley: DataSource | None, settings: Mapping) -> dict:
 
 def plan(run) -> Plan:
     """Resolve every data source chapter 03 uses (once, through the run context) and write the stage-1 patches."""
-    settings = CHAPTER.settings(run.profile.name)
+    settings = run.settings_of(CHAPTER)
     busi, mendeley = ultrasound_sources(run)
     mt_small = run.mt_small_source(busi, n_per_class=protocol.MT_SMALL_PER_CLASS, size=protocol.MT_SMALL_STANDIN_SIZE)
     cells_train = cell_lines_source(run, settings)
@@ -176,6 +176,8 @@ def stage2_grid(run, settings: Mapping, stem: str, source: DataSource, *, optimi
         configs += [stage2_config(protocol.CONTROL, backbone, optimizer, settings, links)
                     for backbone in backbones for optimizer in optimizers
                     if optimizer in settings["control_optimizers"]]
+    if run.miniature:  # stage 1 ran its covering configurations only: keep the stage-2 ones it can feed
+        configs = [c for c in configs if "stage1_key" not in c or c["stage1_key"]]
     context = run.task_context(source, settings["backbones"], grouping=grouping, n_splits=settings["n_splits"],
                                val_size=protocol.VAL_SIZE, max_images=max_images, per_class=per_class,
                                keep_models=[list(k) for k in keep_models], stage1=links)
@@ -234,8 +236,8 @@ def engine_tour(run) -> engine.Grid:
     first trains it, the other reads the record. ``run`` may be started with
     the ``first_grid`` settings or chapter 03's.
     """
-    tour = run.chapter.settings(run.profile.name)
-    settings = CHAPTER.settings(run.profile.name)
+    tour = run.settings
+    settings = run.settings_of(CHAPTER)
     busi, mendeley = ultrasound_sources(run)
     source = mendeley if mendeley is not None else busi
     keep = kept_models(settings)
