@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -29,18 +28,10 @@ RECIPE_FIELDS = ("tl", "backbone", "optimizer", "trainable_pct", "arm", "base", 
                  "image_shape", "work_size")
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def main(argv=None) -> int:
     from mstl_lib import engine, papers
+    from mstl_lib.__main__ import text_table
+    from mstl_lib.engine.provenance import cpu_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("papers", nargs="*", default=list(papers.PAPER_PACKAGES))
@@ -62,9 +53,7 @@ def main(argv=None) -> int:
                              f"{record.get('peak_rss_mb') or 0:,.0f}"))
     print(f"\n{cpu_model()}, {os.cpu_count()} cores, Keras backend {os.environ.get('KERAS_BACKEND', 'default')}, "
           f"executor {args.executor}")
-    widths = [max(len(str(r[i])) for r in rows + [("grid", "recipe", "status", "s", "peak MB")]) for i in range(5)]
-    for row in [("grid", "recipe", "status", "s", "peak MB"), *rows]:
-        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)))
+    print(text_table(rows, ("grid", "recipe", "status", "s", "peak MB")))
     return 1 if failed else 0
 
 

@@ -25,7 +25,7 @@ from mstl_lib.engine.store import AmbiguousKeyError, ResultsStore
 OK, NOT_FOUND, USAGE = 0, 1, 2
 
 
-def _table(rows: list[Sequence], header: Sequence[str]) -> str:
+def text_table(rows: list[Sequence], header: Sequence[str]) -> str:
     """Plain text table with left-aligned columns."""
     cells = [[str(c) for c in header]] + [[("" if c is None else str(c)) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
@@ -62,7 +62,7 @@ def cmd_list(store: ResultsStore, experiment: str | None) -> int:
             last = max((r.get("finished") or "" for r in records), default="")
             rows.append((name, len(records), done, len(records) - done, last[:19]))
         print(f"store: {store.root}")
-        print(_table(rows, ("experiment", "records", "done", "failed", "last finished (UTC)")))
+        print(text_table(rows, ("experiment", "records", "done", "failed", "last finished (UTC)")))
         return OK
     if experiment not in store.experiments():
         print(f"no experiment {experiment!r} in {store.root}", file=sys.stderr)
@@ -72,7 +72,7 @@ def cmd_list(store: ResultsStore, experiment: str | None) -> int:
          _metrics_text(r.get("metrics")), f"{r.get('wall_time_s') or 0:.1f}")
         for r in store.records(experiment)
     ]
-    print(_table(rows, ("key", "status", "fold", "config", "metrics", "time_s")))
+    print(text_table(rows, ("key", "status", "fold", "config", "metrics", "time_s")))
     return OK
 
 
@@ -119,7 +119,7 @@ def cmd_failed(store: ResultsStore, experiment: str | None) -> int:
          _short((r.get("error") or {}).get("message") or "", 60))
         for r in failed
     ]
-    print(_table(rows, ("experiment", "key", "fold", "config", "kind", "error", "message")))
+    print(text_table(rows, ("experiment", "key", "fold", "config", "kind", "error", "message")))
     return OK
 
 
@@ -175,7 +175,7 @@ def cmd_weights_status(profile: str, chapters: Sequence[str] | None) -> int:
     """One row per ImageNet file the chapters need: where it is looked for, present or not, its checksum."""
     rows, unusable = _weights_rows(_weights_needed(profile, chapters))
     print(f"ImageNet weights for profile {profile} (KERAS_HOME={os.environ.get('KERAS_HOME', '~/.keras')}):")
-    print(_table(rows, WEIGHTS_HEADER))
+    print(text_table(rows, WEIGHTS_HEADER))
     if unusable:
         print(f"{unusable} of {len(rows)} files missing or not the published ones: "
               f"`python -m mstl_lib weights fetch --profile {profile}` downloads and checks them")
@@ -206,7 +206,7 @@ def cmd_weights_fetch(profile: str, chapters: Sequence[str] | None, timeout: flo
                    f"{found.path}")
             failed.append(f"{backbone}: {str(error).splitlines()[0]}{how}")
     rows, unusable = _weights_rows(_weights_needed(profile, chapters))
-    print(_table(rows, WEIGHTS_HEADER))
+    print(text_table(rows, WEIGHTS_HEADER))
     for line in failed:
         print(line, file=sys.stderr)
     return NOT_FOUND if unusable else OK
