@@ -41,9 +41,12 @@ PROFILES = MappingProxyType(
 
 MINIATURE_KEYS = ("epochs", "stage1_epochs", "ensemble_epochs", "patience", "steps_per_epoch", "augment_copies",
                   "stage1_augment_copies", "max_images", "ddti_max_images", "busi_per_class", "mt_small_max_images",
-                  "cell_frames_per_line", "patches_per_line", "min_train", "svm_cv", "n_boot")
+                  "cell_frames_per_line", "patches_per_line", "min_train", "svm_cv", "n_boot", "phantom_scale")
 """The settings ``full`` in miniature takes from ``smoke`` (:meth:`ChapterSettings.miniature`): epochs,
 steps, augmentation copies and image counts. Everything else stays ``full``'s."""
+
+MINIATURE_VALUES = {"steps_per_epoch": 2, "folds_run": 1, "rerun_folds": 1}
+"""Settings ``full`` in miniature fixes, where a chapter has them: two steps an epoch, one fold."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ class ChapterSettings:
         optimizers and strategies stay the papers'."""
         full, smoke = self.by_profile["full"], self.by_profile["smoke"]
         values = {**full, **{key: smoke[key] for key in MINIATURE_KEYS if key in full}}
-        values.update({key: 1 for key in ("folds_run", "rerun_folds") if key in full})
+        values.update({key: value for key, value in MINIATURE_VALUES.items() if key in full})
         return MappingProxyType(values)
 
     def table(self) -> pd.DataFrame:

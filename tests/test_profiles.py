@@ -72,14 +72,14 @@ def test_the_cpu_budgets_of_every_page_fit_the_hour():
 @pytest.mark.parametrize("key", ["p1_mstl", "p4_finetuning", "p2_breakhis", "p3_elastography"])
 def test_miniature_changes_only_steps_and_images(key):
     from mstl_lib import papers
-    from mstl_lib.profiles import MINIATURE_KEYS
+    from mstl_lib.profiles import MINIATURE_KEYS, MINIATURE_VALUES
 
     chapter = papers.module(key, "settings").CHAPTER
     full, smoke, mini = chapter.settings("full"), chapter.settings("smoke"), chapter.miniature()
     changed = {k for k in full if mini[k] != full[k]}
-    assert changed <= set(MINIATURE_KEYS) | {"folds_run", "rerun_folds"}
-    assert all(mini[k] == smoke[k] for k in changed & set(MINIATURE_KEYS))
-    assert all(mini[k] == 1 for k in changed - set(MINIATURE_KEYS))
+    assert changed <= set(MINIATURE_KEYS) | set(MINIATURE_VALUES)
+    assert all(mini[k] == smoke[k] for k in changed & set(MINIATURE_KEYS) - set(MINIATURE_VALUES))
+    assert all(mini[k] == MINIATURE_VALUES[k] for k in changed & set(MINIATURE_VALUES))
     for kept in ("backbones", "image_size", "image_shape", "optimizers", "strategies", "n_splits", "batch_size"):
         if kept in full:
             assert mini[kept] == full[kept], kept
