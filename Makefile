@@ -62,13 +62,13 @@ html-strict: run-times
 book: notebooks html
 
 pytest: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 # pytest executes every notebook with profile=smoke into a book of its own (tests/book),
 # builds it with warnings as errors and checks every page in a browser; build/notebooks/
 # and _build/ (your book) are left alone.
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 clean:
 	rm -rf _build build/notebooks build/smoke_book build/screenshots
