@@ -16,6 +16,7 @@ receive those decisions and never look the data folder or the weights up again.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -342,6 +343,27 @@ class RunContext:
         return provenance_banner(self)
 
 
+WEIGHTS_WORDS = ("auto", "imagenet", "none", "random")
+"""The words ``weights`` takes (any case); anything else is the path of a weights file."""
+
+
+def weights_problem(weights) -> str:
+    """Why ``weights`` cannot be used, or ``""``: ``None``, one of :data:`WEIGHTS_WORDS`, or an existing file."""
+    if weights is None:
+        return ""
+    if not isinstance(weights, (str, os.PathLike)):
+        return f"not a word or a path (a {type(weights).__name__}); pass one of {', '.join(WEIGHTS_WORDS)}, None or a file"
+    if isinstance(weights, str) and weights.lower() in WEIGHTS_WORDS:
+        return ""
+    path = Path(weights).expanduser()
+    if path.is_dir():
+        return f"{path} is a folder, not a weights file; pass one of {', '.join(WEIGHTS_WORDS)}, None or a file"
+    if not path.is_file():
+        return (f"no weights file {path}; pass one of {', '.join(WEIGHTS_WORDS)}, None or the path of an existing "
+                "weights file")
+    return ""
+
+
 def start_run(chapter_settings: str | ChapterSettings, profile: str = "cpu", data_dir="auto", weights="auto",
               seed: int = 0, miniature: bool = False) -> RunContext:
     """Resolve a notebook's parameters into a :class:`RunContext`.
@@ -354,7 +376,8 @@ def start_run(chapter_settings: str | ChapterSettings, profile: str = "cpu", dat
     ------
     ParameterError
         An unknown ``profile``, a ``data_dir`` that is not a folder, a ``seed`` that
-        is not an integer, ``miniature`` under another profile than ``full``.
+        is not an integer, a ``weights`` that is neither a known word nor an existing
+        file (:func:`weights_problem`), ``miniature`` under another profile than ``full``.
 
     ``miniature=True`` (``full`` only) runs the papers' recipes in miniature: see
     :attr:`RunContext.miniature`. It proves the ``full`` path, it measures nothing.
@@ -375,6 +398,9 @@ def start_run(chapter_settings: str | ChapterSettings, profile: str = "cpu", dat
         raise ParameterError("seed", seed, "not an integer") from None
     if miniature and prof.name != "full":
         raise ParameterError("miniature", miniature, "only the full profile runs in miniature")
+    problem = weights_problem(weights)
+    if problem:
+        raise ParameterError("weights", weights, problem)
     ctx = RunContext(settings, prof, seed, request, root, reason, weights, miniature=bool(miniature))
     progress.chapter_event(settings.name, prof.name, settings.budget_minutes.get(prof.name))
     where = f"{root} ({reason})" if root else f"none ({reason}); synthetic phantoms stand in"

@@ -174,6 +174,11 @@ def test_task_context_is_json_and_keys_only_what_changes_results(offline, busi_o
     assert "keras_backend" not in run.task_context(source)  # no network, no backend
 
 
+@pytest.mark.parametrize("weights", [None, "auto", "ImageNet", "none", "random"])
+def test_weights_words_and_none_are_accepted(weights):
+    assert context.weights_problem(weights) == ""
+
+
 def test_chapter_names_must_be_known():
     with pytest.raises(ValueError, match="no shared chapter"):
         context.start_run("no-such-chapter", profile="smoke")
@@ -183,6 +188,9 @@ def test_chapter_names_must_be_known():
     ({"profile": "fast"}, "parameter profile='fast': unknown profile 'fast'"),
     ({"data_dir": "/no/such/folder"}, "parameter data_dir='/no/such/folder': data folder"),
     ({"seed": "one"}, "parameter seed='one': not an integer"),
+    ({"weights": "imagenett"}, "parameter weights='imagenett': no weights file imagenett; pass one of auto, imagenet"),
+    ({"weights": "/"}, "parameter weights='/': / is a folder, not a weights file"),
+    ({"weights": 3}, "parameter weights=3: not a word or a path (a int)"),
 ])
 def test_a_bad_parameter_is_one_line_naming_it(parameters, named):
     with pytest.raises(context.ParameterError) as err:

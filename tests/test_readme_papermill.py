@@ -62,6 +62,8 @@ def test_the_readme_command_runs_in_smoke(tmp_path):
     ({"profile": "fast"}, "ParameterError: parameter profile='fast': unknown profile 'fast'; choose one of"),
     ({"profile": "smoke", "data_dir": "/no/such/data"},
      "ParameterError: parameter data_dir='/no/such/data': data folder /no/such/data does not exist"),
+    ({"profile": "smoke", "weights": "/no/such/weights.h5"},
+     "ParameterError: parameter weights='/no/such/weights.h5': no weights file /no/such/weights.h5"),
 ])
 def test_a_bad_parameter_ends_with_one_line_naming_it(tmp_path, parameters, line):
     done = run_readme_command(tmp_path, **parameters)
