@@ -48,6 +48,18 @@ class ImageReadError(ValueError):
     """An image file that exists but cannot be read; the message names the file."""
 
 
+def write_image(array: np.ndarray, path: str | os.PathLike, **options) -> None:
+    """Write ``array`` (uint8 or uint16) to ``path`` with PIL; a PNG gets light compression (level 1).
+
+    PNG stays lossless at any level; level 1 encodes several times faster than
+    PIL's default 6, for files about a fifth larger. Phantoms and cell patches
+    are written this way: they are made on the reader's machine, often by the thousand.
+    """
+    if str(path).lower().endswith(".png"):
+        options = {"compress_level": 1, **options}
+    Image.fromarray(array).save(path, **options)
+
+
 def is_image_file(path: str | os.PathLike) -> bool:
     """Whether ``path`` has one of :data:`IMAGE_EXTENSIONS` (case-insensitive)."""
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS

@@ -15,6 +15,7 @@ from mstl_lib.data.images import (
     is_image_file,
     read_image,
     read_mask,
+    write_image,
 )
 
 H, W = 6, 8
@@ -226,3 +227,14 @@ def test_read_mask_errors(tmp_path):
 def test_is_image_file():
     assert all(is_image_file(f"x{ext.upper()}") for ext in IMAGE_EXTENSIONS)
     assert not is_image_file("notes.txt")
+
+
+@pytest.mark.parametrize(("dtype", "ext"), [(np.uint8, ".png"), (np.uint16, ".png"), (np.uint8, ".jpg")])
+def test_write_image_round_trips_a_png_exactly(tmp_path, dtype, ext):
+    array = np.random.default_rng(0).integers(0, 200, (H, W)).astype(dtype)
+    path = tmp_path / f"x{ext}"
+    write_image(array, path, **({"quality": 95} if ext == ".jpg" else {}))
+    back = np.asarray(Image.open(path))
+    assert back.shape == (H, W)
+    if ext == ".png":  # lossless at any compression level
+        assert np.array_equal(back, array)

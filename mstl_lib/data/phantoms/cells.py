@@ -7,9 +7,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
 from scipy import ndimage
 
+from mstl_lib.data.images import write_image
 from mstl_lib.data.phantoms.ultrasound import CELL_LINES, _smooth_noise
 
 # =========================================================================== cells
@@ -165,6 +165,6 @@ def write_cell_phantoms(
         label_frames.mkdir(parents=True, exist_ok=True)
         for index in range(1, n_frames_per_line + 1):
             image, labels = cell_phantom(rng, line, size)
-            Image.fromarray(image).save(frames / f"frame_{index:03d}.png")
-            Image.fromarray(labels.astype(np.uint16)).save(label_frames / f"frame_{index:03d}.png")
+            write_image(image, frames / f"frame_{index:03d}.png")
+            write_image(labels.astype(np.uint16), label_frames / f"frame_{index:03d}.png")
     return out_dir

@@ -46,6 +46,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from mstl_lib.data.images import write_image
+
 __all__ = [
     "HISTOLOGY_GENERATOR_VERSION", "HISTOLOGY_SCALES", "MAGNIFICATIONS", "PatientLook", "histology_image",
     "histology_patient_images", "sample_patient_look", "write_histology_phantoms",
@@ -255,7 +257,7 @@ def write_histology_phantoms(out_dir, patient_effect: float, seed: int = 0, scal
             (folder / f"{magnification}X").mkdir(parents=True, exist_ok=True)
             for seq, array in enumerate(arrays, start=1):
                 name = f"SOB_{letter}_{code}-99-{pid}-{magnification}-{seq:03d}.png"
-                Image.fromarray(array).save(folder / f"{magnification}X" / name)
+                write_image(array, folder / f"{magnification}X" / name)
     (staging / "PHANTOM.md").write_text(
         "# PHANTOM DATA: everything in this folder is synthetic\n\n"
         f"H&E-like histology phantoms from `mstl_lib.data.phantoms.histology` (generator version "

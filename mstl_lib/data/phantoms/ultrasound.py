@@ -59,8 +59,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from scipy import ndimage
+
+from mstl_lib.data.images import write_image
 
 GENERATOR_VERSION = "1"
 """Bumped whenever a change alters the pixels drawn for a given seed."""
@@ -159,9 +160,42 @@ def sample_lesion_cues(rng: np.random.Generator, malignant: bool, overlap: float
     return LesionCues(**params)
 
 
+_FFT_RADIUS = 24
+"""Kernel radius (px) above which :func:`wrapped_gaussian` filters through the FFT."""
+
+
+def wrapped_gaussian(field: np.ndarray, sigma, truncate: float = 4.0) -> np.ndarray:
+    """``ndimage.gaussian_filter(field, sigma, mode="wrap")``, with wide kernels applied through the FFT.
+
+    Each axis is filtered with scipy's own truncated kernel; where its radius
+    exceeds :data:`_FFT_RADIUS` the circular correlation is computed as a product
+    of spectra (the kernel folded onto the axis), which equals the direct sum up
+    to rounding and costs a few milliseconds instead of a second per frame.
+    """
+    field = np.asarray(field, dtype="float64")
+    sigmas = np.broadcast_to(np.asarray(sigma, dtype="float64"), (field.ndim,))
+    for axis, sd in enumerate(sigmas):
+        if sd <= 1e-15:
+            continue
+        radius = int(truncate * sd + 0.5)
+        if radius <= _FFT_RADIUS:
+            field = ndimage.gaussian_filter1d(field, sd, axis=axis, mode="wrap", truncate=truncate)
+            continue
+        n = field.shape[axis]
+        offsets = np.arange(-radius, radius + 1)
+        kernel = np.exp(-0.5 * (offsets / sd) ** 2)
+        folded = np.zeros(n)
+        np.add.at(folded, offsets % n, kernel / kernel.sum())
+        spectrum = np.fft.rfft(folded)  # the kernel is symmetric: correlation = convolution
+        shape = [1] * field.ndim
+        shape[axis] = spectrum.size
+        field = np.fft.irfft(np.fft.rfft(field, axis=axis) * spectrum.reshape(shape), n=n, axis=axis)
+    return field
+
+
 def _smooth_noise(rng, shape, sigma) -> np.ndarray:
     """Gaussian-filtered white noise scaled to unit standard deviation."""
-    field = ndimage.gaussian_filter(rng.standard_normal(shape), sigma, mode="wrap")
+    field = wrapped_gaussian(rng.standard_normal(shape), sigma)
     return field / (field.std() + 1e-12)
 
 
@@ -318,10 +352,6 @@ def ultrasound_phantom(
 
 
 # --------------------------------------------------------------------------- writers
-def _save_grey(array: np.ndarray, path: Path, **kwargs) -> None:
-    Image.fromarray(array).save(path, **kwargs)
-
-
 def _mask_to_uint8(mask: np.ndarray) -> np.ndarray:
     return np.where(mask, 255, 0).astype(np.uint8)
 
@@ -336,8 +366,8 @@ def _write_busi_layout(out_dir: Path, counts: dict, size, overlap, rng) -> None:
             )
             image, mask = render_ultrasound(rng, cues, size)
             stem = f"{class_name} ({number})"
-            _save_grey(image, folder / f"{stem}.png")
-            _save_grey(_mask_to_uint8(mask), folder / f"{stem}_mask.png")
+            write_image(image, folder / f"{stem}.png")
+            write_image(_mask_to_uint8(mask), folder / f"{stem}_mask.png")
 
 
 _DDTI_TIRADS = {False: (("2", "3"), (0.65, 0.35)), True: (("4a", "4b", "4c", "5"), (0.3, 0.25, 0.25, 0.2))}
@@ -381,8 +411,8 @@ def _write_ddti_layout(out_dir: Path, n_benign, n_malignant, n_unlabelled, size,
         for k in range(1, n_images + 1):
             image_id = f"{case}_{k}"
             image, mask = render_ultrasound(rng, cues, size)
-            _save_grey(image, out_dir / f"{image_id}.a.jpg", quality=92)
-            _save_grey(_mask_to_uint8(mask), out_dir / f"{image_id}.b.jpg", quality=92)
+            write_image(image, out_dir / f"{image_id}.a.jpg", quality=92)
+            write_image(_mask_to_uint8(mask), out_dir / f"{image_id}.b.jpg", quality=92)
             lines.append(f"{image_id},{fields}")
     (out_dir / "label.txt").write_text("\n".join(lines) + "\n")
 

@@ -25,10 +25,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
-from PIL import Image
 from skimage.morphology import dilation
 
-from mstl_lib.data.images import read_image
+from mstl_lib.data.images import read_image, write_image
 
 MIN_SIZE_SUM = 100
 """P1's rule: a box with width + height below this (px) is debris and is dropped."""
@@ -219,7 +218,7 @@ def write_patch_dataset(frames: pd.DataFrame, out_dir, params: SegmentationParam
         folder.mkdir(parents=True, exist_ok=True)
         for k, (patch, box) in enumerate(zip(crop_patches(image, segmentation.boxes), segmentation.boxes, strict=True)):
             path = folder / f"{Path(frame.path).stem}_{k:04d}.png"
-            Image.fromarray(patch).save(path)
+            write_image(patch, path)
             rows.append({"path": str(path), "label": str(frame.label), "group": str(frame.path),
                          "frame": str(frame.path), **dict(zip("xywh", map(int, box), strict=True))})
     table = pd.DataFrame(rows, columns=["path", "label", "group", "frame", "x", "y", "w", "h"])

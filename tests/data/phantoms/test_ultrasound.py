@@ -135,3 +135,15 @@ def test_ddti_layout_and_labels(tmp_path):
 def test_unknown_layout_is_refused(tmp_path):
     with pytest.raises(ValueError, match="layout"):
         write_ultrasound_phantoms(tmp_path, 1, 1, layout="breakhis")
+
+
+@pytest.mark.parametrize(("shape", "sigma"), [((64, 64), 12.0), ((16, 40), (0.0, 9.0)), ((12, 12), 5.0),
+                                              ((32, 32), 1.5), ((1, 50), (0, 20.0))])
+def test_wrapped_gaussian_equals_scipy_wrap_filter(shape, sigma):
+    from scipy import ndimage
+
+    from mstl_lib.data.phantoms.ultrasound import wrapped_gaussian
+
+    field = np.random.default_rng(0).standard_normal(shape)
+    expected = ndimage.gaussian_filter(field, sigma, mode="wrap")
+    assert np.allclose(wrapped_gaussian(field, sigma), expected, rtol=0, atol=1e-12)

@@ -17,18 +17,10 @@ def smoke_run(phantom_dir, isolated_dirs):
 
 
 @pytest.fixture(scope="session")
-def _chapter_session(phantom_dir, tmp_path_factory):
-    """``grids.run_all`` once under ``smoke`` on the phantom folder (every grid, through the engine)."""
-    from mstl_lib.papers.p1_mstl import grids
-
-    root = tmp_path_factory.mktemp("p1_chapter")
-    env = {"MSTL_BUILD_DIR": str(root / "build"), "MSTL_RESULTS_DIR": str(root / "results")}
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
-        run = start_run(CHAPTER, profile="smoke", data_dir=str(phantom_dir), weights=None, seed=0)
-        chapter = grids.run_all(run, root / "results")
-    return chapter, env
+def _chapter_session(phantom_chapters):
+    """``grids.run_all`` once under ``smoke`` on the phantom folder (every grid, through the engine), shared with
+    the contract test."""
+    return phantom_chapters.run("p1_mstl"), phantom_chapters.env("p1_mstl")
 
 
 @pytest.fixture
