@@ -20,11 +20,12 @@ endif
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: book test setup mathjax notebooks run-times html html-strict pytest clean clean-results help
+.PHONY: book test test-fast setup mathjax notebooks run-times html html-strict pytest clean clean-results help
 
 help:
 	@echo "make book    execute all notebooks with PROFILE=$(PROFILE) and build the HTML book"
 	@echo "make test    pytest: smoke-run every notebook, strict book build, every page in headless Chromium"
+	@echo "make test-fast  the tests not marked slow, for the edit loop"
 	@echo "variables:   PROFILE=smoke|cpu|full DATA_DIR=auto|PATH WEIGHTS=auto|imagenet|None|FILE SEED=0"
 	@echo "             TORCH=1|0 (install the optional PyTorch extra: checkpoint conversion and its tests)"
 	@echo "             BACKEND=tensorflow|jax (the Keras backend; default: TensorFlow where installed)"
@@ -69,6 +70,10 @@ pytest: setup
 # and _build/ (your book) are left alone.
 test: setup
 	$(BIN)/python -m pytest -q --durations=15
+
+# the edit loop: everything not marked slow (no notebook, book, browser, server or training beyond smoke)
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow" --durations=10
 
 clean:
 	rm -rf _build build/notebooks build/smoke_book build/screenshots

@@ -1,21 +1,23 @@
-"""Helper library of the multistage-transfer-learning replication book.
+"""The library behind the replication book: shared layers below, one package per paper above.
 
-One module per concern:
+Shared layers (none imports a paper):
 
-``paths``           where the repository, data and build folders are
-``images``          reading images and masks with clear errors
-``datasets``        loaders (BUSI, Mendeley, MT-Small, DDTI, BreakHis, folders)
-``phantoms``        synthetic ultrasound and cell-line phantoms
-``splits``          stratified / grouped / nested cross-validation splits
-``near_duplicates`` perceptual-hash duplicate clusters
-``nn.runtime``      the Keras backend and input pipeline (TensorFlow only where installed), seeding
-``models``          backbone factory and ImageNet weight resolution
-``nn.pipeline``     batches from arrays: tf.data, or a NumPy PyDataset without TensorFlow
-``training``        augmentation, schedules, optimizers, fit
-``metrics``         classification metrics and fold summaries
-``profiles``        smoke / cpu / full settings, in one place
-``provenance``      what produced a page: profile, data, weights, versions
-``report``          banners, tables and figures for the book
+``paths``, ``seeding``    where the repository, data, build and results folders are; seeds
+``profiles``              smoke / cpu / full, and each chapter's settings under them
+``downloads``             the registry of files a reader may download (ImageNet weights), with checksums
+``data``                  dataset registry and loaders, images, phantoms, splits, near-duplicates
+``nn``                    Keras runtime and backend, backbones and their weights, heads, training,
+                          BatchNorm settling, the freeze cache, operating points, Grad-CAM
+``engine``                grids of (configuration, fold) tasks, executors, the atomic results store,
+                          provenance
+``evaluation``            metrics, bootstrap CIs, patient-level scores, tests, replication verdicts
+``report``                banners, tables, figures, the scorecard: what a page shows
+``context``               a notebook's parameters resolved once into a run (data, weights, profile, seed)
+
+``papers`` holds one package per paper (``p1_mstl``, ``p2_breakhis``, ``p3_elastography``,
+``p4_finetuning``), each with the same modules (see :mod:`mstl_lib.papers`); papers never import
+each other. ``paper_values`` holds the papers' own printed numbers, and nothing else does.
+``python -m mstl_lib`` is the command line (``runs``, ``weights``).
 """
 
 __version__ = "0.1.0"

@@ -40,10 +40,9 @@ import time
 from mstl_lib import engine
 from mstl_lib.context import start_run
 from mstl_lib.papers.p3_elastography import grids as p3_grids
-from mstl_lib.papers.p3_elastography import protocol as p3_protocol
 from mstl_lib.papers.p3_elastography import report as p3_report
 from mstl_lib.papers.p3_elastography.settings import CHAPTER
-from mstl_lib.report import markdown
+from mstl_lib.report import markdown, table_or_note
 
 run = start_run(CHAPTER, profile=profile, data_dir=data_dir, weights=weights, seed=seed)
 grids = p3_grids.build(run, verbose)  # decides the data of every dataset and resolves the weights
@@ -135,22 +134,19 @@ markdown(p3_report.audit_note("Supplementary"))
 p3_report.ratio_fit_table(run.settings["separations"])
 
 # %%
-busi_source = run.source("busi", "train")
-(p3_report.strain_examples(p3_protocol.patient_table(busi_source, run.settings["max_images"], seed), seed)
- if busi_source is not None else markdown("BUSI is not available: no strain images to show."))
+busi_table = p3_report.busi_patient_table(run, seed)  # None when BUSI is not available
+p3_report.strain_examples(busi_table, seed)
 
 # %%
 from mstl_lib.papers.p3_elastography import leakage as p3_leakage
 
-leak_probe = (p3_leakage.leak_probe(p3_protocol.patient_table(busi_source, run.settings["max_images"], seed),
-                                    size=run.settings["image_size"], work_size=run.settings["work_size"], seed=seed,
-                                    n_boot=run.settings["n_boot"])
-              if busi_source is not None else None)
+leak_probe = p3_leakage.leak_probe(busi_table, size=run.settings["image_size"], work_size=run.settings["work_size"],
+                                   seed=seed, n_boot=run.settings["n_boot"])
 markdown(p3_report.leak_probe_sentence(leak_probe))
 
 # %%
-leak_probe[["generator", "n_images", "n_patients", "auc [95% CI]", "includes_chance"]] if leak_probe is not None \
-    else markdown("BUSI is not available: no probe.")
+table_or_note(leak_probe, "BUSI is not available: no probe.",
+              ["generator", "n_images", "n_patients", "auc [95% CI]", "includes_chance"])
 
 # %% [markdown]
 # ## Running the grids
@@ -198,11 +194,11 @@ controls = p3_report.controls_table(results, n_boot=run.settings["n_boot"], seed
 markdown(p3_report.negative_control_sentence(controls))
 
 # %%
-controls[["input", "separation", "model", "n_patients", "auc [95% CI]", "vote_accuracy [95% CI]",
-          "recognition_rate [95% CI]"]] if len(controls) else markdown("No control ran.")
+table_or_note(controls, "No control ran.", ["input", "separation", "model", "n_patients", "auc [95% CI]",
+                                            "vote_accuracy [95% CI]", "recognition_rate [95% CI]"])
 
 # %%
-p3_report.dose_response_figure(controls) if len(controls) else markdown("No control ran.")
+p3_report.dose_response_figure(controls)
 
 # %% [markdown]
 # ## Burned-in annotations: full B-mode images, unmasked and masked (nested CV)
@@ -218,16 +214,15 @@ p3_report.dose_response_figure(controls) if len(controls) else markdown("No cont
 # full B-mode image in the nested patient-grouped CV.
 
 # %%
-(p3_report.masking_example(p3_protocol.patient_table(busi_source, run.settings["max_images"], seed))
- if busi_source is not None else markdown("BUSI is not available: no example."))
+p3_report.masking_example(busi_table)
 
 # %%
 masking = p3_report.masking_table(results, n_boot=run.settings["n_boot"], seed=seed)
 markdown(p3_report.masking_sentence(masking))
 
 # %%
-masking[["masked", "model", "n_patients", "auc [95% CI]", "vote_accuracy [95% CI]"]] if len(masking) \
-    else markdown("The masking arms did not run.")
+table_or_note(masking, "The masking arms did not run.",
+              ["masked", "model", "n_patients", "auc [95% CI]", "vote_accuracy [95% CI]"])
 
 # %% [markdown]
 # ## Table 1 under P3's protocol, beside P3's
@@ -270,8 +265,7 @@ p3_report.misdiagnosis_counts(results)
 # channel at the fitted separation; simulated strain.
 
 # %%
-fig5 = p3_report.fig5_tests(results)
-fig5 if len(fig5) else markdown("No arm with a strain channel ran under the nested CV.")
+table_or_note(p3_report.fig5_tests(results), "No arm with a strain channel ran under the nested CV.")
 
 # %% [markdown]
 # ## Grad-CAM: where each extractor looks (P3's Figs. 6-7)
@@ -294,8 +288,8 @@ p3_report.gradcam_figure(p3_report.gradcam_record(results))
 
 # %%
 ddti = p3_report.ddti_table(results, n_boot=run.settings["n_boot"], seed=seed)
-ddti[["model", "n_images", "n_patients", "auc [95% CI]", "vote_accuracy [95% CI]",
-      "recognition_rate [95% CI]"]] if len(ddti) else markdown("DDTI was not run.")
+table_or_note(ddti, "DDTI was not run.", ["model", "n_images", "n_patients", "auc [95% CI]",
+                                          "vote_accuracy [95% CI]", "recognition_rate [95% CI]"])
 
 # %% [markdown]
 # ## Table 2: P3's values and the comparison models run here
@@ -317,7 +311,7 @@ markdown(p3_report.audit_note("Table 2"))
 
 # %%
 table2 = p3_report.table2_beside_paper(results, n_boot=run.settings["n_boot"], seed=seed)
-table2 if len(table2) else markdown("No comparison model ran.")
+table_or_note(table2, "No comparison model ran.")
 
 # %% [markdown]
 # ## Not on this page yet

@@ -45,6 +45,7 @@ weights = "auto"
 seed = 0
 
 # %%
+import pandas as pd
 from IPython.display import display
 
 from mstl_lib import data, papers
@@ -84,7 +85,7 @@ frame[frame["verdict"] == audit.INCONSISTENT][["paper", "location", "check", "co
 # The full table (the *claims* column names the scorecard rows a finding bears on).
 
 # %%
-with __import__("pandas").option_context("display.max_rows", None):
+with pd.option_context("display.max_rows", None):
     display(frame)
 
 # %% [markdown]

@@ -1,7 +1,7 @@
 """The data layer: dataset registry and loaders, images, splits, near-duplicates, task tables, phantoms.
 
 ``from mstl_lib import data`` gives the loaders' API (:func:`load_dataset`,
-:func:`locate_data_dir`, the errors...), as ``mstl_lib.datasets`` did.
+:func:`locate_data_dir`, the errors...).
 """
 
 from mstl_lib.data.breakhis import BREAKHIS_TUMOR_TYPES, load_breakhis

@@ -14,10 +14,10 @@ from mstl_lib.report.figures import (
     show_frames,
     size_histogram,
 )
-from mstl_lib.report.tables import aggregate, mean_sd_column
+from mstl_lib.report.tables import aggregate, mean_sd_column, table_or_note
 
 __all__ = [
     "aggregate", "duplicate_examples", "finish", "finish_roc_axes", "image_sizes", "learning_curves", "markdown",
     "mask_outline", "mean_sd_column", "plot_roc", "provenance_banner", "provenance_lines", "roc_curves",
-    "sample_grid", "show_frames", "size_histogram",
+    "sample_grid", "show_frames", "size_histogram", "table_or_note",
 ]

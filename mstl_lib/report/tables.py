@@ -8,6 +8,7 @@ import pandas as pd
 
 from mstl_lib.evaluation.bootstrap import bootstrap_ci, format_ci
 from mstl_lib.evaluation.metrics import format_mean_sd, summarize_folds
+from mstl_lib.report.banner import markdown
 
 
 def aggregate(
@@ -130,3 +131,11 @@ def ci_strings(ci: pd.DataFrame, metrics: Sequence[str] = CI_METRICS, suffix: st
         out[f"{name}{suffix}"] = [format_ci(factor * e, factor * lo, factor * hi, digits if factor == 1 else 1)
                                   for e, lo, hi in zip(ci[name], ci[f"{name}_low"], ci[f"{name}_high"], strict=True)]
     return out
+
+
+def table_or_note(frame: pd.DataFrame | None, note: str, columns: Sequence[str] | None = None):
+    """``frame`` (its ``columns`` where given) when it holds rows, else ``note`` as Markdown: a notebook shows one
+    or the other, with no branch of its own."""
+    if frame is None or len(frame) == 0:
+        return markdown(note)
+    return frame[list(columns)] if columns is not None else frame

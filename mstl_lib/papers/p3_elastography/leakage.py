@@ -68,8 +68,10 @@ def leak_probe(table: pd.DataFrame, settings: dict | None = None, size: int = 64
     """The probe's SE-crop AUC at separation 0 for each of ``settings`` (name -> StrainSettings).
 
     Columns: ``generator``, ``n_images``, ``n_patients``, ``auc``, ``auc_low``, ``auc_high``,
-    ``auc [95% CI]``, ``includes_chance``.
+    ``auc [95% CI]``, ``includes_chance``. Empty when ``table`` is None (BUSI is not available).
     """
+    if table is None:
+        return pd.DataFrame()
     settings = PROBE_SETTINGS if settings is None else settings
     ratios = protocol.patient_ratios(table, 0.0, seed)
     y, groups = table["target"].to_numpy(dtype=int), table["patient"].to_numpy()

@@ -19,6 +19,7 @@ from mstl_lib.data.phantoms import strain
 from mstl_lib.evaluation import patients
 from mstl_lib.evaluation.bootstrap import bootstrap_ci, format_ci, mean_ci
 from mstl_lib.papers.p3_elastography import protocol
+from mstl_lib.report.banner import markdown
 from mstl_lib.report.degenerate import chance_ranking_sentence, epochs_phrase
 
 __all__ = [
@@ -301,6 +302,13 @@ def _with_ci_strings(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def busi_patient_table(run, seed: int = 0) -> pd.DataFrame | None:
+    """P3's patient table of BUSI under ``run`` (its ``max_images``), built once for the chapter's figures and
+    probe; None when BUSI is not available."""
+    source = run.source("busi", "train")
+    return None if source is None else protocol.patient_table(source, run.settings["max_images"], seed)
+
+
 def controls_table(results: Results, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
     """The nested-CV BUSI arms: every (input, separation, model) with patient-cluster bootstrap CIs.
 
@@ -449,11 +457,14 @@ def leak_probe_sentence(probe: pd.DataFrame, chapter: str = "strain-2 (chapter)"
 
 
 def dose_response_figure(controls: pd.DataFrame):
-    """Image AUC (95 % CI) against the class separation of the drawn ratios, one panel per input."""
+    """Image AUC (95 % CI) against the class separation of the drawn ratios, one panel per input (a note when no
+    control ran)."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     from mstl_lib.report.figures import finish  # noqa: PLC0415
 
+    if controls.empty:
+        return markdown("No control ran.")
     data = controls[controls["separation"].notna()] if not controls.empty else controls
     inputs = [i for i in protocol.INPUTS if not data.empty and i in set(data["input"]) and i != "B"]
     fig, axes = plt.subplots(1, max(1, len(inputs)), figsize=(4.2 * max(1, len(inputs)), 3.2), squeeze=False)
@@ -474,13 +485,16 @@ def dose_response_figure(controls: pd.DataFrame):
 
 
 def masking_example(table: pd.DataFrame, n: int = 3, size: int = 192):
-    """A few full images with the :func:`~mstl_lib.data.annotations.annotation_mask` drawn over them in red."""
+    """A few full images with the :func:`~mstl_lib.data.annotations.annotation_mask` drawn over them in red (a note
+    when ``table`` is None: BUSI is not available)."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     from mstl_lib.data.annotations import annotation_mask  # noqa: PLC0415
     from mstl_lib.data.images import read_image  # noqa: PLC0415
     from mstl_lib.report.figures import finish  # noqa: PLC0415
 
+    if table is None:
+        return markdown("BUSI is not available: no example.")
     rows = table.head(n)
     fig, axes = plt.subplots(1, max(1, len(rows)), figsize=(3.0 * max(1, len(rows)), 3.1), squeeze=False)
     for ax, row in zip(axes[0], rows.itertuples(index=False)):
@@ -498,11 +512,14 @@ def masking_example(table: pd.DataFrame, n: int = 3, size: int = 192):
 
 
 def strain_examples(table: pd.DataFrame, seed: int = 0, per_class: int = 2, size: int = 160):
-    """B-mode, simulated strain (full) and the B-mode / strain crops of a few benign and malignant images."""
+    """B-mode, simulated strain (full) and the B-mode / strain crops of a few benign and malignant images (a note
+    when ``table`` is None: BUSI is not available)."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     from mstl_lib.report.figures import finish  # noqa: PLC0415
 
+    if table is None:
+        return markdown("BUSI is not available: no strain images to show.")
     rows = pd.concat([part.head(per_class) for _, part in table.groupby("target")], ignore_index=True)
     ratios = protocol.patient_ratios(rows, 1.0, seed)
     full = protocol.model_inputs(rows, "BSE", "full", size, ratios, seed, work_size=size)
