@@ -14,6 +14,8 @@ WEIGHTS ?= auto
 TORCH ?= 1
 SEED ?= 0
 BACKEND ?=
+# pytest workers (pytest-xdist; bench/test_workers.py measures what they pay); 0 runs in this process
+TEST_WORKERS ?= 2
 ifneq ($(BACKEND),)
 export KERAS_BACKEND := $(BACKEND)
 endif
@@ -63,17 +65,17 @@ html-strict: run-times
 book: notebooks html
 
 pytest: setup
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 # pytest executes every notebook with profile=smoke into a book of its own (tests/book),
 # builds it with warnings as errors and checks every page in a browser; build/notebooks/
 # and _build/ (your book) are left alone.
 test: setup
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 # the edit loop: everything not marked slow (no notebook, book, browser, server or training beyond smoke)
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not slow" --durations=10
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not slow" --durations=10
 
 clean:
 	rm -rf _build build/notebooks build/smoke_book build/screenshots

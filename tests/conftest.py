@@ -16,6 +16,34 @@ if str(REPO_ROOT / "tests") not in sys.path:
     sys.path.insert(0, str(REPO_ROOT / "tests"))  # shared helpers (local_server.py) by name
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
+BUILT_ONCE = ("smoke_notebooks", "phantom_chapters")
+"""Session fixtures that train or execute notebooks: under pytest-xdist, every test using one runs on one worker."""
+
+
+def shared_fixture_group(item) -> str | None:
+    """The ``xdist_group`` of ``item``: the first :data:`BUILT_ONCE` fixture it uses, else its first module-scoped
+    fixture (named with its module), else None (any worker)."""
+    definitions = item._fixtureinfo.name2fixturedefs
+    for name in BUILT_ONCE:
+        if name in item.fixturenames:
+            return name
+    for name in item.fixturenames:
+        found = definitions.get(name)
+        if found and found[-1].scope == "module":
+            return f"{item.module.__name__}::{name}"
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``-n 2 --dist loadgroup``, as ``make test`` runs), tests sharing a costly fixture go to
+    one worker, so that it is built once per session, not once per worker."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        group = shared_fixture_group(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
 
 @pytest.fixture(scope="session")
 def shared_data():
