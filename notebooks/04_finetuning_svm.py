@@ -168,7 +168,7 @@ p4_report.failures_table(results)
 # (`mstl_lib/paper_values/p4_table3.csv`).
 
 # %%
-markdown(p4_report.weights_caption(results.weights_used))
+markdown(p4_report.weights_caption(results.weights))
 
 # %%
 groups = p4_report.groups_by_path(p4_grids.train_tables(run))
@@ -176,7 +176,7 @@ t3 = p4_report.table3(results.image_level, ci=p4_report.auc_ci(results.predictio
 t3
 
 # %%
-markdown(p4_report.reading_table3(results.image_level, results.weights_used))
+markdown(p4_report.reading_table3(results.image_level, results.weights))
 
 # %%
 markdown(p4_report.audit_note("Table 3", data_dir))
@@ -196,7 +196,7 @@ p4_report.auc_vs_depth(t3)
 # (DDTI resampled by case).
 
 # %%
-markdown(p4_report.weights_caption(results.weights_used))
+markdown(p4_report.weights_caption(results.weights))
 
 # %%
 p4_report.table4(results.image_level, ci=p4_report.head_ci(
@@ -225,7 +225,7 @@ markdown(p4_report.degenerate_note(results.image_level))
 # not reproduced here; its Table 4 above carries their numbers.
 
 # %%
-markdown(p4_report.weights_caption(results.weights_used))
+markdown(p4_report.weights_caption(results.weights))
 
 # %%
 p4_report.confusion_figure(results.predictions)
@@ -245,7 +245,7 @@ p4_report.confusion_figure(results.predictions)
 # near-identical images sitting on both sides of the split.
 
 # %%
-markdown(p4_report.weights_caption(results.weights_used))
+markdown(p4_report.weights_caption(results.weights))
 
 # %%
 comparison = p4_report.grouping_comparison(results.records, run.settings["grouping_strategies"])
@@ -287,4 +287,4 @@ markdown(p4_report.benchmark_summary(bench))
 # their source. Each claim of P4 is stated with whether this run's folds can decide it.
 
 # %%
-markdown(p4_report.closing_note(results.records, results.weights_used, bench))
+markdown(p4_report.closing_note(results.records, results.weights, bench))

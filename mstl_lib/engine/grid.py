@@ -92,7 +92,8 @@ class Grid:
         The dict holds ``metrics`` (name -> float) and optionally ``predictions``
         (name -> equal-length lists, e.g. ``row``, ``y_true``, ``y_score``),
         ``history`` (name -> per-epoch list; a non-finite ``loss`` marks the task
-        failed), ``extra`` (free JSON) and ``weights_used``.
+        failed), ``extra`` (free JSON), ``weights`` (name -> the weights' identity, kind and description; see
+        :func:`mstl_lib.nn.weights.weights_fields`) and ``weights_used`` (the line shown).
     data_fingerprint
         See :func:`mstl_lib.engine.provenance.fingerprint_table`; part of the key.
     context

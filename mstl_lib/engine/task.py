@@ -179,6 +179,7 @@ def normalise_result(result: Any) -> dict:
     out["history"] = jsonable(result.get("history") or {}, strict=False) or None
     out["extra"] = jsonable(result.get("extra") or {}, strict=False) or None
     out["weights_used"] = jsonable(result.get("weights_used", (out["extra"] or {}).get("weights_used")), strict=False)
+    out["weights"] = jsonable(result.get("weights") or {}, strict=False) or None
     return out
 
 
@@ -238,6 +239,7 @@ def build_record(
             "profile": context.get("profile"),
             "seed": context.get("seed"),
             "weights_used": result.get("weights_used") or context.get("weights"),
+            "weights": result.get("weights") or context.get("weights"),
             "context": context,
             "data_fingerprint": task.data_fingerprint,
             "code_version": task.code_version,

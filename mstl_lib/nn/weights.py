@@ -95,6 +95,12 @@ class WeightsInfo:
             return {"used": "imagenet", "file": self.file_name, "sha256": self.sha256}
         return {"used": "random"}
 
+    def record(self) -> dict:
+        """What a task record keeps of these weights: :meth:`identity` (its ``used`` is the kind: ``"imagenet"``,
+        ``"file"`` or ``"random"``), what was ``requested`` and the ``description`` shown
+        (:mod:`mstl_lib.report.weights` reads it back)."""
+        return {**self.identity(), "requested": self.requested, "description": self.describe()}
+
     def describe(self) -> str:
         """One line for banners and tables."""
         if self.used == "file":
@@ -103,6 +109,13 @@ class WeightsInfo:
             unpublished = "; checked against a manifest, not the publisher's checksum" if "manifest" in self.checksum else ""
             return f"ImageNet ({self.file_name}, sha256 {str(self.sha256)[:12]}…{unpublished})"
         return f"random initialisation ({self.detail})"
+
+
+def weights_fields(infos: dict[str, WeightsInfo]) -> dict:
+    """A task result's weights: ``weights`` (name -> :meth:`WeightsInfo.record`, the field reports read) and
+    ``weights_used`` (the line shown; ``"name: ..."`` per network when there are several)."""
+    lines = [info.describe() if len(infos) == 1 else f"{name}: {info.describe()}" for name, info in infos.items()]
+    return {"weights": {name: info.record() for name, info in infos.items()}, "weights_used": "; ".join(lines)}
 
 
 def keras_cache_dirs() -> list[Path]:

@@ -31,6 +31,7 @@ from mstl_lib.report import tables as tables_report
 from mstl_lib.report.degenerate import chance_ranking_sentence, epochs_phrase
 from mstl_lib.report.operating_point import operating_point_sentence
 from mstl_lib.report.tables import aggregate, beside_paper
+from mstl_lib.report.weights import weights_descriptions, weights_entries
 
 STAGE1_METRICS = protocol.STAGE1_METRICS
 """The stage-1 metrics this module reads."""
@@ -336,7 +337,7 @@ def stage1_sentence(table: pd.DataFrame) -> str:
 def weights_table(raw_records: list[dict]) -> pd.DataFrame:
     """Which weights the tasks actually started from, as their records state, one row per (arm, backbone, source)."""
     rows = [{"tl": r["config"].get("tl", "stage 1"), "backbone": r["config"]["backbone"],
-             "weights_used": r.get("weights_used"), "started_from": (r.get("extra") or {}).get("started_from")}
+             "weights_used": "; ".join(weights_descriptions(weights_entries([r]))), "started_from": (r.get("extra") or {}).get("started_from")}
             for r in raw_records if r["status"] == "done"]
     table = pd.DataFrame(rows, columns=["tl", "backbone", "weights_used", "started_from"])
     if table.empty:
@@ -911,7 +912,7 @@ def tour_note(raw_records: list[dict], paper: pd.DataFrame | None = None) -> str
     done = [r for r in raw_records if r["status"] == "done"]
     if not done:
         return "No task of this grid finished, so there is no result to describe."
-    weights = _join(sorted({str(r.get("weights_used")) for r in done}))
+    weights = _join(weights_descriptions(weights_entries(done)))
     epochs = sorted({int(r["config"]["epochs"]) for r in done})
     accuracy = np.mean([r["metrics"]["accuracy"] for r in done])
     majority, collapsed = [], 0

@@ -33,14 +33,14 @@ from mstl_lib.data import splits, tables
 from mstl_lib.engine.provenance import config_hash
 from mstl_lib.evaluation import metrics
 from mstl_lib.nn import batchnorm, calibration, classifier, heads, training
-from mstl_lib.nn.weights import WeightsInfo, file_sha256, from_context
+from mstl_lib.nn.weights import WeightsInfo, file_sha256, from_context, weights_fields
 from mstl_lib.papers.p1_mstl import protocol
 from mstl_lib.paths import model_weights_dir
 
 # mstl_lib.nn imports Keras (and TensorFlow where installed) here, at import, so that the engine's seeding (after it
 # imports this module) reaches Keras' generators.
 
-RECIPE_VERSION = "p1-10"
+RECIPE_VERSION = "p1-11"
 """Part of every P1 task key: bump it when the training or evaluation code changes results."""
 RECIPE_MODULES = ("mstl_lib.nn.calibration",)
 """Shared modules only P1's records depend on (see :func:`mstl_lib.papers.recipe_fingerprint`)."""
@@ -239,7 +239,7 @@ def stage1_task(config: dict, fold: int, context: dict) -> dict:
     plus ``patches_index``.
 
     Returns metrics :data:`protocol.STAGE1_METRICS`, the test predictions, the
-    history, ``weights_used`` and ``extra`` (``weights_file``, ``sha256``,
+    history, ``weights`` and ``weights_used`` and ``extra`` (``weights_file``, ``sha256``,
     ``classes``, ``started_from``, ``n_train``, ``n_val``, ``n_test``).
     """
     seed = int(context["seed"]) + int(fold)
@@ -267,7 +267,7 @@ def stage1_task(config: dict, fold: int, context: dict) -> dict:
         "metrics": {"accuracy": float(np.mean(predicted == truth)), "loss": float(-np.mean(np.log(picked)))},
         "predictions": {"row": part.test.tolist(), "y_true": truth.tolist(), "y_pred": predicted.tolist()},
         "history": history,
-        "weights_used": info.describe(),
+        **weights_fields({config["backbone"]: info}),
         "extra": {"weights_file": file_name, "sha256": file_sha256(path), "classes": list(classes),
                   "started_from": info.used, "n_train": n_train, "n_val": len(part.val), "n_test": len(part.test),
                   "grouped_by_frame": grouped, **notes},
@@ -346,7 +346,7 @@ def stage2_task(config: dict, fold: int, context: dict) -> dict:
 
     Returns metrics :data:`protocol.TABLE1_METRICS`, per-image test
     predictions (``row``, ``path``, ``y_true``, ``y_score``), the history,
-    ``weights_used`` and ``extra`` (``n_train``, ``n_val``, ``n_test``,
+    ``weights``, ``weights_used`` and ``extra`` (``n_train``, ``n_val``, ``n_test``,
     ``started_from``, and ``model_file`` when the network is kept).
     """
     table = tables.binary_table(context["data_source"], context.get("grouping", "image"), context.get("max_images"),
@@ -377,7 +377,7 @@ def stage2_task(config: dict, fold: int, context: dict) -> dict:
         "predictions": {"row": part.test.tolist(), "path": table["path"].iloc[part.test].tolist(),
                         "y_true": y_test.tolist(), "y_score": scores.tolist()},
         "history": history,
-        "weights_used": info.describe(),
+        **weights_fields({config["backbone"]: info}),
         "extra": extra,
     }
 

@@ -24,6 +24,7 @@ import pandas as pd
 from mstl_lib import engine, paper_values
 from mstl_lib.evaluation.bootstrap import bootstrap_ci, format_ci, mean_ci
 from mstl_lib.papers.p2_breakhis import protocol
+from mstl_lib.report.weights import weights_descriptions, weights_entries, weights_kinds
 
 __all__ = [
     "COMPARISON_PROTOCOLS", "METRICS_BY_TASK", "METRICS_READ", "Results", "a_minus_b", "arms_table",
@@ -209,7 +210,8 @@ class Results:
     predictions: pd.DataFrame = field(default_factory=pd.DataFrame)
     history: pd.DataFrame = field(default_factory=pd.DataFrame)
     failures: pd.DataFrame = field(default_factory=pd.DataFrame)
-    weights_used: list[str] = field(default_factory=list)
+    weights: list[dict] = field(default_factory=list)
+    """Every task's weights entries (:func:`mstl_lib.report.weights.weights_entries`)."""
 
 
 def collect(store, grids: Mapping[str, engine.Grid]) -> Results:
@@ -217,8 +219,8 @@ def collect(store, grids: Mapping[str, engine.Grid]) -> Results:
     found = engine.gather(store, grids, lambda grid: {
         "data": grid.context.get("data"), "patient_effect": grid.context.get("patient_effect", math.nan),
         "sensitivity_arm": grid.context.get("sensitivity", "")}, frames=("records", "predictions", "history", "failures"))
-    weights = sorted({str(r["weights_used"]) for r in found["raw"] if r.get("weights_used")})
-    return Results(found["records"], found["predictions"], found["history"], found["failures"], weights)
+    return Results(found["records"], found["predictions"], found["history"], found["failures"],
+                   weights_entries(found["raw"]))
 
 
 def failures_table(results: Results):
@@ -434,7 +436,7 @@ def closing_note(results: Results, leakage: pd.DataFrame | None, arms: pd.DataFr
                      f"ran (`{profile}` profile; a rebuild reads them from the store); the whole chapter's time is "
                      "what the notebook runner reports.")
     real = not arms.empty and (arms["data"] == "real").any()
-    weights = "; ".join(results.weights_used) or "none"
+    weights = "; ".join(weights_descriptions(results.weights)) or "none"
     lines.append(f"- **Weights**: {weights}. P2's 99 % comes from ImageNet weights "
                  + ("and the full release." if real else "and the full release, neither of which is used here: "
                     "every trained number on this page is synthetic and tests the pipeline and the leak, not P2's "
@@ -644,9 +646,8 @@ def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0,
     data = "real" if real else (f"phantom{max(chosen.phantoms):g}" if chosen.phantoms else "")
     records = _main(results.records)
     records = records[records["data"] == data] if len(records) else records
-    kinds = {"random" if w.startswith("random") else "imagenet" if w.startswith("ImageNet") else "file"
-             for w in results.weights_used}
-    behind = {"profile": profile, "weights": ", ".join(sorted(kinds)) or "none yet",
+    kinds = weights_kinds(results.weights)
+    behind = {"profile": profile, "weights": ", ".join(kinds) or "none yet",
               "data": "BreakHis (real)" if real else f"histology phantom, patient effect {data[7:]} (synthetic)"}
     out = []
     for claim in base:

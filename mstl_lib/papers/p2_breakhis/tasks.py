@@ -28,7 +28,7 @@ from mstl_lib.data.images import read_image
 from mstl_lib.evaluation import metrics
 from mstl_lib.evaluation.patients import patient_metrics
 from mstl_lib.nn import batchnorm, classifier, freeze_cache, training
-from mstl_lib.nn.weights import from_context
+from mstl_lib.nn.weights import from_context, weights_fields
 from mstl_lib.papers.p2_breakhis import protocol
 
 import keras  # noqa: E402,I001 - mstl_lib.nn.classifier imported TensorFlow quietly first
@@ -36,7 +36,7 @@ import keras  # noqa: E402,I001 - mstl_lib.nn.classifier imported TensorFlow qui
 __all__ = ["BACKBONE", "PATIENT_TIE", "RECIPE_VERSION", "build_p2_model", "curve_summary", "image_array",
            "p2_head", "train_arm"]
 
-RECIPE_VERSION = "p2-6"
+RECIPE_VERSION = "p2-7"
 
 RECIPE_MODULES = ("mstl_lib.evaluation.patients",)
 """Shared modules only P2's (and P3's) records depend on (see :func:`mstl_lib.papers.recipe_fingerprint`)."""
@@ -268,7 +268,7 @@ def train_arm(config: dict, fold: int, context: dict) -> dict:
                         "magnification": table["magnification"].to_numpy()[test].tolist(),
                         "y_true": y_test.tolist(), "y_score": scores.tolist()},
         "history": history,
-        "weights_used": info.describe(),
+        **weights_fields({BACKBONE: info}),
         "extra": {"n_fit": len(fit), "n_val": len(val), "n_test": len(test),
                   "patients_fit": int(table.iloc[fit]["patient_id"].nunique()),
                   "patients_test": int(table.iloc[test]["patient_id"].nunique()),

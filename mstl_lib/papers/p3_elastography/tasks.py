@@ -38,7 +38,7 @@ import numpy as np
 from mstl_lib.downloads import WEIGHTS
 from mstl_lib.nn import backbones, batchnorm, calibration, classifier, freeze_cache, training
 from mstl_lib.nn.features import concatenate_features
-from mstl_lib.nn.weights import from_context
+from mstl_lib.nn.weights import from_context, weights_fields
 from mstl_lib.papers.p3_elastography import protocol
 
 import keras  # noqa: E402,I001 - mstl_lib.nn imported TensorFlow quietly first
@@ -52,7 +52,7 @@ if not any(key.lower() == "densenet121" for key in backbones.BACKBONES):
         "DenseNet121", keras.applications.DenseNet121, keras.applications.densenet.preprocess_input, min_size=32,
         mode="torch", weights_url=WEIGHTS["DenseNet121"].url)
 
-RECIPE_VERSION = "p3-16"
+RECIPE_VERSION = "p3-17"
 
 RECIPE_MODULES = ("mstl_lib.nn.torchvision_models", "mstl_lib.nn.stem", "mstl_lib.nn.gradcam",
                   "mstl_lib.nn.calibration", "mstl_lib.evaluation.patients", "mstl_lib.data.phantoms.strain")
@@ -175,7 +175,7 @@ def _comparison_arm(config, fold, context, table, parts, images, labels, train_k
              "n_val": len(parts["val"]), "n_test": len(test), "n_patients": int(table["patient"].nunique())}
     return {"metrics": _model_metrics(name, y_test, scores, patients_test), "predictions": predictions,
             "history": {f"{name}_{k}": v for k, v in trained["history"].items()},
-            "weights_used": f"{name}: {info.describe()}", "extra": extra}
+            **weights_fields({name: info}), "extra": extra}
 
 
 def frozen_count(constituent: str, backbone_model, resnet_freeze: str) -> int:
@@ -354,7 +354,7 @@ def p3_arm(config: dict, fold: int, context: dict) -> dict:
         ``metrics``: ``<model>_image_<metric>`` and ``<model>_patient_<metric>``
         for the constituents, ``ensemble``, ``voting`` and (with a strain
         channel) ``oracle``; ``predictions`` per test image; the constituents'
-        histories; ``weights_used``; in ``extra`` backbones, freezing, part sizes,
+        histories; ``weights`` and ``weights_used`` (:func:`~mstl_lib.nn.weights.weights_fields`); in ``extra`` backbones, freezing, part sizes,
         feature widths and timings.
     """
     seed, verbose = int(context["seed"]), int(context.get("verbose", 0))
@@ -378,7 +378,7 @@ def p3_arm(config: dict, fold: int, context: dict) -> dict:
     scores, features, histories, extra = {}, {}, {}, {"backbones": {}, "n_frozen": {}, "batchnorm": {},
                                                                       "epochs_run": {}, "cache_seconds": {},
                                                                       "operating_point": {}}
-    weights_used, models = {}, {}
+    infos, models = {}, {}
     for offset, constituent in enumerate(protocol.CONSTITUENTS):
         backbone = context["constituents"][constituent]
         model, info = build_constituent(constituent, backbone, size, images.shape[-1],
@@ -390,7 +390,7 @@ def p3_arm(config: dict, fold: int, context: dict) -> dict:
         scores[constituent] = trained["predict"](test)
         features[constituent] = trained["features"]
         histories[constituent] = trained["history"]
-        weights_used[constituent] = info.describe()
+        infos[constituent] = info
         extra["backbones"][constituent] = backbone
         extra["n_frozen"][constituent] = f"{n_frozen} of {len(model.get_layer('backbone').layers)}"
         for key in ("batchnorm", "epochs_run", "cache_seconds", "operating_point"):
@@ -424,4 +424,4 @@ def p3_arm(config: dict, fold: int, context: dict) -> dict:
     predictions.update({f"score_{name}": values.tolist() for name, values in scores.items()})
     return {"metrics": out_metrics, "predictions": predictions,
             "history": {f"{c}_{k}": v for c, h in histories.items() for k, v in h.items()},
-            "weights_used": "; ".join(f"{c}: {w}" for c, w in weights_used.items()), "extra": extra}
+            **weights_fields(infos), "extra": extra}

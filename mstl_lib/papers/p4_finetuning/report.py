@@ -26,6 +26,7 @@ from mstl_lib.papers.p4_finetuning import protocol
 from mstl_lib.report import tables as tables_report
 from mstl_lib.report.operating_point import operating_point_sentence
 from mstl_lib.report.tables import aggregate, beside_paper
+from mstl_lib.report.weights import random_requested, weights_descriptions, weights_entries, weights_kinds
 
 __all__ = [
     "BENCHMARK_FILE", "METRICS_READ", "TABLE4_METRICS", "TIRADS_ORDER", "Results", "auc_ci", "head_ci", "auc_vs_depth", "groups_by_path", "benchmark_path", "benchmark_summary",
@@ -33,7 +34,7 @@ __all__ = [
     "failures_table",
     "grouping_comparison", "grouping_differences", "grouping_paragraph", "keras_layer_counts", "load_benchmark",
     "reading_table3", "rounding_misses", "table1", "table2", "table2_wide", "table3", "table4", "timing_frame",
-    "timing_summary", "tirads_table", "verdict", "weights_caption", "weights_kinds",
+    "timing_summary", "tirads_table", "verdict", "weights_caption",
 ]
 
 METRICS_READ = (
@@ -82,9 +83,9 @@ class Results:
     failures: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
-    def weights_used(self) -> list[str]:
-        """The records' ``weights_used`` (``WeightsInfo.describe()`` of each task)."""
-        return [str(r.get("weights_used")) for r in self.raw if r.get("weights_used")]
+    def weights(self) -> list[dict]:
+        """Every task's weights entries (:func:`mstl_lib.report.weights.weights_entries`)."""
+        return weights_entries(self.raw)
 
     @property
     def image_level(self) -> pd.DataFrame:
@@ -134,42 +135,25 @@ def _done(records: pd.DataFrame) -> pd.DataFrame:
 # ----------------------------------------------------------------- weights
 
 
-def weights_kinds(weights_used: Iterable[str]) -> list[str]:
-    """``"imagenet"``, ``"file"``, ``"random"`` (or ``"unknown"``) for each distinct description, sorted."""
-    kinds = set()
-    for text in weights_used:
-        text = str(text)
-        if text.startswith("random"):
-            kinds.add("random")
-        elif text.startswith("ImageNet"):
-            kinds.add("imagenet")
-        elif text.startswith("file"):
-            kinds.add("file")
-        elif text and text != "None":
-            kinds.add("unknown")
-    return sorted(kinds)
-
-
-def weights_caption(weights_used: Iterable[str]) -> str:
+def weights_caption(weights: Iterable[dict]) -> str:
     """One line for the top of a table: which weights produced it, and what that means.
 
-    ``weights_used``: the records' ``weights_used`` (``WeightsInfo.describe()``).
+    ``weights``: the tasks' weights entries (:attr:`Results.weights`).
     """
-    weights_used = list(weights_used)
-    kinds = weights_kinds(weights_used)
+    weights = list(weights)
+    kinds, shown = weights_kinds(weights), "; ".join(weights_descriptions(weights))
     if not kinds:
         return "Weights: no finished task yet."
     if kinds == ["random"]:
-        why = ("requested explicitly" if all("requested" in str(w) for w in weights_used)
-               else "no ImageNet weights on this machine")
+        why = "requested explicitly" if random_requested(weights) else "no ImageNet weights on this machine"
         return (f"**Weights: random initialisation ({why}).** These numbers "
                 "measure fine-tuning depth *from random initialisation*, i.e. mostly the capacity of the "
                 "trainable part, not transfer; P4's numbers come from ImageNet weights.")
     if "random" in kinds:
         return f"**Weights: mixed ({', '.join(kinds)}).** Rows differ in initialisation; compare with care."
     if kinds == ["imagenet"]:
-        return f"Weights: {'; '.join(sorted(set(weights_used)))}, as in P4."
-    return (f"**Weights: {'; '.join(sorted(set(weights_used)))}.** Not P4's ImageNet weights: the numbers "
+        return f"Weights: {shown}, as in P4."
+    return (f"**Weights: {shown}.** Not P4's ImageNet weights: the numbers "
             "measure fine-tuning from these.")
 
 
@@ -485,13 +469,13 @@ def _head_differences(records: pd.DataFrame) -> pd.Series:
     return (done["svm_auc"] - done["ft_auc"]).groupby(done["fold"]).mean()
 
 
-def reading_table3(records: pd.DataFrame, weights_used: Iterable[str]) -> str:
+def reading_table3(records: pd.DataFrame, weights: Iterable[dict]) -> str:
     """What separates Table 3's numbers from P4's, and what the SVM-vs-MLP difference says, from the records."""
     done = _done(records)
     if done.empty:
         return "No finished task: Table 3 is empty."
     reasons = []
-    kinds = weights_kinds(weights_used)
+    kinds = weights_kinds(weights)
     if kinds != ["imagenet"]:
         reasons.append("the weights (" + ("random initialisation" if kinds == ["random"] else ", ".join(kinds))
                        + " here, ImageNet in P4: without pretrained features the frozen prefix is a random "
@@ -770,11 +754,10 @@ def benchmark_summary(bench: pd.DataFrame | None, goal: float = 10.0) -> str:
 # ----------------------------------------------------------------- closing note
 
 
-def closing_note(records: pd.DataFrame, weights_used: Iterable[str], bench: pd.DataFrame | None = None,
+def closing_note(records: pd.DataFrame, weights: Iterable[dict], bench: pd.DataFrame | None = None,
                  paper: pd.DataFrame | None = None) -> str:
     """The chapter's closing paragraph: P4's claims checked on this run's records, with what follows."""
-    weights_used = list(weights_used)
-    lines = [weights_caption(weights_used), ""]
+    lines = [weights_caption(weights), ""]
     paper = paper_values.load("p4_table3") if paper is None else paper
     done = _done(records)
     image_level = done[done["protocol"] == "none"] if len(done) else done
@@ -942,7 +925,7 @@ def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0,
     results = collect(engine.ResultsStore(store) if not isinstance(store, engine.ResultsStore) else store,
                       chapter_grids)
     records = _paper_names(_done(results.image_level)) if len(results.records) else pd.DataFrame()
-    kinds = weights_kinds(results.weights_used)
+    kinds = weights_kinds(results.weights)
     sources = {protocol.PAPER_DATASET.get(k[0], k[0]): s for k, s in run.sources.items() if k[1] == "train"}
     data_text = "; ".join(f"{name} ({s.kind})" for name, s in sources.items())
     behind = {"weights": ", ".join(kinds) or "none yet", "profile": profile}

@@ -23,14 +23,14 @@ from mstl_lib.data.tables import image_array
 from mstl_lib.evaluation import metrics
 from mstl_lib.nn import classifier, heads
 from mstl_lib.nn.features import linear_svm_head
-from mstl_lib.nn.weights import from_context
+from mstl_lib.nn.weights import from_context, weights_fields
 from mstl_lib.papers.p4_finetuning import protocol
 
 import keras  # noqa: E402,I001 - mstl_lib.nn.classifier imported TensorFlow quietly first
 
 __all__ = ["RECIPE_VERSION", "build_p4_model", "epoch_timer", "finetune_svm", "train_phase1"]
 
-RECIPE_VERSION = "p4-10"
+RECIPE_VERSION = "p4-11"
 RECIPE_MODULES = ("mstl_lib.nn.calibration",)
 """Shared modules only some papers' records depend on (see :func:`mstl_lib.papers.recipe_fingerprint`)."""
 """The grids' ``code_version``: bump it whenever a change here changes results."""
@@ -193,7 +193,7 @@ def finetune_svm(config: dict, fold: int, context: dict) -> dict:
     dict
         ``metrics``: ``ft_*`` and ``svm_*`` for :data:`protocol.PHASE_METRICS` and
         :data:`protocol.DIAGNOSTICS`, and ``svm_c``; ``predictions`` per test image (``row``, ``path``, ``y_true``,
-        ``ft_score``, ``svm_score``); the phase-1 ``history``; ``weights_used``
+        ``ft_score``, ``svm_score``); the phase-1 ``history``; ``weights`` and ``weights_used``
         (``WeightsInfo.describe()``); in ``extra`` the frozen count, the boundary
         tensors, part sizes and timings.
     """
@@ -237,7 +237,7 @@ def finetune_svm(config: dict, fold: int, context: dict) -> dict:
                         "y_true": y_test.tolist(), "ft_score": ft_scores.tolist(),
                         "svm_score": svm_scores.tolist()},
         "history": phase1["history"],
-        "weights_used": info.describe(),
+        **weights_fields({backbone: info}),
         "extra": {"n_frozen": n_frozen, "n_layers": len(model.get_layer("backbone").layers),
                   "cached": phase1["cached"], "boundary": phase1["boundary"],
                   "cache_seconds": phase1["cache_seconds"], "cache_bytes": phase1["cache_bytes"],

@@ -187,13 +187,13 @@ def test_stage1_sentence_without_finished_tasks():
 
 
 def test_weights_table_counts_tasks_per_starting_point():
-    records = [{"status": "done", "config": {"tl": tl, "backbone": "ResNet50"}, "weights_used": w,
-                "extra": {"started_from": s}} for tl, w, s in
-               [("CTL", "random", "random"), ("CTL", "random", "random"), ("MSTL", "file f", "stage 1"),
-                ("MSTL", "file f", "stage 1")]]
+    records = [{"status": "done", "config": {"tl": tl, "backbone": "ResNet50"},
+                "weights": {"ResNet50": {"used": used, "description": shown}}, "extra": {"started_from": s}}
+               for tl, used, shown, s in [("CTL", "random", "random", "random"), ("CTL", "random", "random", "random"),
+                                          ("MSTL", "file", "file f", "stage 1"), ("MSTL", "file", "file f", "stage 1")]]
     records.append({"status": "failed", "config": {"tl": "CTL", "backbone": "ResNet50"}})
     table = report.weights_table(records)
-    assert table[["tl", "tasks"]].values.tolist() == [["CTL", 2], ["MSTL", 2]]
+    assert table[["tl", "weights_used", "tasks"]].values.tolist() == [["CTL", "random", 2], ["MSTL", "file f", 2]]
     assert report.weights_table([]).empty
 
 
@@ -455,7 +455,8 @@ def test_tour_table_columns(records_factory):
 def _tour_record(scores, truth, optimizer="adam", epochs=2):
     accuracy = float(np.mean((np.asarray(scores) >= 0.5) == np.asarray(truth)))
     return {"status": "done", "config": {"backbone": "ResNet50", "optimizer": optimizer, "epochs": epochs},
-            "metrics": {"accuracy": accuracy}, "weights_used": "random initialisation (test)",
+            "metrics": {"accuracy": accuracy},
+            "weights": {"ResNet50": {"used": "random", "description": "random initialisation (test)"}},
             "predictions": {"y_true": truth, "y_score": scores}}
 
 

@@ -270,6 +270,8 @@ def test_stage1_record_through_the_engine(chapter):
         len(chapter.plan.patches) - extra["n_val"] - extra["n_test"])
     assert file_sha256(model_weights_dir() / extra["weights_file"]) == extra["sha256"]
     assert record["weights_used"].startswith("random initialisation")
+    assert record["weights"] == {record["config"]["backbone"]: {"used": "random", "requested": None,
+                                                                "description": record["weights_used"]}}
 
 
 def test_stage2_records_through_the_engine(chapter):
@@ -287,6 +289,8 @@ def test_stage2_records_through_the_engine(chapter):
     control = [r for r in records if r["config"]["tl"] == protocol.CONTROL]
     assert control and all(r["config"]["stage1_key"] != stage1["key"] for r in control)
     assert all(r["weights_used"].startswith(f"file {stage1['extra']['weights_file']}") for r in mstl)
+    assert all(r["weights"][r["config"]["backbone"]]["used"] == "file"
+               and r["weights"][r["config"]["backbone"]]["sha256"] == stage1["extra"]["sha256"] for r in mstl)
     kept = [r for r in records if r["extra"].get("model_file")]
     assert {(r["config"]["tl"], r["fold"]) for r in kept} == {("CTL", 0), ("MSTL", 0)}
 

@@ -103,7 +103,8 @@ def fake_results(a_right: float, b_right: float, degenerate: bool = False, patie
                         "patient_vote_accuracy": 0.5, "degenerate": float(degenerate), "share_test_seen": 1.0,
                         "test_acc_final": 0.5, "test_acc_mean_second_half": 0.5, "test_acc_max": 0.6,
                         "kept_epoch": 2.0, "wall_time_s": 10.0, **{f"accuracy_{m}x": 0.5 for m in protocol.MAGNIFICATIONS}})
-    return report.Results(pd.DataFrame(records), pd.concat(rows, ignore_index=True), weights_used=["random"])
+    weights = [{"used": "random", "requested": None, "description": "random initialisation"}]
+    return report.Results(pd.DataFrame(records), pd.concat(rows, ignore_index=True), weights=weights)
 
 
 def test_a_minus_b_follows_when_a_is_clearly_better():

@@ -19,8 +19,12 @@ from mstl_lib.data.sources import REAL, DataSource
 from mstl_lib.paths import REPO_ROOT, bench_dir
 from mstl_lib.papers.p4_finetuning import PAPER, protocol, report
 
-RANDOM = "random initialisation (ImageNet weights unavailable: offline; random initialisation)"
-IMAGENET = "ImageNet (resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5)"
+RANDOM = {"used": "random", "requested": "auto",
+          "description": "random initialisation (ImageNet weights unavailable: offline; random initialisation)"}
+IMAGENET = {"used": "imagenet", "file": "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5", "sha256": "ab",
+            "requested": "auto", "description": "ImageNet (resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5)"}
+REQUESTED = {"used": "random", "requested": None, "description": "random initialisation (requested)"}
+FILE = {"used": "file", "sha256": "ab", "requested": "w.h5", "description": "file w.h5 (sha256 ab…)"}
 
 
 def make_records(values: dict, dataset: str = "busi", grouping: str = "none", epochs: int = 2,
@@ -69,7 +73,7 @@ def _stored_task(config, fold, context):
             "predictions": {"row": list(range(n)), "y_true": [0, 1] * 3, "ft_score": [0.4] * n,
                             "svm_score": [0.6] * n},
             "history": {"loss": [1.0, 0.9, 0.8], "val_loss": [1.0, 0.9, 0.8]},
-            "weights_used": RANDOM}
+            "weights": {"ResNet50": RANDOM}}
 
 
 def test_collect_reads_every_grid_with_its_dataset_and_protocol(tmp_path):
@@ -90,7 +94,7 @@ def test_collect_reads_every_grid_with_its_dataset_and_protocol(tmp_path):
     assert (records.loc[records["status"] == "done", "epochs_run"] == 3).all()
     assert set(results.image_level["dataset"]) == {"busi"}
     assert len(results.predictions) == 3 * 6 and set(results.predictions["protocol"]) == {"none", "case"}
-    assert results.weights_used == [RANDOM] * 3
+    assert results.weights == [RANDOM] * 3
     assert len(results.failures) == 1 and results.failures["dataset"].iloc[0] == "ddti"
     shown = report.failures_table(results)
     assert list(shown["error_message"]) == ["boom"] and "trainable_pct" in shown.columns
@@ -101,26 +105,18 @@ def test_collect_of_nothing_is_empty(tmp_path):
     grid = engine.Grid("p4-busi-none-y", [{"backbone": "ResNet50", "trainable_pct": 0}], 1, _stored_task,
                        context={"dataset": "busi", "grouping": "none"})
     results = report.collect(engine.ResultsStore(tmp_path), {"g": grid})
-    assert results.records.empty and results.image_level.empty and results.weights_used == []
+    assert results.records.empty and results.image_level.empty and results.weights == []
 
 
 # ----------------------------------------------------------------- weights and verdicts
 
 
-@pytest.mark.parametrize(("used", "expected"), [
-    ([RANDOM], ["random"]), ([IMAGENET, IMAGENET], ["imagenet"]), (["file w.h5 (sha256 ab…)"], ["file"]),
-    ([RANDOM, IMAGENET], ["imagenet", "random"]), ([], []), (["None", "odd"], ["unknown"]),
-])
-def test_weights_kinds(used, expected):
-    assert report.weights_kinds(used) == expected
-
-
 @pytest.mark.parametrize(("used", "phrase"), [
     ([RANDOM], "no ImageNet weights on this machine"),
-    (["random initialisation (random initialisation requested)"], "requested explicitly"),
+    ([REQUESTED, REQUESTED], "requested explicitly"),
     ([IMAGENET], "as in P4"),
     ([RANDOM, IMAGENET], "mixed"),
-    (["file w.h5 (sha256 ab…)"], "Not P4's ImageNet weights"),
+    ([FILE], "Not P4's ImageNet weights"),
     ([], "no finished task"),
 ])
 def test_weights_caption(used, phrase):
