@@ -14,11 +14,12 @@
 # %% [markdown]
 # # Fine-tuning depth and the SVM head (P4)
 #
-# P4 (Bal-Ghaoui et al. 2023) asks how many of a pretrained network's last layers to
+# P4 {cite:p}`balghaoui2023finetuning` asks how many of a pretrained network's last layers to
 # fine-tune, and whether a linear SVM on the fine-tuned features beats the network's own
-# MLP head. It fine-tunes five ImageNet backbones with seven strategies (0, 15, 25, 50,
+# MLP head. It fine-tunes five ImageNet {cite:p}`russakovsky2015imagenet` backbones with seven strategies (0, 15, 25, 50,
 # 75, 85 and 100 % of the layers trainable) on four ultrasound datasets, then replaces
-# the head by a linear SVM. Two of its datasets, BUSI and DDTI, are here as real data;
+# the head by a linear SVM. Two of its datasets, BUSI {cite:p}`aldhabyani2020busi` and DDTI
+# {cite:p}`pedraza2015ddti`, are here as real data;
 # Mendeley runs when a user supplies it (`full` profile). This chapter reproduces the
 # study on them, with two additions P4 does not make: folds that keep a DDTI case (and
 # BUSI near-duplicates) on one side, and an engine that computes the frozen part of the

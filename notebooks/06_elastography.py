@@ -14,14 +14,15 @@
 # %% [markdown]
 # # B-mode + strain ensemble, judged patient-wise (P3)
 #
-# P3 (Misra et al. 2021) stacks a grey B-mode breast ultrasound image with its colour
-# strain-elastography image into 4 channels, fine-tunes ImageNet AlexNet and ResNet-18 on
+# P3 {cite:p}`misra2021ensemble` stacks a grey B-mode breast ultrasound image with its colour
+# strain-elastography image into 4 channels, fine-tunes ImageNet AlexNet {cite:p}`krizhevsky2014alexnet`
+# and ResNet-18 {cite:p}`he2016resnet` on
 # them, and trains a new softmax layer on their concatenated penultimate features (4,096 +
 # 512 = 4,608). It reports 88.89 % sensitivity and 91.10 % specificity patient-wise, a
 # patient being called malignant unless most of its images are called benign (eq. 1).
 #
 # P3's images are private. This chapter runs its pipeline on two honest substitutes:
-# real BUSI B-mode images with **simulated** strain images (pseudo-patients are
+# real BUSI {cite:p}`aldhabyani2020busi` B-mode images with **simulated** strain images (pseudo-patients are
 # near-duplicate clusters), and real DDTI thyroid B-mode images, where a case is a
 # patient, for the B-mode arms and the patient-wise metrics.
 

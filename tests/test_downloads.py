@@ -117,3 +117,11 @@ def test_converted_checkpoint_is_verified_through_its_record(tmp_path):
     checkpoint.write_bytes(b"another checkpoint")
     with pytest.raises(downloads.ChecksumError):
         downloads.write_conversion_record(converted, checkpoint, download)
+
+
+def test_every_weights_file_states_its_terms_and_the_data_page_shows_them():
+    page = (REPO_ROOT / "book" / "data_availability.md").read_text(encoding="utf-8")
+    for download in downloads.WEIGHTS.values():
+        assert "ImageNet" in download.terms and download.citation_key, download.key
+        rows = [line for line in page.splitlines() if line.endswith(f"| {download.terms} |")]
+        assert len(rows) == 1 and download.key in rows[0].split("|")[1], download.key

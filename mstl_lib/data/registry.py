@@ -53,6 +53,9 @@ class DatasetInfo:
         Other folder names accepted under the data folder (official archive names).
     hint : str
         Extra advice shown when the dataset is missing.
+    terms : str
+        Its licence or terms of use, as far as they are known (every registered
+        dataset states them; the data page lists them).
     """
 
     name: str
@@ -63,6 +66,7 @@ class DatasetInfo:
     citation: str
     aliases: tuple[str, ...] = ()
     hint: str = ""
+    terms: str = ""
 
 
 DATASETS: dict[str, DatasetInfo] = {
@@ -85,6 +89,8 @@ DATASETS: dict[str, DatasetInfo] = {
                 "images. Data in Brief. 2020;28:104863. doi:10.1016/j.dib.2019.104863"
             ),
             aliases=("Dataset_BUSI_with_GT", "BUSI"),
+            terms=("released with an open-access data article (Data in Brief, CC BY 4.0) for research use; cite the "
+                   "article. The download page's own wording was not checked here (no internet)"),
         ),
         DatasetInfo(
             name="mendeley",
@@ -100,6 +106,8 @@ DATASETS: dict[str, DatasetInfo] = {
                 "Rodrigues PS. Breast Ultrasound Image. Mendeley Data, V1, 2017. "
                 "doi:10.17632/wmy84gzngw.1"
             ),
+            terms=("the licence Mendeley Data shows on the dataset's page (its datasets are commonly CC BY 4.0); cite "
+                   "the DOI. Not checked here (no internet)"),
         ),
         DatasetInfo(
             name="mt_small",
@@ -114,18 +122,21 @@ DATASETS: dict[str, DatasetInfo] = {
                 "    └── Ground_Truth/  <name>.png\n"
                 "(as described in its README; folder names are case-insensitive)"
             ),
-            url="https://doi.org/10.3390/diagnostics12010135",
+            url="https://www.kaggle.com/mohammedtgadallah/mt-small-dataset",
             citation_key="mtsmall",
             citation=(
-                "Ayana G, Park J, Jeong JW, Choe SW. A Novel Multistage Transfer Learning "
-                "for Ultrasound Breast Cancer Image Classification. Diagnostics. "
-                "2022;12(1):135 (MT-Small-Dataset). doi:10.3390/diagnostics12010135"
+                "Badawy SM, Mohamed AENA, Hefnawy AA, Zidan HE, GadAllah MT, El-Banby GM. Automatic "
+                "semantic segmentation of breast tumors in ultrasound images based on combining fuzzy "
+                "logic and deep learning: a feasibility study. PLoS ONE. 2021;16(5):e0251899 "
+                "(MT-Small-Dataset, derived from BUSI: cite Al-Dhabyani et al. 2020 too). "
+                "doi:10.1371/journal.pone.0251899"
             ),
             aliases=("MT-Small-Dataset", "MT_Small", "mt-small"),
             hint=(
                 "Offline, a stand-in with the same layout can be built from BUSI with "
                 "mstl_lib.data.build_mt_small_standin(load_busi(...), out_dir)."
             ),
+            terms="derived from BUSI, so BUSI's terms apply, with the Kaggle page's; cite both. Not checked here",
         ),
         DatasetInfo(
             name="ddti",
@@ -146,6 +157,8 @@ DATASETS: dict[str, DatasetInfo] = {
                 "Analysis, 92870W (2015). doi:10.1117/12.2073532"
             ),
             aliases=("DDTI",),
+            terms=("published as an open-access database for research (Pedraza et al. 2015), with no licence file; "
+                   "cite the paper. Not checked here (no internet)"),
         ),
         DatasetInfo(
             name="breakhis",
@@ -169,6 +182,8 @@ DATASETS: dict[str, DatasetInfo] = {
                 "2016;63(7):1455-1462. doi:10.1109/TBME.2015.2496264"
             ),
             aliases=("BreaKHis_v1", "BreaKHis"),
+            terms=("free for research with citation of Spanhol et al. 2016; the host mentions a request form. The "
+                   "terms were not checked here (no internet)"),
         ),
         DatasetInfo(
             name="cells",
@@ -188,6 +203,8 @@ DATASETS: dict[str, DatasetInfo] = {
                 "Challenge: 10 years of objective benchmarking. Nature Methods. "
                 "2023;20:1010-1020. doi:10.1038/s41592-023-01879-y"
             ),
+            terms=("the Cell Tracking Challenge's terms of use on its website (cite Maška et al. 2023); your own "
+                   "images stay under yours. Not checked here (no internet)"),
         ),
     ]
 }

@@ -75,3 +75,13 @@ def test_counts_and_dispatch(busi_root):
     assert counts.loc["benign"].to_dict() == {"target": 0, "images": 3, "groups": 3, "with_mask": 3}
     groups = group_counts(df)
     assert len(groups) == 6 and (groups["images"] == 1).all() and (groups["n_labels"] == 1).all()
+
+
+@pytest.mark.parametrize("name", list(DATASETS))
+def test_every_dataset_states_its_terms_and_the_data_page_shows_them(name):
+    from mstl_lib.paths import REPO_ROOT
+
+    info = DATASETS[name]
+    assert len(info.terms) > 20, f"{name} has no licence or terms"
+    page = (REPO_ROOT / "book" / "data_availability.md").read_text(encoding="utf-8")
+    assert f"| {info.title} {{cite:p}}`{info.citation_key}` | {info.terms} |" in page
