@@ -40,6 +40,8 @@ mathjax: $(VENV)/.installed
 	@$(BIN)/python scripts/fetch_mathjax.py || true
 
 $(VENV)/.installed: pyproject.toml requirements.lock requirements-torch.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "make: Python 3.11 is needed; \
+	$(PYTHON) is $$($(PYTHON) -c 'import platform; print(platform.python_version())'). Pass PYTHON=python3.11." >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.lock
