@@ -10,7 +10,8 @@ Every paper package has the same modules:
 ``report``    tables beside the paper, figures, and prose built from results
 ``audit``     checks of the paper's own numbers (over ``mstl_lib.paper_values``)
 
-and its ``__init__`` declares ``PAPER``, a :class:`PaperInfo`. Shared code never
+and its ``__init__`` declares ``PAPER``, a :class:`PaperInfo`, which is how :func:`discover` finds it;
+:mod:`.contract` checks all of this for each package. Shared code never
 imports a paper, and papers never import each other; book-wide pages (the
 scorecard and the audit page) reach every paper through :func:`papers` and :func:`module`.
 
@@ -52,11 +53,9 @@ gather all of it through :func:`claims` and :func:`findings` below.
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from dataclasses import dataclass
 from types import ModuleType
-
-PAPER_PACKAGES = ("p1_mstl", "p4_finetuning", "p2_breakhis", "p3_elastography")
-"""The paper packages, in the book's order."""
 
 MODULES = ("settings", "protocol", "tasks", "grids", "report", "audit")
 """The modules every paper package has."""
@@ -96,6 +95,22 @@ class PaperInfo:
     citation_key: str
     claim: str
     notebook: str
+
+
+def discover() -> tuple[str, ...]:
+    """The paper packages under :mod:`mstl_lib.papers`: every subpackage whose ``__init__`` declares ``PAPER``
+    (a :class:`PaperInfo`), in the book's order (by chapter notebook). Nothing else lists them."""
+    found = []
+    for entry in pkgutil.iter_modules(__path__):
+        if entry.ispkg:
+            package = importlib.import_module(f"{__name__}.{entry.name}")
+            if isinstance(getattr(package, "PAPER", None), PaperInfo):
+                found.append(package.PAPER)
+    return tuple(info.key for info in sorted(found, key=lambda info: info.notebook))
+
+
+PAPER_PACKAGES = discover()
+"""The paper packages, in the book's order (:func:`discover`)."""
 
 
 def module(key: str, name: str | None = None) -> ModuleType:
