@@ -1,5 +1,9 @@
-"""Command line: ``python -m mstl_lib runs list | show <key> | failed | clear <experiment>``
+"""Command line: ``python -m mstl_lib runs list | show <key> | failed | clear <experiment> | export [<experiment>]``
 and ``python -m mstl_lib weights status | fetch [--profile P] [--chapter C ...]``.
+
+``runs export`` writes one row per task (experiment, key, fold, status, every configuration
+value, every metric, the weights' kind, time, profile, seed, recipe version) as CSV or JSON,
+to standard output or ``--out``: our numbers, for a spreadsheet or another analysis.
 
 ``runs`` reads the results store only (no TensorFlow, no pandas), so it answers at once.
 ``weights status`` checks the ImageNet files the chosen chapters need against their
@@ -142,6 +146,53 @@ def cmd_clear(store: ResultsStore, experiment: str, yes: bool) -> int:
     return OK
 
 
+EXPORT_FIELDS = ("experiment", "key", "fold", "status", "profile", "seed", "code_version", "weights", "wall_time_s",
+                 "finished", "error")
+"""The fixed columns of ``runs export``; ``config.<name>`` and ``metrics.<name>`` columns follow."""
+
+
+def export_rows(records: Sequence[dict]) -> list[dict]:
+    """One flat row per record: :data:`EXPORT_FIELDS`, then ``config.*`` and ``metrics.*`` (numbers stay numbers)."""
+    from mstl_lib.nn.weights import weights_entries, weights_kinds  # noqa: PLC0415 - no TensorFlow
+
+    rows = []
+    for record in records:
+        row = {name: record.get(name) for name in EXPORT_FIELDS}
+        row["weights"] = ";".join(weights_kinds(weights_entries([record])))
+        row["error"] = (record.get("error") or {}).get("message")
+        row.update({f"config.{k}": v if isinstance(v, (int, float, str, bool, type(None))) else json.dumps(v)
+                    for k, v in (record.get("config") or {}).items()})
+        row.update({f"metrics.{k}": v for k, v in (record.get("metrics") or {}).items()})
+        rows.append(row)
+    return rows
+
+
+def cmd_export(store: ResultsStore, experiment: str | None, fmt: str, out: str | None) -> int:
+    """Write every record of ``experiment`` (or of the whole store) as flat rows, CSV or JSON."""
+    import csv  # noqa: PLC0415
+
+    if experiment is not None and experiment not in store.experiments():
+        print(f"no experiment {experiment!r} in {store.root}", file=sys.stderr)
+        return NOT_FOUND
+    rows = export_rows(store.records(experiment))
+    columns = list(dict.fromkeys(name for row in rows for name in row)) or list(EXPORT_FIELDS)
+    handle = open(out, "w", encoding="utf-8", newline="") if out else sys.stdout  # noqa: SIM115
+    try:
+        if fmt == "json":
+            json.dump(rows, handle, indent=1, allow_nan=True)
+            handle.write("\n")
+        else:
+            writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+    finally:
+        if out:
+            handle.close()
+    if out:
+        print(f"{len(rows)} records -> {out}", file=sys.stderr)
+    return OK
+
+
 # --------------------------------------------------------------------------- weights
 
 
@@ -234,6 +285,11 @@ def build_parser() -> argparse.ArgumentParser:
     clear = actions.add_parser("clear", parents=[store_option], help="delete an experiment's records")
     clear.add_argument("experiment")
     clear.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    export = actions.add_parser("export", parents=[store_option],
+                                help="every task as a flat row (config, metrics, weights kind): CSV or JSON")
+    export.add_argument("experiment", nargs="?", help="one experiment (default: the whole store)")
+    export.add_argument("--format", choices=("csv", "json"), default="csv", help="default: csv")
+    export.add_argument("--out", default=None, help="file to write (default: standard output)")
 
     weights = commands.add_parser("weights", help="the ImageNet weights files the chapters need")
     which = argparse.ArgumentParser(add_help=False)
@@ -266,6 +322,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_show(store, args.key, args.full)
         if args.action == "failed":
             return cmd_failed(store, args.experiment)
+        if args.action == "export":
+            return cmd_export(store, args.experiment, args.format, args.out)
         return cmd_clear(store, args.experiment, args.yes)
     except ValueError as exc:  # an invalid experiment name
         print(exc, file=sys.stderr)

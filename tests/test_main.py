@@ -1,4 +1,4 @@
-"""The command line: ``python -m mstl_lib runs list | show | failed | clear``."""
+"""The command line: ``python -m mstl_lib runs list | show | failed | clear | export`` and ``weights``."""
 
 from __future__ import annotations
 
@@ -77,6 +77,27 @@ def test_clear_needs_confirmation(store, capsys, monkeypatch):
     assert code == 0 and "deleted 2 records" in out and store.experiments() == ["p4"]
     assert run_cli(store, "clear", "p1", "--yes", capsys=capsys)[0] == 1
     assert run_cli(store, "clear", "../etc", "--yes", capsys=capsys)[0] == 1
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_export_writes_one_flat_row_per_task(store, capsys, tmp_path, fmt):
+    import csv
+    import io
+
+    store.write(record("ccc444", experiment="p4", config={"cnn": "vgg16", "pct": 15},
+                       weights={"VGG16": {"used": "imagenet", "file": "v.h5", "sha256": "ab"}}))
+    code, out, _ = run_cli(store, "export", "p4", "--format", fmt, capsys=capsys)
+    rows = json.loads(out) if fmt == "json" else list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and [row["key"] for row in rows] == ["bbb333", "ccc444"]
+    assert [row["weights"] for row in rows] == ["", "imagenet"]
+    assert float(rows[1]["metrics.auc"]) == 0.91 and str(rows[1]["config.pct"]) == "15"
+    assert "predictions" not in rows[0] and "history" not in rows[0]
+    code, _, err = run_cli(store, "export", "--out", str(tmp_path / "all.csv"), capsys=capsys)
+    assert code == 0 and "4 records" in err
+    assert len((tmp_path / "all.csv").read_text().splitlines()) == 1 + 4
+    failed = [row for row in csv.DictReader((tmp_path / "all.csv").open()) if row["status"] == "failed"]
+    assert [row["error"] for row in failed] == ["loss is nan"]
+    assert run_cli(store, "export", "nope", capsys=capsys)[0] == 1
 
 
 def test_cli_runs_as_a_module_without_tensorflow(store):

@@ -21,6 +21,7 @@ any training. ``python -m mstl_lib weights status | fetch`` does the same by han
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -116,6 +117,42 @@ def weights_fields(infos: dict[str, WeightsInfo]) -> dict:
     ``weights_used`` (the line shown; ``"name: ..."`` per network when there are several)."""
     lines = [info.describe() if len(infos) == 1 else f"{name}: {info.describe()}" for name, info in infos.items()]
     return {"weights": {name: info.record() for name, info in infos.items()}, "weights_used": "; ".join(lines)}
+
+
+# --------------------------------------------------------------------------- records
+# Every task record holds ``weights``: name -> entry, an entry being :meth:`WeightsInfo.record` (``used`` is the
+# kind), or, for a task that returned none, the run's resolved identity. Reports read kinds and descriptions
+# with the functions below; none parses the display line ``weights_used``.
+
+WEIGHTS_KINDS = ("imagenet", "file", "random")
+"""The kinds of initial weights (``WeightsInfo.used``)."""
+
+
+def weights_entries(records: Iterable[Mapping]) -> list[dict]:
+    """Every network's weights entry in ``records`` (raw store records), in order."""
+    entries = []
+    for record in records:
+        found = record.get("weights")
+        if isinstance(found, Mapping):
+            entries.extend(dict(entry) for entry in found.values() if isinstance(entry, Mapping))
+    return entries
+
+
+def weights_kinds(entries: Iterable[Mapping]) -> list[str]:
+    """The distinct kinds of ``entries``, sorted; an entry without a known kind counts as ``"unknown"``."""
+    return sorted({entry.get("used") if entry.get("used") in WEIGHTS_KINDS else "unknown" for entry in entries})
+
+
+def weights_descriptions(entries: Iterable[Mapping]) -> list[str]:
+    """The distinct lines that describe ``entries`` (their kind where an entry has no description), sorted."""
+    return sorted({str(entry.get("description") or entry.get("used") or "unknown") for entry in entries})
+
+
+def random_requested(entries: Iterable[Mapping]) -> bool:
+    """Whether every random entry was asked for (``weights=None``), rather than a fallback for missing ImageNet
+    weights; False when there is no random entry or an entry does not say what was requested."""
+    random = [entry for entry in entries if entry.get("used") == "random"]
+    return bool(random) and all("requested" in entry and is_random_request(entry["requested"]) for entry in random)
 
 
 def keras_cache_dirs() -> list[Path]:

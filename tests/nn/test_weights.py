@@ -10,7 +10,16 @@ from mstl_lib.nn import weights as nn_weights
 from mstl_lib.nn.backbones import BACKBONES, build_backbone
 from mstl_lib.nn.classifier import build_classifier, count_layers
 from mstl_lib.nn.heads import gap_dense_head
-from mstl_lib.nn.weights import WeightsUnavailableError, resolve_weights
+from mstl_lib.nn.weights import (
+    WeightsInfo,
+    WeightsUnavailableError,
+    random_requested,
+    resolve_weights,
+    weights_descriptions,
+    weights_entries,
+    weights_fields,
+    weights_kinds,
+)
 
 
 @pytest.mark.parametrize("request_", [None, "none", "Random"])
@@ -139,3 +148,48 @@ def test_missing_weights_file_is_named(tmp_path):
     missing = tmp_path / "nope.weights.h5"
     with pytest.raises(FileNotFoundError, match="nope.weights.h5"):
         build_backbone("VGG16", (32, 32, 3), weights=str(missing))
+
+
+# ----------------------------------------------------------------- what records say of their weights
+
+REQUESTED = WeightsInfo(None, "random", "random initialisation", "random initialisation requested")
+FALLBACK = WeightsInfo("auto", "random", "random initialisation", "ImageNet weights unavailable: offline")
+IMAGENET = WeightsInfo("auto", "imagenet", "/k/r.h5", "checked", sha256="ab" * 32, file_name="r.h5", checksum="md5")
+FILE = WeightsInfo("w.h5", "file", "/x/w.h5", "weights loaded", sha256="cd" * 32)
+
+
+def records(*infos_per_task):
+    """Store-like records whose ``weights`` a task returned through :func:`weights_fields`."""
+    return [{"status": "done", **weights_fields(infos)} for infos in infos_per_task]
+
+
+def test_weights_fields_keep_identity_kind_request_and_line():
+    fields = weights_fields({"AlexNet": FALLBACK, "ResNet18": IMAGENET})
+    assert fields["weights"]["ResNet18"] == {**IMAGENET.identity(), "requested": "auto",
+                                             "description": IMAGENET.describe()}
+    assert fields["weights_used"] == f"AlexNet: {FALLBACK.describe()}; ResNet18: {IMAGENET.describe()}"
+    assert weights_fields({"ResNet50": FILE})["weights_used"] == FILE.describe()  # one network: no name
+
+
+@pytest.mark.parametrize(("tasks", "kinds", "asked"), [
+    ([{"ResNet50": REQUESTED}], ["random"], True),
+    ([{"ResNet50": FALLBACK}], ["random"], False),
+    ([{"ResNet50": REQUESTED}, {"ResNet50": FALLBACK}], ["random"], False),
+    ([{"a": IMAGENET, "b": FILE}], ["file", "imagenet"], False),
+    ([{"ResNet50": IMAGENET}, {"ResNet50": REQUESTED}], ["imagenet", "random"], True),
+    ([], [], False),
+])
+def test_kinds_and_requests_come_from_the_entries(tasks, kinds, asked):
+    entries = weights_entries(records(*tasks))
+    assert weights_kinds(entries) == kinds
+    assert random_requested(entries) is asked
+    assert weights_descriptions(entries) == sorted({info.describe() for task in tasks for info in task.values()})
+
+
+def test_an_entry_of_the_run_context_or_of_no_known_kind():
+    context_only = [{"weights": {"ResNet50": {"used": "imagenet", "file": "r.h5", "sha256": "ab"}}},
+                    {"weights": {"x": {"used": "odd"}}}, {"weights": None}, {}]
+    entries = weights_entries(context_only)
+    assert weights_kinds(entries) == ["imagenet", "unknown"]
+    assert weights_descriptions(entries) == ["imagenet", "odd"]
+    assert not random_requested([{"used": "random"}])  # it does not say what was asked for

@@ -31,7 +31,7 @@ from mstl_lib.report import tables as tables_report
 from mstl_lib.report.degenerate import chance_ranking_sentence, epochs_phrase
 from mstl_lib.report.operating_point import operating_point_sentence
 from mstl_lib.report.tables import aggregate, beside_paper
-from mstl_lib.report.weights import weights_descriptions, weights_entries
+from mstl_lib.nn.weights import weights_descriptions, weights_entries
 
 STAGE1_METRICS = protocol.STAGE1_METRICS
 """The stage-1 metrics this module reads."""

@@ -24,7 +24,7 @@ import pandas as pd
 from mstl_lib import engine, paper_values
 from mstl_lib.evaluation.bootstrap import bootstrap_ci, format_ci, mean_ci
 from mstl_lib.papers.p2_breakhis import protocol
-from mstl_lib.report.weights import weights_descriptions, weights_entries, weights_kinds
+from mstl_lib.nn.weights import weights_descriptions, weights_entries, weights_kinds
 
 __all__ = [
     "COMPARISON_PROTOCOLS", "METRICS_BY_TASK", "METRICS_READ", "Results", "a_minus_b", "arms_table",

@@ -26,7 +26,7 @@ from mstl_lib.papers.p4_finetuning import protocol
 from mstl_lib.report import tables as tables_report
 from mstl_lib.report.operating_point import operating_point_sentence
 from mstl_lib.report.tables import aggregate, beside_paper
-from mstl_lib.report.weights import random_requested, weights_descriptions, weights_entries, weights_kinds
+from mstl_lib.nn.weights import random_requested, weights_descriptions, weights_entries, weights_kinds
 
 __all__ = [
     "BENCHMARK_FILE", "METRICS_READ", "TABLE4_METRICS", "TIRADS_ORDER", "Results", "auc_ci", "head_ci", "auc_vs_depth", "groups_by_path", "benchmark_path", "benchmark_summary",
