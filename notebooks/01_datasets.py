@@ -21,10 +21,10 @@
 # {doc}`../../book/data_availability` for the substitutions.
 
 # %% tags=["parameters"]
-profile = "cpu"
-data_dir = "auto"
-weights = "auto"
-seed = 0
+profile: str = "cpu"  # smoke (seconds, for tests), cpu (real data, scaled down) or full (the paper's protocol)
+data_dir: str = "auto"  # folder holding busi/, ddti/...; "auto": MSTL_DATA_DIR, ../shared/data, ~/mstl_data
+weights: str = "auto"  # "auto" (ImageNet where available), "imagenet", "none" (random) or a weights file
+seed: int = 0  # seed of splits, initialisation and augmentation
 
 # %%
 from mstl_lib import data, report

@@ -92,15 +92,19 @@ def merge_parameter_cells(notebook: Path) -> None:
     if defaults is None or injected is None or "remove-cell" in defaults["metadata"]["tags"]:
         return
 
+    assignment = re.compile(r"(\w+)\s*(?::[^=]*)?=[^#]*(#.*)?$")  # name[: type] = value  [# help]
+
     def assignments(cell) -> dict[str, str]:
         lines = "".join(cell["source"]).splitlines()
-        return {m.group(1): line for line in lines if (m := re.match(r"(\w+)\s*=", line))}
+        return {m.group(1): line for line in lines if (m := assignment.match(line))}
 
     values = assignments(injected)
     merged = ["# Parameters of this run: the notebook's defaults, with those passed to papermill"]
     for line in "".join(defaults["source"]).splitlines():
-        name = re.match(r"(\w+)\s*=", line)
-        merged.append(values.pop(name.group(1)) if name and name.group(1) in values else line)
+        found = assignment.match(line)
+        if found and found.group(1) in values:  # the value passed, with the default's help comment
+            line = values.pop(found.group(1)) + (f"  {found.group(2)}" if found.group(2) else "")
+        merged.append(line)
     merged += values.values()
     injected["source"] = "\n".join(merged)
     defaults["metadata"]["tags"].append("remove-cell")

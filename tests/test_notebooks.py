@@ -37,6 +37,20 @@ def test_parameters_cell(name):
     assert not code_before, "the parameters cell must be the first code cell"
 
 
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_parameter_has_a_type_and_help_for_papermill(name):
+    from papermill.translators import PythonTranslator  # what papermill --help-notebook reads
+
+    notebook = jupytext.read(REPO_ROOT / "notebooks" / f"{name}.py")
+    (cell,) = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    names = [line.split(":")[0].split("=")[0].strip() for line in cell.source.splitlines()
+             if line.strip() and not line.startswith("#")]
+    inferred = {p.name: p for p in PythonTranslator.inspect(cell)}
+    assert list(inferred) == names, f"papermill cannot read {sorted(set(names) - set(inferred))}"
+    for parameter in inferred.values():
+        assert parameter.inferred_type_name not in ("None", "") and len(parameter.help) > 10, parameter
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_in_smoke_profile(name, smoke_notebooks):
@@ -49,7 +63,8 @@ def test_the_parameters_show_once_with_the_values_of_the_run(tmp_path):
 
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell("# A chapter"),
-        nbformat.v4.new_code_cell('profile = "cpu"\nseed = 0\nexecutor = "local"', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell('profile: str = "cpu"  # smoke, cpu or full\nseed: int = 0\nexecutor = "local"',
+                                  metadata={"tags": ["parameters"]}),
         nbformat.v4.new_code_cell('# Parameters\nprofile = "smoke"\nseed = 3\n',
                                   metadata={"tags": ["injected-parameters"]}),
     ])
@@ -60,7 +75,7 @@ def test_the_parameters_show_once_with_the_values_of_the_run(tmp_path):
     cells = nbformat.read(path, as_version=4).cells
     assert "remove-cell" in cells[1].metadata.tags and cells[1].metadata.tags.count("remove-cell") == 1
     shown = cells[2].source.splitlines()
-    assert shown[1:] == ['profile = "smoke"', "seed = 3", 'executor = "local"']
+    assert shown[1:] == ['profile = "smoke"  # smoke, cpu or full', "seed = 3", 'executor = "local"']
     namespace: dict = {}
     exec(cells[1].source + "\n" + cells[2].source, namespace)  # noqa: S102 - the state the run had
     assert (namespace["profile"], namespace["seed"], namespace["executor"]) == ("smoke", 3, "local")
