@@ -39,7 +39,7 @@ def sample_grid(table: pd.DataFrame, per_class: int = 4, seed: int = 0, size: in
                 image = image.copy()
                 image[outline] = (1.0, 0.1, 0.1)
             ax.imshow(image)
-            ax.set_title(f"{cls}\n{short_name(item['path'])}", fontsize=7)
+            ax.set_title(f"{cls}\n{short_name(item['path'])}", fontsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
     return finish(fig)
@@ -95,7 +95,7 @@ def duplicate_examples(clusters: pd.DataFrame, n_clusters: int = 6, size: int = 
                 item = members.iloc[col]
                 ax.imshow(read_image(item["path"], channels=1, size=(size, size))[..., 0], cmap="gray")
                 label = f"{item[label_column]} · " if label_column in members else ""
-                ax.set_title(f"{label}{short_name(item['path'], 18)}", fontsize=6)
+                ax.set_title(f"{label}{short_name(item['path'], 18)}", fontsize=8)
     fig.suptitle("Largest near-duplicate clusters (one row per cluster)", fontsize=9)
     return finish(fig)
 
@@ -134,7 +134,7 @@ def learning_curves(history: pd.DataFrame, by, metrics=("loss", "val_loss")):
         ax.set_title(", ".join(f"{column} = {v}" for column, v in zip(by, value, strict=True)), fontsize=9)
         ax.set_xlabel("epoch")
     axes[0, 0].set_ylabel(" / ".join(metrics))
-    axes[0, -1].legend(fontsize=6)
+    axes[0, -1].legend(fontsize=8)
     return finish(fig)
 
 

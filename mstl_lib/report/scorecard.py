@@ -451,12 +451,12 @@ def scorecard_figure(claims: Sequence[Claim], findings: Iterable = (), columns: 
             span = max(points) - min(points) or abs(max(points)) or 1.0
             ax.set_xlim(min(points) - 0.15 * span, max(points) + 0.15 * span)
         else:
-            ax.text(0.5, 0.5, "no number to plot", transform=ax.transAxes, ha="center", va="center", fontsize=7)
+            ax.text(0.5, 0.5, "no number to plot", transform=ax.transAxes, ha="center", va="center", fontsize=8)
         ax.set_ylim(-0.7, 1.7)
-        ax.set_yticks([0, 1], ["ours", "paper"], fontsize=7)
-        ax.tick_params(axis="x", labelsize=7)
+        ax.set_yticks([0, 1], ["ours", "paper"], fontsize=8)
+        ax.tick_params(axis="x", labelsize=8)
         flags = f" [{', '.join(decided.flags)}]" if decided.flags else ""
-        ax.set_title(f"{claim.paper} {claim.id}: {decided.label}{flags}", fontsize=7, loc="left")
+        ax.set_title(f"{claim.paper} {claim.id}: {decided.label}{flags}", fontsize=8, loc="left")
     for ax in list(axes.flat)[len(claims):]:
         ax.axis("off")
     return finish(fig)

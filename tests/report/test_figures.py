@@ -122,3 +122,19 @@ def test_plot_roc_skips_a_single_class_part():
         assert ax.get_lines()[0].get_label() == "both: AUC 1.000"
     finally:
         plt.close(fig)
+
+
+def test_no_figure_uses_jet_or_a_font_under_8_pt():
+    """Perceptual colour maps and legible text in every figure the library or a chapter draws."""
+    import re
+
+    from mstl_lib.paths import REPO_ROOT
+
+    offenders = []
+    for path in [*(REPO_ROOT / "mstl_lib").rglob("*.py"), *(REPO_ROOT / "notebooks").glob("*.py")]:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            small = [float(size) for size in re.findall(r"(?:fontsize|labelsize|size)=(\d+(?:\.\d+)?)\b", line)
+                     if "fontsize" in line or "labelsize" in line]
+            if re.search(r"cmap=[\"']jet[\"']", line) or any(size < 8 for size in small):
+                offenders.append(f"{path.relative_to(REPO_ROOT)}:{number}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)

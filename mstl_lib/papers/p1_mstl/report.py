@@ -632,7 +632,7 @@ def roc_by_arm(predictions: pd.DataFrame, arms=("MSTL", "CTL", protocol.CONTROL)
     for ax, arm in zip(axes[0], arms, strict=True):
         for (backbone, optimizer), part in predictions[predictions["tl"] == arm].groupby(["backbone", "optimizer"]):
             plot_roc(ax, part["y_true"], part["y_score"], f"{backbone}-{optimizer}", digits=3)
-        finish_roc_axes(ax, protocol.ARM_TITLES.get(arm, arm), fontsize=7)
+        finish_roc_axes(ax, protocol.ARM_TITLES.get(arm, arm), fontsize=8)
     return finish(fig)
 
 
@@ -669,7 +669,7 @@ def factor_effects(records: pd.DataFrame, paper: pd.DataFrame | None = None, arm
         ax.set_ylim(0, 105)
         ax.set_title(f"effect of the {'optimizer' if factor == 'optimizer' else 'CNN'} ({arm})", fontsize=10)
         ax.set_ylabel("test accuracy (%)")
-    axes[1].legend(fontsize=7, loc="lower right")
+    axes[1].legend(fontsize=8, loc="lower right")
     return finish(fig)
 
 
@@ -709,7 +709,7 @@ def feature_map_figure(image: np.ndarray, maps: dict[str, list[np.ndarray]], lay
                 fig.colorbar(shown, ax=axes[:, col].tolist(), orientation="horizontal", fraction=0.05, pad=0.04)
             if row == 0:
                 axes[row, col].set_title(f"conv{col}: {name}\n{activation.shape[0]}×{activation.shape[1]}×"
-                                         f"{activation.shape[2]}", fontsize=7)
+                                         f"{activation.shape[2]}", fontsize=8)
         for ax in axes[row]:
             ax.set_xticks([])
             ax.set_yticks([])

@@ -381,7 +381,7 @@ def curves_figure(results: Results, arm: str = "A"):
                 ax.plot(curve.index, curve.values, style, label=f"{'test' if metric.startswith('test') else 'train'}")
             ax.set_title(f"{data}, arm {arm}: {title}", fontsize=9)
             ax.set_xlabel("epoch")
-            ax.legend(fontsize=7)
+            ax.legend(fontsize=8)
     return finish(fig)
 
 
@@ -551,7 +551,7 @@ def phantom_figure(phantoms: Mapping[float, object], patients_per_class: int = 1
             path = part.loc[part["magnification"] == m, "path"].iloc[0]
             ax.imshow(read_image(path, channels=3))
             ax.set_xticks([]), ax.set_yticks([])
-            ax.set_title(f"effect {effect:g}, {label} {patient}, {m}X", fontsize=6)
+            ax.set_title(f"effect {effect:g}, {label} {patient}, {m}X", fontsize=8)
     return finish(fig)
 
 

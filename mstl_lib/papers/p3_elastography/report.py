@@ -480,7 +480,7 @@ def dose_response_figure(controls: pd.DataFrame):
         ax.axhline(0.5, color="grey", lw=0.8, ls=":")
         ax.set(title=f"{input_name} (simulated strain)", xlabel="class separation of drawn ratios",
                ylabel="image AUC", ylim=(0, 1.05))
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=8)
     return finish(fig)
 
 
@@ -506,7 +506,7 @@ def masking_example(table: pd.DataFrame, n: int = 3, size: int = 192):
         shown = image.copy()
         shown[mask] = 0.5 * shown[mask] + 0.5 * np.array([1.0, 0.0, 0.0])
         ax.imshow(shown)
-        ax.set_title(f"masked: {mask.mean():.0%} of pixels (shown at {size} px)", fontsize=7)
+        ax.set_title(f"masked: {mask.mean():.0%} of pixels (shown at {size} px)", fontsize=8)
         ax.axis("off")
     return finish(fig)
 
@@ -531,7 +531,7 @@ def strain_examples(table: pd.DataFrame, seed: int = 0, per_class: int = 2, size
                   (crop[i, ..., 0], "gray", "B-mode crop"), (crop[i, ..., 1:], None, "strain crop")]
         for ax, (image, cmap, title) in zip(axes[i], panels):
             ax.imshow(image, cmap=cmap, vmin=0, vmax=1)
-            ax.set_title(title, fontsize=7)
+            ax.set_title(title, fontsize=8)
             ax.axis("off")
     return finish(fig)
 
@@ -784,9 +784,9 @@ def gradcam_figure(found: dict | None):
         for ax, (key, title) in zip(axes[i], columns):
             ax.imshow(np.asarray(maps["image"][i]), cmap="gray")
             if key != "image":
-                ax.imshow(np.asarray(maps[key][i]), cmap="jet", alpha=0.45, vmin=0, vmax=1)
+                ax.imshow(np.asarray(maps[key][i]), cmap="inferno", alpha=0.45, vmin=0, vmax=1)
             called = "malignant" if maps["class_index"][i] else "benign"
             ax.set_title(f"{'malignant' if label else 'benign'}, called {called}\n{title}" if key == "image" else title,
-                         fontsize=7)
+                         fontsize=8)
             ax.axis("off")
     return finish(fig)

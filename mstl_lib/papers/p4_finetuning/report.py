@@ -459,7 +459,7 @@ def auc_vs_depth(t3: pd.DataFrame):
         ax.set_ylabel("AUC")
         ax.set_ylim(0.3, 1.02)
     if datasets:
-        axes[0][-1].legend(fontsize=7, loc="lower right")
+        axes[0][-1].legend(fontsize=8, loc="lower right")
     return finish(fig)
 
 
