@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -111,10 +112,23 @@ def build_mt_small_standin(
         if _same_standin(old, meta) and _standin_complete(out_dir, old):
             return out_dir
         _remove_standin(out_dir)
-    _write_standin(out_dir, sources, size)
-    (out_dir / "README.md").write_text(_standin_readme(meta), encoding="utf-8")
+    # written beside it, then moved into place in one rename: a second process building the same stand-in
+    # at the same time (two chapters, two test workers) finds either nothing or a complete folder
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=out_dir.parent))
+    _write_standin(staging, sources, size)
+    (staging / "README.md").write_text(_standin_readme(meta), encoding="utf-8")
     # written last: its presence means the stand-in is complete
-    (out_dir / STANDIN_FILE).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    (staging / STANDIN_FILE).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    try:
+        if out_dir.is_dir() and not any(out_dir.iterdir()):
+            out_dir.rmdir()
+        staging.rename(out_dir)
+    except OSError:  # another process moved its stand-in into place first
+        shutil.rmtree(staging, ignore_errors=True)
+        other = read_standin_meta(out_dir) if (out_dir / STANDIN_FILE).is_file() else None
+        if other is None or not (_same_standin(other, meta) and _standin_complete(out_dir, other)):
+            raise
     return out_dir
 
 
@@ -155,7 +169,7 @@ def _standin_readme(meta: dict) -> str:
     lines = [
         "# MT-Small stand-in built from BUSI",
         "",
-        "This folder is **not** the MT-Small-Dataset of Ayana et al. (2022). That set "
+        "This folder is **not** the MT-Small-Dataset (Badawy et al. 2021) that P1 (Ayana et al. 2022) used. That set "
         "(400 BUSI-derived images) was not available, so this stand-in was built from "
         "BUSI (Al-Dhabyani et al. 2020) by `mstl_lib.data.build_mt_small_standin`: "
         f"{meta['n_per_class']} benign and {meta['n_per_class']} malignant BUSI images "

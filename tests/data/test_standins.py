@@ -41,6 +41,25 @@ def test_build_mt_small_standin(busi_root, tmp_path):
     assert json.loads((out / data.STANDIN_FILE).read_text())["size"] == 8
 
 
+def test_two_builders_at_once_leave_one_complete_standin(busi_root, tmp_path, monkeypatch):
+    """A second process that moves the same stand-in into place first wins; the first keeps it, leaves no
+    partial folder and raises nothing."""
+    from mstl_lib.data import standins
+
+    busi, out = load_busi(busi_root), tmp_path / "derived" / "mt_small_standin"
+    write = standins._write_standin
+
+    def racing(staging, sources, size):
+        write(staging, sources, size)
+        monkeypatch.setattr(standins, "_write_standin", write)
+        build_mt_small_standin(busi, out, n_per_class=2, size=16, seed=1)  # the other process, finishing first
+
+    monkeypatch.setattr(standins, "_write_standin", racing)
+    assert build_mt_small_standin(busi, out, n_per_class=2, size=16, seed=1) == out
+    assert class_counts(load_mt_small(out))["images"].to_dict() == {"benign": 2, "malignant": 2}
+    assert [p.name for p in out.parent.iterdir()] == ["mt_small_standin"]
+
+
 def test_standin_refuses_foreign_folder_and_too_many(busi_root, tmp_path):
     busi = load_busi(busi_root)
     foreign = tmp_path / "mine"
