@@ -85,10 +85,13 @@ def check_declaration(key: str) -> None:
 
 
 def check_notebook_in_toc(key: str) -> None:
-    """The chapter's notebook is in ``_toc.yml`` (as ``build/notebooks/<notebook>``), so the book runs it."""
-    notebook = _paper(key).notebook
-    if f"build/notebooks/{notebook}" not in (REPO_ROOT / "_toc.yml").read_text(encoding="utf-8"):
-        raise ContractError(f"paper {key}: add 'file: build/notebooks/{notebook}' to _toc.yml")
+    """The chapter's notebook is in ``_toc.yml`` (under :func:`~mstl_lib.paths.notebooks_build_dir`), so the book
+    runs it."""
+    from mstl_lib.paths import notebooks_build_dir  # noqa: PLC0415
+
+    entry = f"{notebooks_build_dir().relative_to(REPO_ROOT).as_posix()}/{_paper(key).notebook}"
+    if entry not in (REPO_ROOT / "_toc.yml").read_text(encoding="utf-8"):
+        raise ContractError(f"paper {key}: add 'file: {entry}' to _toc.yml")
 
 
 def check_test_folder(key: str) -> None:
