@@ -26,7 +26,7 @@ class PhantomChapters:
     """Each paper's smoke grids, run through ``grids.run_all`` at most once per session on the phantom folder
     (random initialisation, seed 0), each paper into build and results folders of its own.
 
-    The contract test and a paper's own tests read the same run, so no smoke grid trains twice.
+    A paper's tests that need a trained chapter share this one run, so its smoke grids train once.
     """
 
     def __init__(self, phantom_dir, root):
@@ -56,13 +56,6 @@ class PhantomChapters:
         if isinstance(outcome, BaseException):
             raise outcome
         return outcome
-
-    def store(self, key: str):
-        """The results store of paper ``key``'s run (after running it)."""
-        from mstl_lib import engine  # noqa: PLC0415
-
-        self.run(key)
-        return engine.ResultsStore(self.env(key)["MSTL_RESULTS_DIR"])
 
 
 @pytest.fixture(scope="session")
