@@ -1,5 +1,6 @@
 """Command line: ``python -m mstl_lib runs list | show <key> | failed | clear <experiment> | export [<experiment>]``
-and ``python -m mstl_lib weights status | fetch [--profile P] [--chapter C ...]``.
+``python -m mstl_lib weights status | fetch [--profile P] [--chapter C ...]`` and
+``python -m mstl_lib data status | fetch | verify | convert-ddti | downscale-busi``.
 
 ``runs export`` writes one row per task (experiment, key, fold, status, every configuration
 value, every metric, the weights' kind, time, profile, seed, recipe version) as CSV or JSON,
@@ -9,6 +10,12 @@ to standard output or ``--out``: our numbers, for a spreadsheet or another analy
 ``weights status`` checks the ImageNet files the chosen chapters need against their
 published checksums (no TensorFlow); ``weights fetch`` downloads the missing ones, checks
 them and converts torchvision checkpoints: run it on a login node before an offline run.
+
+``data status`` lists every dataset: where it is looked for, its counts against the release's,
+its checksum and how to get it. ``data fetch`` downloads what a script can (checked, unpacked,
+verified, then moved in) and prints, for the rest, the page and the folder to put it in.
+``data verify`` checks a folder fetched by hand; ``convert-ddti`` turns DDTI's official XML
+release into the loader's layout; ``downscale-busi`` makes the 320 px BUSI copy the book ran on.
 
 Exit codes: 0 done, 1 nothing found (unknown key or experiment, ambiguous
 prefix; for ``weights``: a file still missing or failing its checksum), 2 usage
@@ -263,6 +270,86 @@ def cmd_weights_fetch(profile: str, chapters: Sequence[str] | None, timeout: flo
     return NOT_FOUND if unusable else OK
 
 
+# --------------------------------------------------------------------------- data
+
+DATA_HEADER = ("dataset", "folder", "status", "counts", "checksum")
+
+
+def _data_dir(value: str | None) -> Path:
+    from mstl_lib.data.acquire import default_data_dir  # noqa: PLC0415 - pandas, only for data commands
+
+    return Path(value).expanduser() if value else default_data_dir()
+
+
+def cmd_data_status(data_dir: str | None, names: Sequence[str]) -> int:
+    """One row per dataset: folder, verified or not, counts, checksum; then how to get what is missing."""
+    from mstl_lib.data import acquire  # noqa: PLC0415
+
+    folder = _data_dir(data_dir)
+    statuses = acquire.all_statuses(folder, names or None)
+    rows = [(s.dataset, s.folder, s.state, s.verification.counts() if s.verification else "", s.checksum)
+            for s in statuses]
+    print(f"data folder: {folder}")
+    print(text_table(rows, DATA_HEADER))
+    for status in statuses:
+        if status.found and not status.ok:
+            print(f"{status.dataset}: {'; '.join(status.verification.problems)}")
+        if not status.ok:
+            print(f"{status.dataset}: {status.how}")
+    return OK if all(s.ok for s in statuses) else NOT_FOUND
+
+
+def cmd_data_fetch(data_dir: str | None, names: Sequence[str], timeout: float) -> int:
+    """Fetch each dataset a script can fetch; one line per dataset, done or what to do instead."""
+    from mstl_lib.data import acquire  # noqa: PLC0415
+
+    folder = _data_dir(data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    failed = 0
+    for name in names or list(acquire.EXPECTED):
+        try:
+            print(acquire.fetch_dataset(name, folder, timeout=timeout))
+        except acquire.FetchError as error:
+            failed += 1
+            print(str(error), file=sys.stderr)
+    return NOT_FOUND if failed else OK
+
+
+def cmd_data_verify(name: str, folder: str | None, data_dir: str | None) -> int:
+    """Check one dataset's folder against the release's counts."""
+    from mstl_lib.data import acquire  # noqa: PLC0415
+    from mstl_lib.data.registry import DatasetNotFoundError, dataset_root  # noqa: PLC0415
+
+    try:
+        root = Path(folder).expanduser() if folder else dataset_root(_data_dir(data_dir), name)
+    except DatasetNotFoundError as error:
+        print(str(error).splitlines()[0] + " " + str(error).splitlines()[1], file=sys.stderr)
+        return NOT_FOUND
+    found = acquire.verify_dataset(name, root)
+    print(f"{found.dataset} at {root}: {'verified' if found.ok else 'differs from the release'}: {found.summary()}")
+    expected = acquire.EXPECTED.get(found.dataset)
+    if expected:
+        print(f"expected counts: {expected.source}")
+    return OK if found.ok else NOT_FOUND
+
+
+def cmd_data_convert(kind: str, source: str, out: str | None, data_dir: str | None, max_side: int) -> int:
+    """``convert-ddti`` or ``downscale-busi``: write the converted copy, then verify it."""
+    from mstl_lib.data import acquire, ddti_xml, downscale  # noqa: PLC0415
+
+    name = "ddti" if kind == "convert-ddti" else "busi"
+    target = Path(out).expanduser() if out else _data_dir(data_dir) / name
+    if kind == "convert-ddti":
+        print(ddti_xml.conversion_summary(ddti_xml.convert_ddti(source, target), target))
+    else:
+        result = downscale.downscale_busi(source, target, max_side)
+        print(f"{sum(result['files'].values())} files -> {target} ({result['resized']} downscaled to a longest side "
+              f"of {max_side} px)")
+    found = acquire.verify_dataset(name, target)
+    print(f"{name}: {'verified' if found.ok else 'differs from the release'}: {found.summary()}")
+    return OK if found.ok else NOT_FOUND
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -300,12 +387,36 @@ def build_parser() -> argparse.ArgumentParser:
     weights_actions.add_parser("status", parents=[which], help="present, missing or failing its checksum, per file")
     fetch = weights_actions.add_parser("fetch", parents=[which], help="download, check and convert the missing files")
     fetch.add_argument("--timeout", type=float, default=60.0, help="seconds per download request (default 60)")
+
+    data = commands.add_parser("data", help="the datasets: status, fetch, verify, convert")
+    folder_option = argparse.ArgumentParser(add_help=False)
+    folder_option.add_argument("--data-dir", default=None,
+                               help="the data folder (default: the first that exists of MSTL_DATA_DIR, "
+                                    "../shared/data and ~/mstl_data; else ~/mstl_data)")
+    data_actions = data.add_subparsers(dest="action", required=True)
+    status = data_actions.add_parser("status", parents=[folder_option], help="every dataset: here, verified, how to get")
+    status.add_argument("dataset", nargs="*")
+    data_fetch = data_actions.add_parser("fetch", parents=[folder_option],
+                                         help="download, check, unpack and verify (default: every public dataset)")
+    data_fetch.add_argument("dataset", nargs="*")
+    data_fetch.add_argument("--timeout", type=float, default=60.0, help="seconds per download request (default 60)")
+    verify = data_actions.add_parser("verify", parents=[folder_option], help="a folder against the release's counts")
+    verify.add_argument("dataset")
+    verify.add_argument("folder", nargs="?", help="default: the dataset's folder in the data folder")
+    for kind, what in (("convert-ddti", "DDTI's official release (one XML per case) into the loader's layout"),
+                       ("downscale-busi", "the BUSI copy the book ran on, from the original release")):
+        convert = data_actions.add_parser(kind, parents=[folder_option], help=what)
+        convert.add_argument("source", help="the official release's folder")
+        convert.add_argument("out", nargs="?", help="a new folder (default: <data folder>/ddti or /busi)")
+        convert.add_argument("--max-side", type=int, default=320, help="downscale-busi only (default 320)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = build_parser().parse_args(argv)
+    if args.command == "data":
+        return data_main(args)
     if args.command == "weights":
         try:
             if args.action == "status":
@@ -328,6 +439,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:  # an invalid experiment name
         print(exc, file=sys.stderr)
         return NOT_FOUND
+
+
+def data_main(args: argparse.Namespace) -> int:
+    """The ``data`` commands; an unknown dataset or an unusable folder is a usage error in one line."""
+    from mstl_lib.data.registry import DatasetLayoutError  # noqa: PLC0415
+
+    try:
+        if args.action == "status":
+            return cmd_data_status(args.data_dir, args.dataset)
+        if args.action == "fetch":
+            return cmd_data_fetch(args.data_dir, args.dataset, args.timeout)
+        if args.action == "verify":
+            return cmd_data_verify(args.dataset, args.folder, args.data_dir)
+        return cmd_data_convert(args.action, args.source, args.out, args.data_dir, args.max_side)
+    except (KeyError, FileExistsError, DatasetLayoutError, ValueError) as exc:
+        print(str(exc).strip("'\""), file=sys.stderr)
+        return USAGE
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The files the book can download, with their published checksums, terms and citations.
 
 One registry serves the ``weights`` command (``python -m mstl_lib weights``) and
-the ``data`` command: each :class:`Download` names its URL, the file name it
+the ``data`` command (``python -m mstl_lib data``, through :mod:`mstl_lib.data.acquire`): each :class:`Download` names its URL, the file name it
 keeps, the checksum its publisher states (Keras's md5s, the sha256 prefix in a
 torchvision checkpoint's name, a dataset's sha256) and its terms of use.
 
@@ -64,6 +64,11 @@ class Download:
         The book's bibliography key of the work that made it.
     converted_file : str
         For a checkpoint converted into Keras weights: the converted file's name in the Keras cache.
+    by_hand : str
+        For a file that cannot be fetched by a script (a sign-in, a form, a page of links): what
+        the user does instead, in one sentence. ``url`` is then the page to start from.
+    mirrors : tuple of str
+        Other places known to serve the same release (not checked here).
     """
 
     key: str
@@ -75,6 +80,8 @@ class Download:
     terms: str = ""
     citation_key: str = ""
     converted_file: str = ""
+    by_hand: str = ""
+    mirrors: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -130,6 +137,27 @@ WEIGHTS: dict[str, Download] = {d.key: d for d in (
 )}
 """ImageNet weights by backbone: Keras's ``include_top=False`` files (md5 as Keras checks it) and
 torchvision's checkpoints (sha256 prefix from the file name), converted for the torchvision layouts."""
+
+
+DATASET_DOWNLOADS: dict[str, Download] = {d.key: d for d in (
+    Download("busi", DATASET, "https://scholar.cu.edu.eg/Dataset_BUSI.zip",
+             sha256="b2ce09f6063a31a73f628b6a6ee1245187cbaec225e93e563735691d68654de7",
+             citation_key="aldhabyani2020busi",
+             mirrors=("https://www.kaggle.com/datasets/aryashah2k/breast-ultrasound-images-dataset",)),
+    Download("breakhis", DATASET, "http://www.inf.ufpr.br/vri/databases/BreaKHis_v1.tar.gz",
+             citation_key="spanhol2016breakhis"),
+    Download("ddti", DATASET, "http://cimalab.intec.co/applications/thyroid/", citation_key="pedraza2015ddti",
+             by_hand=("download every case (one XML per case and its JPGs) from the page into one folder, then run "
+                      "`python -m mstl_lib data convert-ddti <that folder>`"),
+             mirrors=("https://www.kaggle.com/datasets/dasmehdixtr/ddti-thyroid-ultrasound-images",)),
+    Download("mendeley", DATASET, "https://data.mendeley.com/datasets/wmy84gzngw/1",
+             citation_key="rodrigues2017mendeley",
+             by_hand="download the archive from the page and unpack its benign and malignant folders"),
+    Download("mt_small", DATASET, "https://www.kaggle.com/mohammedtgadallah/mt-small-dataset", citation_key="mtsmall",
+             by_hand="sign in to Kaggle, download the archive and unpack it"),
+)}
+"""The datasets' archives: BUSI's with the sha256 torch-em publishes, BreakHis's with none published,
+and the pages of those that a script cannot fetch (DDTI, Mendeley, MT-Small). Mirrors are not checked here."""
 
 
 def weights_download(backbone: str) -> Download | None:
