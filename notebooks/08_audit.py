@@ -15,7 +15,8 @@
 # # Audit: do the papers' own numbers add up?
 #
 # Before asking whether a result reproduces, we ask whether the paper's numbers are
-# consistent with each other. Each paper's `audit` module runs the shared checks of
+# consistent with each other, for each of the four papers ({cite:t}`ayana2022mstl`,
+# {cite:t}`abualhaija2020resnet50`, {cite:t}`misra2021ensemble`, {cite:t}`balghaoui2023finetuning`). Each paper's `audit` module runs the shared checks of
 # `mstl_lib.evaluation.audit` on the paper's tables as typed in `mstl_lib/paper_values/`:
 #
 # - row and column sums against stated totals, and stated splits against their ratios;

@@ -27,3 +27,16 @@ def test_licence_file_and_pyproject_agree():
     # the SPDX string form of `license` needs setuptools 77 or later to build
     assert any(r.replace(" ", "").startswith("setuptools>=") and int(r.split(">=")[1].split(".")[0]) >= 77
                for r in project["build-system"]["requires"])
+
+
+def test_every_bibliography_entry_is_cited_and_every_chapter_cites():
+    import re
+
+    keys = re.findall(r"^@\w+\{([^,]+),", (REPO_ROOT / "references.bib").read_text(encoding="utf-8"), re.MULTILINE)
+    pages = {path: path.read_text(encoding="utf-8") for folder in ("book", "notebooks")
+             for path in sorted((REPO_ROOT / folder).glob("*.[mp][dy]"))}
+    cited = {key for text in pages.values() for group in re.findall(r"\{cite(?::[pt])?\}`([^`]+)`", text)
+             for key in group.split(",")}
+    assert set(keys) - cited == set(), "entries of references.bib cited nowhere in book/ or notebooks/"
+    assert cited - set(keys) == set(), "citations of keys missing from references.bib"
+    assert [path.name for path in sorted((REPO_ROOT / "notebooks").glob("*.py")) if "{cite" not in pages[path]] == []
