@@ -1,13 +1,38 @@
-"""Figures built from tidy tables (dataset tables, run records), never from notebook variables."""
+"""Figures built from tidy tables (dataset tables, run records), never from notebook variables.
+
+Importing this module sets matplotlib's default cycle to the Okabe–Ito colours, each paired
+with its own line style (:func:`use_readable_cycle`), so lines that differ by default colour
+(folds, configurations) also differ in a form that survives colour-blindness and grey print.
+"""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from cycler import cycler
 
 from mstl_lib.data.images import image_shape, read_image, read_mask
 from mstl_lib.report.banner import markdown
+
+OKABE_ITO = {"blue": "#0072B2", "orange": "#E69F00", "bluish green": "#009E73", "vermillion": "#D55E00",
+             "reddish purple": "#CC79A7", "sky blue": "#56B4E9", "black": "#000000"}
+"""Okabe & Ito's colour-blind-safe palette (its yellow left out: too faint on white)."""
+
+LINE_STYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 2)), (0, (1, 3)))
+"""One line style per palette colour, in the same order."""
+
+MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+"""Markers for lines whose style already carries another meaning (metric, ours against the paper's)."""
+
+
+def use_readable_cycle() -> None:
+    """Make the Okabe–Ito colours, each with its own line style, matplotlib's default cycle."""
+    plt.rcParams["axes.prop_cycle"] = cycler(color=list(OKABE_ITO.values())) + cycler(linestyle=list(LINE_STYLES))
+
+
+use_readable_cycle()
+
 
 def mask_outline(mask: np.ndarray) -> np.ndarray:
     """Boolean outline (one pixel wide) of a boolean mask."""
@@ -18,7 +43,7 @@ def mask_outline(mask: np.ndarray) -> np.ndarray:
 
 def sample_grid(table: pd.DataFrame, per_class: int = 4, seed: int = 0, size: int = 160,
                 label_column: str = "label", title: str | None = None):
-    """A grid of sample images per class with their lesion masks outlined in red."""
+    """A grid of sample images per class with their lesion masks outlined in vermillion."""
     rng = np.random.default_rng(seed)
     classes = sorted(table[label_column].unique())
     fig, axes = plt.subplots(len(classes), per_class, figsize=(2.0 * per_class, 2.1 * len(classes)),
@@ -37,7 +62,7 @@ def sample_grid(table: pd.DataFrame, per_class: int = 4, seed: int = 0, size: in
             if isinstance(masks, (list, tuple)) and len(masks):
                 outline = mask_outline(read_mask(masks, size=(size, size)))
                 image = image.copy()
-                image[outline] = (1.0, 0.1, 0.1)
+                image[outline] = (0.84, 0.37, 0.0)  # Okabe–Ito vermillion
             ax.imshow(image)
             ax.set_title(f"{cls}\n{short_name(item['path'])}", fontsize=8)
     if title:
@@ -127,10 +152,12 @@ def learning_curves(history: pd.DataFrame, by, metrics=("loss", "val_loss")):
     for ax, value in zip(axes[0], values, strict=True):
         chosen = (history[by] == pd.Series(value, index=by)).all(axis=1)
         part = history[chosen & history["metric"].isin(metrics)]
+        folds = list(dict.fromkeys(part["fold"]))
         for (fold, metric), curve in part.groupby(["fold", "metric"]):
-            style = "-" if metric == metrics[0] else "--"
-            # history_frame numbers epochs from 1 already
-            ax.plot(curve["epoch"], curve["value"], style, marker=".", label=f"fold {fold} {metric}")
+            k = folds.index(fold) % len(MARKERS)
+            # history_frame numbers epochs from 1 already; the fold is a colour and a marker, the metric a style
+            ax.plot(curve["epoch"], curve["value"], "-" if metric == metrics[0] else "--", marker=MARKERS[k],
+                    markersize=4, color=list(OKABE_ITO.values())[k], label=f"fold {fold} {metric}")
         ax.set_title(", ".join(f"{column} = {v}" for column, v in zip(by, value, strict=True)), fontsize=9)
         ax.set_xlabel("epoch")
     axes[0, 0].set_ylabel(" / ".join(metrics))

@@ -39,7 +39,7 @@ from mstl_lib.evaluation.replication import (
     REPRODUCED,
     SUPPORTED_REDUCED,
 )
-from mstl_lib.report.figures import finish
+from mstl_lib.report.figures import OKABE_ITO, finish
 
 VERDICTS = replication.OUTCOMES
 
@@ -437,7 +437,7 @@ def scorecard_figure(claims: Sequence[Claim], findings: Iterable = (), columns: 
         decided = verdict(claim, findings)
         points = []
         if _finite(claim.paper_number):
-            ax.plot([claim.paper_number], [1], "D", color="tab:red", label="paper")
+            ax.plot([claim.paper_number], [1], "D", color=OKABE_ITO["vermillion"], label="paper")
             points.append(claim.paper_number)
         if _finite(claim.ours):
             low, high = claim.ci if claim.ci is not None else (claim.ours, claim.ours)

@@ -124,8 +124,8 @@ def test_plot_roc_skips_a_single_class_part():
         plt.close(fig)
 
 
-def test_no_figure_uses_jet_or_a_font_under_8_pt():
-    """Perceptual colour maps and legible text in every figure the library or a chapter draws."""
+def test_no_figure_uses_jet_red_against_green_or_a_font_under_8_pt():
+    """Perceptual colour maps, Okabe–Ito colours and legible text in every figure the library or a chapter draws."""
     import re
 
     from mstl_lib.paths import REPO_ROOT
@@ -135,6 +135,20 @@ def test_no_figure_uses_jet_or_a_font_under_8_pt():
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             small = [float(size) for size in re.findall(r"(?:fontsize|labelsize|size)=(\d+(?:\.\d+)?)\b", line)
                      if "fontsize" in line or "labelsize" in line]
-            if re.search(r"cmap=[\"']jet[\"']", line) or any(size < 8 for size in small):
+            colour_only = re.search(r"[\"'](?:tab:\w+|lime|red|green)[\"']", line)
+            if re.search(r"cmap=[\"']jet[\"']", line) or any(size < 8 for size in small) or colour_only:
                 offenders.append(f"{path.relative_to(REPO_ROOT)}:{number}: {line.strip()}")
     assert not offenders, "\n".join(offenders)
+
+
+def test_default_lines_differ_by_colour_and_style_and_folds_by_marker():
+    import matplotlib.pyplot as plt
+
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()
+    assert cycle["color"] == list(report.figures.OKABE_ITO.values())
+    assert len(set(map(str, cycle["linestyle"]))) == len(cycle["color"])
+    history = pd.DataFrame([{"backbone": "A", "fold": fold, "metric": metric, "epoch": epoch, "value": 1.0 / epoch}
+                            for fold in (0, 1, 2) for metric in ("loss", "val_loss") for epoch in (1, 2)])
+    fig = report.learning_curves(history, "backbone")
+    lines = [line for line in fig.axes[0].get_lines()]
+    assert len({line.get_marker() for line in lines}) == 3 and len({line.get_linestyle() for line in lines}) == 2

@@ -27,6 +27,7 @@ from mstl_lib.data.sources import REAL, load_source
 from mstl_lib.evaluation import metrics, stats
 from mstl_lib.papers.p1_mstl import cell_patches, protocol
 from mstl_lib.report import finish, finish_roc_axes, learning_curves, markdown, plot_roc
+from mstl_lib.report.figures import OKABE_ITO
 from mstl_lib.report import tables as tables_report
 from mstl_lib.report.degenerate import chance_ranking_sentence, epochs_phrase
 from mstl_lib.report.operating_point import operating_point_sentence
@@ -171,7 +172,7 @@ def _draw_boxes(ax, boxes, colour, width=1.0):
         ax.add_patch(Rectangle((x, y), w, h, fill=False, edgecolor=colour, linewidth=width))
 
 
-def _outlined(image: np.ndarray, boxes, colour=(255, 0, 0)) -> np.ndarray:
+def _outlined(image: np.ndarray, boxes, colour=(213, 94, 0)) -> np.ndarray:
     """RGB copy of ``image`` with ``boxes`` outlined one pixel wide (fast for thousands of boxes)."""
     import cv2  # noqa: PLC0415
 
@@ -184,7 +185,7 @@ def _outlined(image: np.ndarray, boxes, colour=(255, 0, 0)) -> np.ndarray:
 
 
 def segmentation_panels(segmentation: cell_patches.CellSegmentation, title: str = "", n_patches: int = 4):
-    """Fig. 2a: (i) frame, (ii) binary image, (iii) boxes (kept green, dropped red), (iv) the largest patches."""
+    """Fig. 2a: (i) frame, (ii) binary image, (iii) boxes (kept: thick blue; dropped: thin vermillion), (iv) patches."""
     kept = {tuple(b) for b in segmentation.boxes}
     dropped = [b for b in segmentation.all_boxes if tuple(b) not in kept]
     patches = cell_patches.crop_patches(segmentation.image, segmentation.boxes)
@@ -198,9 +199,9 @@ def segmentation_panels(segmentation: cell_patches.CellSegmentation, title: str 
     panels[1].imshow(segmentation.dilated, cmap="gray")
     panels[1].set_title("(ii) adaptive threshold + 2×2 dilation", fontsize=9)
     panels[2].imshow(_outlined(segmentation.image, dropped))
-    _draw_boxes(panels[2], segmentation.boxes, "lime", 1.2)
-    panels[2].set_title(f"(iii) {len(segmentation.boxes)} kept (green), {segmentation.n_discarded} dropped "
-                        "(w + h < 100)", fontsize=8)
+    _draw_boxes(panels[2], segmentation.boxes, OKABE_ITO["sky blue"], 2.0)
+    panels[2].set_title(f"(iii) {len(segmentation.boxes)} kept (thick, blue), {segmentation.n_discarded} dropped "
+                        "(thin, vermillion; w + h < 100)", fontsize=8)
     for ax in panels:
         ax.axis("off")
     for k, index in enumerate(order):
@@ -661,9 +662,9 @@ def factor_effects(records: pd.DataFrame, paper: pd.DataFrame | None = None, arm
         x = np.arange(len(levels))
         mine = [ours.loc[(factor, level)] if (factor, level) in ours.index else None for level in levels]
         ax.bar(x - 0.2, theirs["accuracy"], 0.4, yerr=theirs["accuracy_sd"], label="paper (Mendeley)",
-               color="lightgrey", capsize=3)
+               color="lightgrey", edgecolor="black", hatch="//", capsize=3)
         ax.bar(x + 0.2, [np.nan if m is None else m["accuracy"] for m in mine], 0.4,
-               yerr=[np.nan if m is None else m["accuracy_sd"] for m in mine], label="reproduced", color="tab:blue",
+               yerr=[np.nan if m is None else m["accuracy_sd"] for m in mine], label="reproduced", color=OKABE_ITO["blue"],
                capsize=3)
         ax.set_xticks(x, levels)
         ax.set_ylim(0, 105)
