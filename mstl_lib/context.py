@@ -381,7 +381,12 @@ def start_run(chapter_settings: str | ChapterSettings, profile: str = "cpu", dat
 
     ``miniature=True`` (``full`` only) runs the papers' recipes in miniature: see
     :attr:`RunContext.miniature`. It proves the ``full`` path, it measures nothing.
+
+    Under ``make book``, every table the page shows from here on gets a CSV download under it
+    (:func:`mstl_lib.report.exports.install_table_downloads`).
     """
+    from mstl_lib.report.exports import install_table_downloads  # noqa: PLC0415 - IPython, only in a kernel
+
     try:
         prof = get_profile(profile)
     except ValueError as err:
@@ -406,4 +411,5 @@ def start_run(chapter_settings: str | ChapterSettings, profile: str = "cpu", dat
     where = f"{root} ({reason})" if root else f"none ({reason}); synthetic phantoms stand in"
     shown = f"{prof.name} in miniature" if miniature else prof.name
     print(f"profile={shown}  data folder: {where}  weights={weights!r}  seed={seed}")
+    install_table_downloads()
     return ctx

@@ -65,7 +65,7 @@ from IPython.display import HTML, display
 
 from mstl_lib import engine, papers
 from mstl_lib.context import start_run
-from mstl_lib.report import markdown, scorecard
+from mstl_lib.report import exports, markdown, scorecard
 
 start_run("verdicts", profile=profile, data_dir=data_dir, weights=weights, seed=seed)  # checks the parameters
 store = engine.ResultsStore()
@@ -81,11 +81,12 @@ scorecard.provenance_note(profile, store.root, frame)
 
 # %%
 display(HTML(scorecard.scorecard_html(frame)))
+exports.download(scorecard.scorecard_numbers(claims, findings), "scorecard")
 
 # %% [markdown]
 # ## At a glance
 #
-# Per claim, the paper's value (red diamond) and ours with its 95 % CI (black); a dotted
+# Per claim, the paper's value (vermillion diamond) and ours with its 95 % CI (black); a dotted
 # line marks the boundary a comparison must clear. A panel title gives the verdict and
 # its flags.
 

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mstl_lib.engine.progress import ENV as PROGRESS_ENV
+from mstl_lib.report.exports import TABLES_ENV
 from mstl_lib.engine.progress import chapter_of, eta_seconds, grid_events, read_events, summarize
 from mstl_lib.report import run_times
 from mstl_lib.paths import notebooks_build_dir, progress_dir
@@ -178,7 +179,8 @@ def run_chapter(name: str, parameters: dict[str, str], out_dir: Path = OUT, live
     run = subprocess.Popen(
         [bin_dir / "papermill", "-", output, "--cwd", ROOT / "notebooks", "--kernel", "python3",
          "--no-progress-bar", "--log-level", "WARNING", *params],
-        stdin=to_ipynb.stdout, stderr=errors, text=True, env={**os.environ, PROGRESS_ENV: str(progress)},
+        stdin=to_ipynb.stdout, stderr=errors, text=True,
+        env={**os.environ, PROGRESS_ENV: str(progress), TABLES_ENV: str(out_dir / "tables" / name)},
     )
     to_ipynb.stdout.close()
     peak, shown, tty = 0.0, "", sys.stdout.isatty()

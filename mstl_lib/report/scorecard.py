@@ -378,6 +378,22 @@ def scorecard_frame(claims: Sequence[Claim], findings: Iterable = ()) -> pd.Data
     return pd.DataFrame(rows, columns=FRAME_COLUMNS)
 
 
+def scorecard_numbers(claims: Sequence[Claim], findings: Iterable = ()) -> pd.DataFrame:
+    """One row per claim with numbers as numbers: the paper's value, ours, our 95 % CI, seeds, the verdict."""
+    findings = list(findings)
+    rows = []
+    for claim in claims:
+        decided = verdict(claim, findings)
+        low, high = claim.ci if claim.ci else (None, None)
+        rows.append({"paper": claim.paper, "id": claim.id, "claim": claim.statement, "quantity": claim.quantity,
+                     "paper value as printed": claim.paper_value, "paper value": claim.paper_number,
+                     "null": claim.null, "ours": claim.ours, "ours ci low": low, "ours ci high": high,
+                     "margin": claim.margin, "seeds": claim.seeds, "fidelity": claim.fidelity,
+                     "data": claim.data, "weights": claim.weights, "profile": claim.profile,
+                     "outcome": decided.verdict, "direction": decided.direction, "verdict": decided.label})
+    return pd.DataFrame(rows)
+
+
 def verdict_counts(frame: pd.DataFrame) -> pd.DataFrame:
     """Claims per paper and verdict (every verdict a column), from :func:`scorecard_frame`."""
     table = pd.crosstab(frame["paper"], frame["outcome"]) if len(frame) else pd.DataFrame()

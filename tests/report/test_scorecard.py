@@ -151,3 +151,11 @@ def test_closing_note_and_provenance_count_verdicts():
     assert "1 without a stored result" in sc.provenance_note("cpu", "/r", frame).data
     assert "2 direct" in sc.provenance_note("full", "/r", frame).data
     assert sc.closing_note(frame.iloc[0:0]) == "No paper declares a claim."
+
+
+def test_the_scorecard_exports_numbers_as_numbers():
+    claims = [claim(ours=0.81, ci=(0.7, 0.9), paper_number=0.99), claim(id="other", ours=None, ci=None)]
+    numbers = sc.scorecard_numbers(claims)
+    assert numbers.loc[0, ["paper value", "ours", "ours ci low", "ours ci high"]].tolist() == [0.99, 0.81, 0.7, 0.9]
+    assert numbers["ours"].isna().tolist() == [False, True]
+    assert numbers["verdict"].tolist() == sc.scorecard_frame(claims)["verdict"].tolist()
