@@ -72,9 +72,9 @@ run.datasets_table()
 # %%
 data.class_counts(busi)
 
-# %%
+# %% mystnb={"image": {"alt": "Grid of BUSI ultrasound images, one row per class (benign, malignant), each lesion mask outlined in vermillion"}, "figure": {"caption": "Sample BUSI images per class, with their lesion masks outlined."}}
 report.sample_grid(busi, per_class=settings["samples_per_class"], seed=seed,
-                   title="BUSI samples; lesion masks outlined in red")
+                   title="BUSI samples; lesion masks outlined in vermillion")
 
 # %% [markdown]
 # ### Near-duplicates
@@ -98,7 +98,7 @@ summary.to_frame()
 # de-duplicated set would drop, and `n_label_conflicts` the clusters whose members sit
 # in different class folders.
 
-# %%
+# %% mystnb={"image": {"alt": "Rows of BUSI images, each row the members of one of the largest near-duplicate clusters, titled with file name and class"}, "figure": {"caption": "Near-duplicate clusters in BUSI: images that would leak across a split if split as independent."}}
 report.duplicate_examples(clusters, n_clusters=settings["duplicate_examples"])
 
 # %% [markdown]
@@ -151,7 +151,7 @@ else:
 # DIC HeLa frame with a manual segmentation) serve to show the pre-processing; stage-1
 # training uses three phantom cell lines unless a folder per cell line is supplied.
 
-# %%
+# %% mystnb={"image": {"alt": "Four bright-field microscopy frames of cultured cancer cells, titled with their cell line"}, "figure": {"caption": "Cell microscopy frames found in the data folder."}}
 if cells is None:
     display(data_report.show_missing(cells, "Cell microscopy"))  # noqa: F821 - IPython
 else:
@@ -161,7 +161,7 @@ else:
 # %% [markdown]
 # ## Image sizes
 
-# %%
+# %% mystnb={"image": {"alt": "Histograms of image height and width for each dataset found (BUSI, DDTI, BreakHis)"}, "figure": {"caption": "Image sizes per dataset, in pixels."}}
 report.size_histogram({name: table for name, table in
                        {"BUSI": busi, "DDTI": ddti, "BreakHis": breakhis}.items() if table is not None})
 

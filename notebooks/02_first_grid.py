@@ -131,8 +131,8 @@ display(report.markdown(p1_report.tour_note(engine.load_records(store, grid))),
 # %% [markdown]
 # ## Learning curves and ROC curves
 
-# %%
+# %% mystnb={"image": {"alt": "Training and validation loss against epoch, one panel per optimizer, one line per fold and metric (folds by colour and marker, metrics solid or dashed)"}, "figure": {"caption": "Learning curves of the grid, per optimizer and fold."}}
 report.learning_curves(engine.history_frame(store, grid), by="optimizer", metrics=("loss", "val_loss"))
 
-# %%
+# %% mystnb={"image": {"alt": "ROC curves, one panel per optimizer, one line per outer fold with its AUC in the legend, and the chance diagonal"}, "figure": {"caption": "ROC curves per optimizer and fold on the test folds."}}
 report.roc_curves(engine.predictions_frame(store, grid), by="optimizer")

@@ -137,7 +137,7 @@ report.failures(chapter.failures())
 # cell frames this run shows (panels i–iv of Fig. 2a): the real bright-field frames when
 # the data folder holds them, else one phantom frame per line.
 
-# %%
+# %% mystnb={"image": {"alt": "Four panels per microscopy frame: the frame, its thresholded and dilated binary image, the kept cell boxes (thick, blue) and dropped ones (thin, vermillion), and the largest cropped patches"}, "figure": {"caption": "Fig. 2a reproduced: cell segmentation and patch extraction."}}
 display(*report.segmentation_demo(chapter.plan.cells_show), report.markdown(report.audit_note("Section 2.2", data_dir)))
 
 # %% [markdown]
@@ -148,7 +148,7 @@ display(*report.segmentation_demo(chapter.plan.cells_show), report.markdown(repo
 # holds no annotated centroid. (DIC is not bright-field: this checks the boxes, with
 # the same parameters, on the one annotated frame there is.)
 
-# %%
+# %% mystnb={"image": {"alt": "Panels of an annotated microscopy frame comparing our cell segmentation with its manual segmentation, and a sweep of the threshold"}, "figure": {"caption": "Our cell segmentation checked against a manual annotation."}}
 display(*report.annotation_check(chapter.plan.cells_show))
 
 # %% [markdown]
@@ -159,7 +159,7 @@ display(*report.annotation_check(chapter.plan.cells_show))
 # global average pooling and one dense softmax over the lines; all weights train. The
 # trained backbone's weights are saved; MSTL starts from them.
 
-# %%
+# %% mystnb={"image": {"alt": "Rows of random cell patches at the training size, one row per cell line"}, "figure": {"caption": "Cell patches per cell line, as stage 1 trains on them."}}
 display(report.patch_summary(chapter.plan.patches),
         report.patch_examples(chapter.plan.patches, size=chapter.settings["image_size"], seed=seed))
 
@@ -259,7 +259,7 @@ report.markdown(report.control_sentence(chapter.records("main")))
 #
 # Test predictions of all folds run, pooled per configuration.
 
-# %%
+# %% mystnb={"image": {"alt": "ROC curves, one panel per arm (MSTL, CTL and the control where run), one line per CNN and optimizer with its AUC, test predictions of all folds pooled"}, "figure": {"caption": "ROC curves of the main grid per arm."}}
 report.roc_by_arm(chapter.predictions("main"))
 
 # %% [markdown]
@@ -268,7 +268,7 @@ report.roc_by_arm(chapter.predictions("main"))
 # MSTL test accuracy averaged over the other factor, beside the values P1's text gives for
 # its Fig. 5.
 
-# %%
+# %% mystnb={"image": {"alt": "Bar charts of test accuracy by optimizer and by CNN: the paper's bars hatched grey, ours solid blue, each with its SD"}, "figure": {"caption": "The effect of the optimizer and of the CNN: the paper's Mendeley numbers beside ours."}}
 display(report.factor_effects(chapter.records("main")),
         report.markdown(report.factor_note(chapter.records("main"))),
         report.markdown(report.audit_note("Section 3.3", data_dir)))
@@ -280,13 +280,13 @@ display(report.factor_effects(chapter.records("main")),
 # image (a malignant one where the fold has one): the channel mean of each stage's
 # output (conv1 … conv5 blocks).
 
-# %%
+# %% mystnb={"image": {"alt": "Feature maps of the ResNet50 CTL and MSTL networks of fold 0 on the same malignant test image"}, "figure": {"caption": "Fig. 6 reproduced: feature maps of CTL and MSTL on one test image."}}
 report.feature_maps(chapter)
 
 # %% [markdown]
 # ### Learning curves per fold (Figs. S1 and S2)
 
-# %%
+# %% mystnb={"image": {"alt": "Per arm, training and validation accuracy and then loss against epoch, one panel per optimizer, one line per fold"}, "figure": {"caption": "Figs. S1 and S2 reproduced: learning curves per arm, optimizer and fold."}}
 display(*report.learning_curves_by_arm(chapter.history("main")))
 
 # %% [markdown]

@@ -185,7 +185,7 @@ markdown(p4_report.audit_note("Table 3", data_dir))
 # %% [markdown]
 # The same table as a picture: AUC against the share of trainable layers.
 
-# %%
+# %% mystnb={"image": {"alt": "AUC against the share of trainable layers, one panel per dataset: our fine-tuned and SVM-head results as lines with markers, the paper's SVM-head results with crosses and dotted lines"}, "figure": {"caption": "AUC against fine-tuning depth, ours beside the paper's."}}
 p4_report.auc_vs_depth(t3)
 
 # %% [markdown]
@@ -228,7 +228,7 @@ markdown(p4_report.degenerate_note(results.image_level))
 # %%
 markdown(p4_report.weights_caption(results.weights))
 
-# %%
+# %% mystnb={"image": {"alt": "Confusion matrices with counts in each cell and ROC curves, one row per dataset and backbone, at 15 % of layers trained"}, "figure": {"caption": "Confusion matrices and ROC curves on the test folds."}}
 p4_report.confusion_figure(results.predictions)
 
 # %% [markdown]

@@ -163,7 +163,7 @@ markdown(p2_report.sample_refusal(chosen.sample))
 # from the common look, independently of its class. At 0 the patients look alike; at 1
 # they differ as slides from different labs. Every number from it is synthetic.
 
-# %%
+# %% mystnb={"image": {"alt": "One benign and one malignant synthetic patient at the four magnifications, per strength of the patient effect"}, "figure": {"caption": "The histology phantoms: how strongly a patient shows through its images."}}
 p2_report.phantom_figure(chosen.phantoms)
 
 # %% [markdown]
@@ -229,7 +229,7 @@ markdown(p2_report.arms_paragraph(arms, differences))
 # %%
 p2_report.curve_table(results)
 
-# %%
+# %% mystnb={"image": {"alt": "Training and test loss and accuracy against epoch for protocol A, one row per data source"}, "figure": {"caption": "Figs. 7 and 8 reproduced: learning curves of protocol A."}}
 p2_report.curves_figure(results, "A")
 
 # %% [markdown]

@@ -134,7 +134,7 @@ markdown(p3_report.audit_note("Supplementary"))
 # %%
 p3_report.ratio_fit_table(run.settings["separations"])
 
-# %%
+# %% mystnb={"image": {"alt": "For a few benign and malignant BUSI images: the B-mode image, its simulated strain image, and the B-mode and strain crops the networks take"}, "figure": {"caption": "B-mode images and the strain images simulated from their masks."}}
 busi_table = p3_report.busi_patient_table(run, seed)  # None when BUSI is not available
 p3_report.strain_examples(busi_table, seed)
 
@@ -198,7 +198,7 @@ markdown(p3_report.negative_control_sentence(controls))
 table_or_note(controls, "No control ran.", ["input", "separation", "model", "n_patients", "auc [95% CI]",
                                             "vote_accuracy [95% CI]", "recognition_rate [95% CI]"])
 
-# %%
+# %% mystnb={"image": {"alt": "Image AUC with its 95 % CI against the class separation of the drawn strain ratios, one panel per input, with the chance line at 0.5"}, "figure": {"caption": "How the ensemble's AUC grows with the strain signal it is given."}}
 p3_report.dose_response_figure(controls)
 
 # %% [markdown]
@@ -214,7 +214,7 @@ p3_report.dose_response_figure(controls)
 # also takes some small near-white tissue specks and can miss dim text. Both arms use the
 # full B-mode image in the nested patient-grouped CV.
 
-# %%
+# %% mystnb={"image": {"alt": "A few full ultrasound images with the annotation mask of the masking rule drawn over them"}, "figure": {"caption": "What the masking rule hides, on a few images."}}
 p3_report.masking_example(busi_table)
 
 # %%
@@ -277,7 +277,7 @@ table_or_note(p3_report.fig5_tests(results), "No arm with a strain channel ran u
 # is simulated. With random initial weights (see the banner) the maps show the pipeline, not
 # what an ImageNet-initialised network attends to.
 
-# %%
+# %% mystnb={"image": {"alt": "For a benign and a malignant test image: the B-mode channel, each feature extractor's Grad-CAM map and the combined map, on the inferno colour map"}, "figure": {"caption": "Where the network looks: Grad-CAM on test images."}}
 p3_report.gradcam_figure(p3_report.gradcam_record(results))
 
 # %% [markdown]

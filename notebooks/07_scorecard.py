@@ -90,7 +90,7 @@ exports.download(scorecard.scorecard_numbers(claims, findings), "scorecard")
 # line marks the boundary a comparison must clear. A panel title gives the verdict and
 # its flags.
 
-# %%
+# %% mystnb={"image": {"alt": "One panel per claim: the paper's value as a vermillion diamond, ours as a black dot with its 95 % CI, and the dotted boundary the comparison must clear"}, "figure": {"caption": "Every claim at a glance: the paper's value, ours and the boundary."}}
 scorecard.scorecard_figure(claims, findings)
 
 # %% [markdown]

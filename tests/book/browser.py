@@ -164,6 +164,11 @@ PAGE_SCRIPT = r"""
   const images = [...document.images].filter(i => visible(i) && (!i.complete || i.naturalWidth === 0))
     .map(i => i.getAttribute('src'));
   const links = [...document.querySelectorAll('a[href]')].map(a => a.href);
+  // alt text a reader can use: present, and not a file name (myst-nb's default)
+  const noAlt = [...main.querySelectorAll('img')].filter(visible).filter(i => {
+    const alt = (i.getAttribute('alt') || '').trim();
+    return !alt || /\.(png|jpe?g|svg|gif)$/i.test(alt) || alt === i.getAttribute('src');
+  }).map(i => i.getAttribute('src'));
   const ids = [...document.querySelectorAll('[id]')].map(e => e.id);
   const errorBlocks = [...document.querySelectorAll(
       '.output.traceback, .output.error, .system-message, .cell_output .ansi-red-fg')]
@@ -191,7 +196,7 @@ PAGE_SCRIPT = r"""
     .map(e => `<${e.tagName.toLowerCase()} class="${e.className}">: ${e.innerText.slice(0, 80)}`);
   return {
     title: document.title,
-    images, links, ids, errorBlocks, tracebacks,
+    images, noAlt, links, ids, errorBlocks, tracebacks,
     hasBanner: !!banner,
     bannerFirst: !!banner && (!firstResult || !!order(banner, firstResult)),
     nResults: results.length,
@@ -212,6 +217,7 @@ class PageReport:
     page: Path
     console_errors: list[str] = field(default_factory=list)
     broken_images: list[str] = field(default_factory=list)
+    images_without_alt: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
     error_outputs: list[str] = field(default_factory=list)
@@ -228,6 +234,7 @@ class PageReport:
         """Every problem of the page, one line each; ``chapter`` adds the banner and parameters checks."""
         out = [f"console error: {e}" for e in self.console_errors]
         out += [f"image not loaded: {src}" for src in self.broken_images]
+        out += [f"image without alt text: {src}" for src in self.images_without_alt]
         out += [f"error output shown: {e}" for e in self.error_outputs]
         out += [f"content wider than its box (neither wraps nor scrolls): {e}" for e in self.overflowing]
         if self.page_too_wide:
@@ -311,6 +318,7 @@ def check_page(browser: Chromium, session: str, page: Path, screenshot: Path | N
         page=page,
         console_errors=_console_errors(browser.events, session),
         broken_images=found["images"],
+        images_without_alt=found["noAlt"],
         links=found["links"],
         ids=set(found["ids"]),
         error_outputs=found["errorBlocks"] + found["tracebacks"],

@@ -81,6 +81,7 @@ BAD_CHAPTER = """<!DOCTYPE html><html><head><title>bad</title></head><body><main
 <div class="admonition note"><p class="admonition-title">Provenance of the numbers on this page</p>
 <p style="width: 200px">{long}</p></div>
 <div class="cell_output docutils container"><img src="missing.png" alt="a figure"></div>
+<div class="cell_output docutils container"><img src="missing.png" alt="../_images/abc.png"></div>
 <div class="cell_output docutils container"><div class="output traceback highlight-ipythontb">
 <pre>Traceback (most recent call last):\n  File "x.py", line 1\nValueError: bad</pre></div></div>
 <a href="nowhere.html">a link</a> <a href="#no-such-anchor">an anchor</a>
@@ -119,6 +120,7 @@ def test_checker_reports_a_bad_page(pages, browser):
     report = check_page(chromium, session, pages / "bad.html")
     problems = "\n".join(report.problems(chapter=True))
     assert "image not loaded: missing.png" in problems
+    assert problems.count("image without alt text: missing.png") == 1  # a file name is no alt text
     assert "Traceback (most recent call last)" in problems
     assert "console error: a console error" in problems
     assert "a result is shown above the provenance banner" in problems
