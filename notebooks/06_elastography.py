@@ -210,7 +210,7 @@ p3_report.dose_response_figure(controls)
 # above 0.06: yellow boxes, coloured markers), near-white pixels (at least 0.95) in connected
 # components of at most 0.05 % of the image (text, caliper crosses; large bright tissue
 # stays), and a band of 3 % of each side, grown by one pixel; a working pixel that touches a
-# masked one is set to 0. It is a rule, not a detector: the overlay below (red) shows that it
+# masked one is set to 0. It is a rule, not a detector: the overlay below (vermillion) shows that it
 # also takes some small near-white tissue specks and can miss dim text. Both arms use the
 # full B-mode image in the nested patient-grouped CV.
 

@@ -33,8 +33,9 @@ def _number(text: str) -> float:
 
 
 def _split(values: pd.Series, pattern: re.Pattern) -> list[list[float]] | None:
-    """Each value's numbers under ``pattern`` (NaN for a missing value), or None when one does not match."""
-    out = []
+    """Each value's numbers under ``pattern`` (NaN for a missing value), or None when one does not match or none is
+    present."""
+    out, present = [], False
     for value in values:
         if value is None or (isinstance(value, float) and pd.isna(value)) or str(value).strip().lower() in _MISSING:
             out.append([float("nan")] * pattern.groups)
@@ -42,8 +43,9 @@ def _split(values: pd.Series, pattern: re.Pattern) -> list[list[float]] | None:
         match = pattern.match(str(value))
         if match is None:
             return None
+        present = True
         out.append([_number(g) for g in match.groups()])
-    return out
+    return out if present else None
 
 
 def numeric_table(frame: pd.DataFrame) -> pd.DataFrame:

@@ -18,15 +18,18 @@ def test_formatted_columns_become_numeric_columns():
         "accuracy (95 % CI)": ["0.71 [0.65, 0.77]", "−0.02 [−0.10, 0.05]"],
         "sensitivity": ["93.1 %", "80 %"],
         "note": ["ok", "0.5 ± x"],
+        "direction": ["", None],
     })
     table = exports.numeric_table(shown)
     assert list(table.columns) == ["backbone", "n", "AUC", "AUC sd", "accuracy (95 % CI)",
-                                   "accuracy (95 % CI) ci low", "accuracy (95 % CI) ci high", "sensitivity", "note"]
+                                   "accuracy (95 % CI) ci low", "accuracy (95 % CI) ci high", "sensitivity", "note",
+                                   "direction"]
     assert table.loc[0, ["AUC", "AUC sd"]].tolist() == [0.912, 0.021] and math.isnan(table.loc[1, "AUC"])
     assert table.loc[1, ["accuracy (95 % CI)", "accuracy (95 % CI) ci low", "accuracy (95 % CI) ci high"]].tolist() \
         == [-0.02, -0.10, 0.05]
     assert table["sensitivity"].tolist() == [93.1, 80.0] and table["n"].tolist() == [5, 4]
     assert table["note"].tolist() == ["ok", "0.5 ± x"]  # text that is not one format stays text
+    assert table["direction"].tolist() == ["", None]  # an empty column is not read as numbers
 
 
 def test_an_index_and_levelled_columns_become_plain_columns():

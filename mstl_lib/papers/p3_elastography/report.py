@@ -461,7 +461,7 @@ def dose_response_figure(controls: pd.DataFrame):
     control ran)."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    from mstl_lib.report.figures import finish  # noqa: PLC0415
+    from mstl_lib.report.figures import LINE_STYLES, MARKERS, finish  # noqa: PLC0415
 
     if controls.empty:
         return markdown("No control ran.")
@@ -470,13 +470,14 @@ def dose_response_figure(controls: pd.DataFrame):
     fig, axes = plt.subplots(1, max(1, len(inputs)), figsize=(4.2 * max(1, len(inputs)), 3.2), squeeze=False)
     for ax, input_name in zip(axes[0], inputs):
         part = data[data["input"] == input_name]
-        for model in MODEL_ORDER:
+        for k, model in enumerate(MODEL_ORDER):
             rows = part[part["model"] == model].sort_values("separation")
             if rows.empty:
                 continue
             ax.errorbar(rows["separation"], rows["auc"], yerr=[rows["auc"] - rows["auc_low"],
                                                                rows["auc_high"] - rows["auc"]],
-                        marker="o", capsize=3, label=model)
+                        marker=MARKERS[k % len(MARKERS)], ls=LINE_STYLES[k % len(LINE_STYLES)], capsize=3,
+                        label=model)
         ax.axhline(0.5, color="grey", lw=0.8, ls=":")
         ax.set(title=f"{input_name} (simulated strain)", xlabel="class separation of drawn ratios",
                ylabel="image AUC", ylim=(0, 1.05))
@@ -485,7 +486,7 @@ def dose_response_figure(controls: pd.DataFrame):
 
 
 def masking_example(table: pd.DataFrame, n: int = 3, size: int = 192):
-    """A few full images with the :func:`~mstl_lib.data.annotations.annotation_mask` drawn over them in red (a note
+    """A few full images with the :func:`~mstl_lib.data.annotations.annotation_mask` drawn over them in vermillion (a note
     when ``table`` is None: BUSI is not available)."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
@@ -504,7 +505,7 @@ def masking_example(table: pd.DataFrame, n: int = 3, size: int = 192):
         image = cv2.resize(native, (size, size), interpolation=cv2.INTER_AREA)
         mask = cv2.resize(annotation_mask(native).astype("float32"), (size, size), interpolation=cv2.INTER_AREA) > 0
         shown = image.copy()
-        shown[mask] = 0.5 * shown[mask] + 0.5 * np.array([1.0, 0.0, 0.0])
+        shown[mask] = 0.5 * shown[mask] + 0.5 * np.array([0.84, 0.37, 0.0])  # Okabe–Ito vermillion
         ax.imshow(shown)
         ax.set_title(f"masked: {mask.mean():.0%} of pixels (shown at {size} px)", fontsize=8)
         ax.axis("off")
