@@ -296,6 +296,8 @@ def cmd_data_status(data_dir: str | None, names: Sequence[str]) -> int:
             print(f"{status.dataset}: {'; '.join(status.verification.problems)}")
         if not status.ok:
             print(f"{status.dataset}: {status.how}")
+    for name in names:  # asked by name: everything known about getting it
+        print("\n" + acquire.dataset_card(name, folder))
     return OK if all(s.ok for s in statuses) else NOT_FOUND
 
 
@@ -394,7 +396,9 @@ def build_parser() -> argparse.ArgumentParser:
                                help="the data folder (default: the first that exists of MSTL_DATA_DIR, "
                                     "../shared/data and ~/mstl_data; else ~/mstl_data)")
     data_actions = data.add_subparsers(dest="action", required=True)
-    status = data_actions.add_parser("status", parents=[folder_option], help="every dataset: here, verified, how to get")
+    status = data_actions.add_parser("status", parents=[folder_option],
+                                     help="every dataset: here, verified, how to get; one by name: its terms, "
+                                          "citation, mirrors and layout too")
     status.add_argument("dataset", nargs="*")
     data_fetch = data_actions.add_parser("fetch", parents=[folder_option],
                                          help="download, check, unpack and verify (default: every public dataset)")

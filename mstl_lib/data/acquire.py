@@ -27,7 +27,7 @@ from pathlib import Path
 
 from mstl_lib import downloads
 from mstl_lib.data.registry import (
-    DATASETS, DatasetLayoutError, DatasetNotFoundError, dataset_root, get_info, loader)
+    DATASETS, DatasetLayoutError, DatasetNotFoundError, dataset_root, get_info, indent, loader)
 from mstl_lib.paths import data_dir_candidates
 
 RECORDED_CHECKSUMS = "checksums.json"
@@ -330,6 +330,25 @@ def fetch_dataset(name: str, data_dir: str | os.PathLike, timeout: float = 60.0)
         line += (f"; no checksum is published, so sha256 {sha256[:16]}... is recorded in "
                  f"{data_dir / RECORDED_CHECKSUMS} and later downloads are held to it")
     return line
+
+
+def dataset_card(name: str, data_dir: str | os.PathLike) -> str:
+    """Everything known about getting ``name``: page, mirrors, checksum, expected counts, terms, citation, layout."""
+    info = get_info(name)
+    download = downloads.DATASET_DOWNLOADS.get(info.name)
+    expected = EXPECTED.get(info.name)
+    status = dataset_status(info.name, data_dir)
+    lines = [f"{info.name}: {info.title}", f"  here:      {status.folder} ({status.state})",
+             f"  get it:    {status.how}"]
+    if download is not None:
+        lines += [f"  mirrors:   {', '.join(download.mirrors)} (not checked here)"] if download.mirrors else []
+        lines.append(f"  checksum:  {status.checksum}")
+    if expected is not None:
+        counts = ", ".join(f"{label} {n:,}" for label, n in expected.images.items())
+        groups = f"; {expected.groups:,} groups" if expected.groups is not None else ""
+        lines.append(f"  expected:  {counts}{groups} ({expected.source})")
+    lines += [f"  terms:     {info.terms}", f"  cite:      {info.citation}", "  layout:", indent(info.layout, "    ")]
+    return "\n".join(lines)
 
 
 def release_rows() -> list[str]:

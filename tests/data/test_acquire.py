@@ -174,7 +174,12 @@ def test_status_lists_every_dataset_and_says_how_to_get_what_is_missing(tmp_path
     assert set(rows) == set(DATASETS)
     assert " verified " in rows["busi"] and " missing " in rows["ddti"]
     assert "python -m mstl_lib data fetch breakhis" in out and "convert-ddti" in out
+    capsys.readouterr()
     assert main(["data", "status", "busi", "--data-dir", str(data)]) == 0
+    card = capsys.readouterr().out
+    for line in ("  mirrors:   https://www.kaggle.com", f"  terms:     {DATASETS['busi'].terms}",
+                 f"  cite:      {DATASETS['busi'].citation}", "  expected:  benign 3, malignant 2, normal 1; 6 groups"):
+        assert line in card
     assert main(["data", "verify", "busi", str(data / "busi")]) == 0
     assert main(["data", "status", "nonsense", "--data-dir", str(data)]) == 2
 
