@@ -81,7 +81,9 @@ def test_claims_from_records(phantom_dir, isolated_dirs, monkeypatch):
                                 "y_true": np.tile([0, 1], n // 2), "svm_score": rng.random(n),
                                 "path": [f"x{i}.png" for i in range(n)]})
     fake = report.Results(pd.DataFrame(rows), [{"weights_used": "random (requested)"}], predictions)
-    monkeypatch.setattr(report, "collect", lambda store, grids: fake)
+    from mstl_lib.papers.p4_finetuning.report import scorecard_claims  # noqa: PLC0415 - where claims reads back
+
+    monkeypatch.setattr(scorecard_claims, "collect", lambda store, grids: fake)
     claims = {c.id: c for c in report.claims(profile="smoke", data_dir=str(phantom_dir), weights=None,
                                              store=isolated_dirs)}
     frame = pd.DataFrame(rows)

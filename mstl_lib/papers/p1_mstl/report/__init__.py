@@ -34,6 +34,8 @@ Every public name is importable from here, as before the split.
 
 from __future__ import annotations
 
+from mstl_lib.report import markdown  # noqa: F401 - the chapter shows every sentence with it
+
 from mstl_lib.papers.p1_mstl.report.common import (  # noqa: F401
     STAGE1_METRICS, STAGE2_METRICS, STAGE2_READ, METRICS_BY_TASK, ALPHA, per_fold_table, degenerate_note,
     chance_ranking_note, operating_point_note, shifted_threshold_note, failures,
