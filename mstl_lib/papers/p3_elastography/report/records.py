@@ -1,0 +1,96 @@
+"""What P3's chapter reads back: the metrics of each arm, the records, histories and predictions of its grids,
+and failures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from mstl_lib import engine
+from mstl_lib.papers.p3_elastography import protocol
+from mstl_lib.report.banner import markdown
+
+
+P3_METRICS = ("accuracy", "precision", "specificity", "sensitivity", "f1")
+"""The five metrics of P3's Tables 1 and 2."""
+
+METRICS_READ = tuple(f"{model}_{level}_{metric}" for model in (*protocol.CONSTITUENTS, *protocol.ENSEMBLES)
+                     for level in ("image", "patient") for metric in P3_METRICS) + tuple(
+    f"{model}_image_degenerate" for model in (*protocol.CONSTITUENTS, *protocol.ENSEMBLES))
+"""The task metrics this module reads (every task returns them; ``oracle_*`` only with a strain channel)."""
+
+def metrics_read(config: dict) -> tuple[str, ...]:
+    """The metrics this module reads from one ``p3_arm`` record: :data:`METRICS_READ`, or for a Table 2
+    comparison arm (``config["comparison"]``) that model's own."""
+    name = config.get("comparison")
+    if not name:
+        return METRICS_READ
+    return tuple(f"{name}_{level}_{metric}" for level in ("image", "patient") for metric in P3_METRICS) + (
+        f"{name}_image_degenerate",)
+
+
+METRICS_BY_TASK = {"mstl_lib.papers.p3_elastography.tasks:p3_arm": metrics_read}
+"""The metrics this module reads from each task's records (the contract every paper declares); a callable
+gives them per record, from its configuration."""
+
+SIMULATION_BANNER = (
+    "**Simulated strain.** P3's B-mode + strain images are private. The strain images on this page are "
+    "simulated from real BUSI B-mode images and lesion masks, with a stiffness ratio drawn per pseudo-patient "
+    "from distributions fitted to P3's supplementary strain ratios. These numbers test the pipeline and "
+    "how much of an injected signal each model recovers. They are **not** estimates of P3's performance.")
+"""Shown at the top of the chapter and beside every simulated-strain table."""
+
+MODEL_ORDER = (*protocol.CONSTITUENTS, "ensemble", "voting", "oracle", *protocol.COMPARISONS)
+
+
+# ----------------------------------------------------------------- records
+
+
+@dataclass
+class Results:
+    """The chapter's stored records, read back once.
+
+    Attributes
+    ----------
+    records : DataFrame
+        One row per task (config, metrics, ``dataset``, ``protocol``).
+    raw : list of dict
+    predictions : DataFrame
+        Per-test-image scores (``score_<model>``), ``patient``, ``ratio``, with ``dataset`` and ``protocol``.
+    failures : DataFrame
+    """
+
+    records: pd.DataFrame
+    raw: list[dict] = field(default_factory=list)
+    predictions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    failures: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def part(self, dataset: str, split: str, frame: str = "records") -> pd.DataFrame:
+        """The rows of ``frame`` of one dataset and split protocol."""
+        table = getattr(self, frame)
+        if table.empty:
+            return table
+        return table[(table["dataset"] == dataset) & (table["protocol"] == split)]
+
+
+def collect(store, grids) -> Results:
+    """Read every grid's records from ``store`` into one :class:`Results`."""
+    found = engine.gather(store, grids, lambda grid: {"dataset": grid.context.get("dataset"),
+                                                      "protocol": grid.context.get("protocol")})
+    return Results(found["records"], found["raw"], found["predictions"], found["failures"])
+
+
+def failures_table(results: Results):
+    """The failed tasks, or a sentence saying none failed."""
+    if results.failures.empty:
+        return _markdown("No task failed.")
+    columns = ["dataset", "protocol", "input", "view", "separation", "fold", "error_type", "error_message"]
+    return results.failures[[c for c in columns if c in results.failures.columns]]
+
+
+def _markdown(text: str):
+    from mstl_lib.report import markdown  # noqa: PLC0415
+
+    return markdown(text)
