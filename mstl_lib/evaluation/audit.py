@@ -126,6 +126,18 @@ def paper_note(findings: Callable[[str], Iterable[Finding]], where: str | None =
     return inconsistency_note(_findings_once(findings, str(data_dir)), where)
 
 
+def audit_note_for(findings: Callable[[str], Iterable[Finding]], paper: str) -> Callable[..., str]:
+    """A paper's ``audit_note(where=None, data_dir="auto")``: :func:`paper_note` over its ``findings``."""
+
+    def audit_note(where: str | None = None, data_dir="auto") -> str:
+        return paper_note(findings, where, data_dir)
+
+    audit_note.__doc__ = (f"The audit's inconsistent findings about {paper}'s numbers whose location contains "
+                          "``where`` (\"Table 1\", \"Section 3.3\"...), as a Markdown note citing each, for the "
+                          "chapter to show beside the paper's number.")
+    return audit_note
+
+
 # =========================================================================== printed numbers
 
 
@@ -617,8 +629,13 @@ def check_bib_entry(entry: dict[str, str], paper_text: str | None, *, paper: str
     return out
 
 
-def check_bibliography(bib_text: str, key: str, paper_file: str, *, paper: str) -> list[Finding]:
-    """:func:`check_bib_entry` for entry ``key`` of ``bib_text`` against ``papers_text_dir() / paper_file``."""
+def check_bibliography(key: str, paper_file: str, *, paper: str, bib_text: str | None = None) -> list[Finding]:
+    """:func:`check_bib_entry` for entry ``key`` of ``bib_text`` (default: the book's ``references.bib``) against
+    ``papers_text_dir() / paper_file``."""
+    if bib_text is None:
+        from mstl_lib.paths import REPO_ROOT  # noqa: PLC0415
+
+        bib_text = (REPO_ROOT / "references.bib").read_text(encoding="utf-8")
     entries = bib_entries(bib_text)
     if key not in entries:
         return [Finding(paper, f"references.bib, {key}", "entry present", f"no entry {key!r}", INCONSISTENT)]

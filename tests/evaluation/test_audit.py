@@ -154,7 +154,7 @@ def test_bibliography_against_the_text():
     bad = audit.check_bib_entry(entries["a2020x"], "Another title. Bob Smith 2020", paper="PX", key="a2020x")
     assert [f.verdict for f in bad if f.check == "title vs paper text"] == [INCONSISTENT]
     assert audit.check_bib_entry(entries["a2020x"], None, paper="PX", key="a2020x")[0].verdict == CANNOT_CHECK
-    assert audit.check_bibliography(BIB, "missing", "none.txt", paper="PX")[0].verdict == INCONSISTENT
+    assert audit.check_bibliography("missing", "none.txt", paper="PX", bib_text=BIB)[0].verdict == INCONSISTENT
 
 
 @pytest.mark.parametrize(("latex", "plain"), [("M{\\\"u}ller", "muller"), ("Narv{\\'a}ez", "narvaez"),

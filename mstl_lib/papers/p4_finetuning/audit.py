@@ -205,10 +205,7 @@ PAPER_TEXT = "balghaoui2023_finetuning_svm.txt"
 
 def bibliography_findings() -> list[Finding]:
     """The paper's ``references.bib`` entry against its own text (title, authors; venue and year where stated)."""
-    from mstl_lib.paths import REPO_ROOT  # noqa: PLC0415
-
-    bib = (REPO_ROOT / "references.bib").read_text(encoding="utf-8")
-    return audit.check_bibliography(bib, "balghaoui2023finetuning", PAPER_TEXT, paper=PAPER)
+    return audit.check_bibliography("balghaoui2023finetuning", PAPER_TEXT, paper=PAPER)
 
 
 def findings(data_dir="auto") -> list[Finding]:

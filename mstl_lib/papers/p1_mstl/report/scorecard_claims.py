@@ -9,11 +9,12 @@ import pandas as pd
 
 from mstl_lib.data.sources import REAL
 from mstl_lib.evaluation import stats
-from mstl_lib.papers.p1_mstl import protocol
-from mstl_lib.report import tables as tables_report
+from mstl_lib.evaluation.audit import audit_note_for
+from mstl_lib.papers.p1_mstl import audit, protocol
 from mstl_lib.papers.p1_mstl.report.common import _done
 from mstl_lib.papers.p1_mstl.report.significance import paired_accuracies
 from mstl_lib.papers.p1_mstl.report.table_one import table1
+from mstl_lib.report import tables as tables_report
 
 
 NOTEBOOK = "03_multistage"
@@ -23,18 +24,12 @@ SECTIONS = {"table1": "Table 1, reproduced and beside the paper's", "significanc
 """The chapter's sections that hold each claim's evidence (their headings)."""
 
 
-def audit_note(where: str | None = None, data_dir="auto") -> str:
-    """The audit's inconsistent findings about P1's numbers whose location contains ``where`` ("Table 1", "Section 3.3"...),
-    as a markdown note citing each, for the chapter to show beside the paper's number."""
-    from mstl_lib.evaluation.audit import paper_note  # noqa: PLC0415
-    from mstl_lib.papers.p1_mstl import audit  # noqa: PLC0415
-
-    return paper_note(audit.findings, where, data_dir)
+audit_note = audit_note_for(audit.findings, "P1")
+"""The audit's inconsistent findings about P1's numbers at ``where``, as a note for the chapter."""
 
 
 def paper_claims() -> list:
     """P1's claims with the paper's values and what decides each, before any result of ours."""
-    from mstl_lib.papers.p1_mstl import audit  # noqa: PLC0415
     from mstl_lib.evaluation.replication import se_from_spread  # noqa: PLC0415
     from mstl_lib.report.scorecard import Claim, evidence_link  # noqa: PLC0415
 
@@ -135,7 +130,6 @@ def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0,
     """
     from mstl_lib import data as data_layer  # noqa: PLC0415
     from mstl_lib.context import start_run  # noqa: PLC0415
-    from mstl_lib.papers.p1_mstl import audit  # noqa: PLC0415
     from mstl_lib.papers.p1_mstl import grids as p1_grids  # noqa: PLC0415
     from mstl_lib.papers.p1_mstl.settings import CHAPTER  # noqa: PLC0415
     from mstl_lib.report import scorecard as sc  # noqa: PLC0415

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from mstl_lib import engine, paper_values
+from mstl_lib.evaluation.audit import audit_note_for
 from mstl_lib.nn.weights import weights_kinds
+from mstl_lib.papers.p2_breakhis import audit
 from mstl_lib.papers.p2_breakhis.report.arms import _arm_ci, _main, collect
 
 
@@ -16,17 +18,12 @@ MAGNIFICATION_LEAK = "every test patient is a training patient (train 100/200/40
 """The protocol flaw behind P2's accuracy, as the scorecard names it."""
 
 
-def audit_note(where: str | None = None, data_dir="auto") -> str:
-    """The audit's inconsistent findings about P2's numbers at ``where`` (``"Table I"``...)."""
-    from mstl_lib.evaluation.audit import paper_note  # noqa: PLC0415
-    from mstl_lib.papers.p2_breakhis import audit  # noqa: PLC0415
-
-    return paper_note(audit.findings, where, data_dir)
+audit_note = audit_note_for(audit.findings, "P2")
+"""The audit's inconsistent findings about P2's numbers at ``where``, as a note for the chapter."""
 
 
 def paper_claims() -> list:
     """P2's claims with the paper's values and what decides each, before any result of ours."""
-    from mstl_lib.papers.p2_breakhis import audit  # noqa: PLC0415
     from mstl_lib.report.scorecard import Claim, evidence_link  # noqa: PLC0415
 
     comparison = paper_values.load("p2_comparison")

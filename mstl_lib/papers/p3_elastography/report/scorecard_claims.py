@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from mstl_lib import paper_values
+from mstl_lib.evaluation.audit import audit_note_for
+from mstl_lib.papers.p3_elastography import audit
 
 
 NOTEBOOK = "06_elastography"
@@ -14,17 +16,12 @@ PRIVATE = ("P3's B-mode + strain images are private; this book's strain images a
 LEAK = "P3 picks its freezing depth by trial and error without saying on which patients"
 
 
-def audit_note(where: str | None = None, data_dir="auto") -> str:
-    """The audit's inconsistent findings about P3's numbers at ``where`` (``"Table 1"``, ...)."""
-    from mstl_lib.evaluation.audit import paper_note  # noqa: PLC0415
-    from mstl_lib.papers.p3_elastography import audit  # noqa: PLC0415
-
-    return paper_note(audit.findings, where, data_dir)
+audit_note = audit_note_for(audit.findings, "P3")
+"""The audit's inconsistent findings about P3's numbers at ``where``, as a note for the chapter."""
 
 
 def paper_claims() -> list:
     """P3's claims with the paper's values; every one needs P3's private data."""
-    from mstl_lib.papers.p3_elastography import audit  # noqa: PLC0415
     from mstl_lib.report.scorecard import Claim, evidence_link  # noqa: PLC0415
 
     t1 = paper_values.load("p3_table1")

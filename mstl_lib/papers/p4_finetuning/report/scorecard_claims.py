@@ -7,11 +7,12 @@ import pandas as pd
 
 from mstl_lib import engine, paper_values
 from mstl_lib.evaluation import stats
+from mstl_lib.evaluation.audit import audit_note_for
 from mstl_lib.nn.weights import weights_kinds
-from mstl_lib.papers.p4_finetuning import protocol
-from mstl_lib.report import tables as tables_report
+from mstl_lib.papers.p4_finetuning import audit, protocol
 from mstl_lib.papers.p4_finetuning.report.auc_by_depth import _paper_names
 from mstl_lib.papers.p4_finetuning.report.records import _done, collect
+from mstl_lib.report import tables as tables_report
 
 
 NOTEBOOK = "04_finetuning_svm"
@@ -24,18 +25,12 @@ LEAKS = {"BUSI": "P4's image-level folds let BUSI's near-duplicate images stradd
 SELECTION = "P4 saves the 'best model of each fold' without saying on which data it was picked"
 
 
-def audit_note(where: str | None = None, data_dir="auto") -> str:
-    """The audit's inconsistent findings about P4's numbers whose location contains ``where`` ("Table 4", "Table 1"...),
-    as a markdown note citing each, for the chapter to show beside the paper's number."""
-    from mstl_lib.evaluation.audit import paper_note  # noqa: PLC0415
-    from mstl_lib.papers.p4_finetuning import audit  # noqa: PLC0415
-
-    return paper_note(audit.findings, where, data_dir)
+audit_note = audit_note_for(audit.findings, "P4")
+"""The audit's inconsistent findings about P4's numbers at ``where``, as a note for the chapter."""
 
 
 def paper_claims() -> list:
     """P4's claims with the paper's values and what decides each, before any result of ours."""
-    from mstl_lib.papers.p4_finetuning import audit  # noqa: PLC0415
     from mstl_lib.report.scorecard import Claim, evidence_link  # noqa: PLC0415
 
     t3 = paper_values.load("p4_table3")
@@ -114,7 +109,6 @@ def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0,
     """
     from mstl_lib import data as data_layer  # noqa: PLC0415
     from mstl_lib.context import start_run  # noqa: PLC0415
-    from mstl_lib.papers.p4_finetuning import audit  # noqa: PLC0415
     from mstl_lib.papers.p4_finetuning import grids as p4_grids  # noqa: PLC0415
     from mstl_lib.papers.p4_finetuning.settings import CHAPTER  # noqa: PLC0415
     from mstl_lib.report import scorecard as sc  # noqa: PLC0415
