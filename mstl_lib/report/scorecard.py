@@ -71,6 +71,29 @@ NOT_PAPER_DATA = (SYNTHETIC, STAND_IN)
 AS_PRINTED_CONSISTENT, AS_PRINTED_INCONSISTENT, AS_PRINTED_UNCHECKED = "consistent", "inconsistent", "not checked"
 
 
+def flags_for(stored: bool, data_kinds: Iterable[str] = (), weights_kinds: Iterable[str] = (),
+              degenerate: bool = False) -> tuple[str, ...]:
+    """The evidence flags of a number: :data:`NOT_RUN` when nothing is stored, else :data:`SYNTHETIC` for phantom
+    data, :data:`STAND_IN` for a stand-in, :data:`RANDOM_WEIGHTS` unless every network started from ImageNet
+    (``weights_kinds`` as :func:`mstl_lib.nn.weights.weights_kinds` gives them), :data:`DEGENERATE` for a
+    degenerate model."""
+    if not stored:
+        return (NOT_RUN,)
+    data_kinds, weights_kinds = set(data_kinds), set(weights_kinds)
+    flags = [SYNTHETIC] if "phantom" in data_kinds else []
+    flags += [STAND_IN] if "stand-in" in data_kinds else []
+    flags += [RANDOM_WEIGHTS] if not weights_kinds or weights_kinds != {"imagenet"} else []
+    return (*flags, DEGENERATE) if degenerate else tuple(flags)
+
+
+def cannot_run(claims: Iterable[Claim], profile: str, error: BaseException) -> list[Claim]:
+    """Every claim as *not run*, because its chapter cannot run here (the error's first line says why); a claim
+    that no run could check (``unavailable``) stays as it is."""
+    note = f"the chapter cannot run here: {error}".splitlines()[0]
+    return [claim if claim.unavailable else claim.with_result(None, None, profile=profile, evidence_flags=(NOT_RUN,),
+                                                              note=note) for claim in claims]
+
+
 @dataclass(frozen=True)
 class Claim:
     """One claim of a paper, with the paper's value and ours.

@@ -159,3 +159,22 @@ def test_the_scorecard_exports_numbers_as_numbers():
     assert numbers.loc[0, ["paper value", "ours", "ours ci low", "ours ci high"]].tolist() == [0.99, 0.81, 0.7, 0.9]
     assert numbers["ours"].isna().tolist() == [False, True]
     assert numbers["verdict"].tolist() == sc.scorecard_frame(claims)["verdict"].tolist()
+
+
+@pytest.mark.parametrize(("stored", "data", "weights", "degenerate", "expected"), [
+    (False, ["real"], ["imagenet"], False, (sc.NOT_RUN,)),
+    (True, ["real"], ["imagenet"], False, ()),
+    (True, ["real", "phantom"], ["imagenet"], False, (sc.SYNTHETIC,)),
+    (True, ["stand-in"], ["imagenet", "random"], True, (sc.STAND_IN, sc.RANDOM_WEIGHTS, sc.DEGENERATE)),
+    (True, ["real"], [], False, (sc.RANDOM_WEIGHTS,)),  # no weights known: never taken for ImageNet
+    (True, ["real"], ["file"], False, (sc.RANDOM_WEIGHTS,)),  # a user's file is not the paper's ImageNet start
+])
+def test_flags_say_what_stands_behind_a_number(stored, data, weights, degenerate, expected):
+    assert sc.flags_for(stored, data, weights, degenerate) == expected
+
+
+def test_a_chapter_that_cannot_run_marks_every_checkable_claim_not_run():
+    private = claim(id="private", unavailable="the data are private", ours=None, ci=None)
+    out = sc.cannot_run([claim(), private], "cpu", FileNotFoundError("no busi/ here\nmore detail"))
+    assert out[0].ours is None and out[0].evidence_flags == (sc.NOT_RUN,)
+    assert out[0].note == "the chapter cannot run here: no busi/ here" and out[1] == private

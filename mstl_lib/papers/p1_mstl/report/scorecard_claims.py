@@ -102,24 +102,20 @@ def _pooled(predictions: pd.DataFrame, metric: str, scale: float = 1.0) -> tuple
 
 
 def evidence_flags(chapter, records: pd.DataFrame, source, arms=("CTL", "MSTL")) -> tuple[str, ...]:
-    """What stands behind our numbers: synthetic data, a stand-in, random weights, a degenerate fold, nothing stored."""
+    """What stands behind our numbers: synthetic data (phantom ultrasound, or phantom cell lines behind MSTL), a
+    stand-in (BUSI for Mendeley), weights other than ImageNet, a degenerate fold, nothing stored."""
     from mstl_lib.data.sources import PHANTOM, STANDIN  # noqa: PLC0415
     from mstl_lib.report import scorecard as sc  # noqa: PLC0415
 
-    flags = []
-    if _done(records).empty:
-        return (sc.NOT_RUN,)
-    if source.kind == PHANTOM or ("MSTL" in arms and chapter.plan.cells_train.kind != REAL):
-        flags.append(sc.SYNTHETIC)
-    if source.kind == STANDIN or (source.dataset == "busi" and chapter.plan.mendeley is None):
-        flags.append(sc.STAND_IN)
-    weights = chapter.grids["main"].context["weights_info"]
-    if any(info["used"] != "imagenet" for info in weights.values()):
-        flags.append(sc.RANDOM_WEIGHTS)
     done = _done(records)
-    if "degenerate" in done.columns and done[done["tl"].isin(arms)]["degenerate"].astype(float).sum() > 0:
-        flags.append(sc.DEGENERATE)
-    return tuple(flags)
+    data_kinds = {source.kind}
+    if "MSTL" in arms and chapter.plan.cells_train.kind != REAL:
+        data_kinds.add(PHANTOM)
+    if source.dataset == "busi" and chapter.plan.mendeley is None:
+        data_kinds.add(STANDIN)
+    weights = [info["used"] for info in chapter.grids["main"].context["weights_info"].values()]
+    degenerate = "degenerate" in done.columns and done[done["tl"].isin(arms)]["degenerate"].astype(float).sum() > 0
+    return sc.flags_for(not done.empty, data_kinds, weights, bool(degenerate))
 
 
 def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0, store=None) -> list:
@@ -139,8 +135,7 @@ def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0,
         run = start_run(CHAPTER, profile=profile, data_dir=data_dir, weights=weights, seed=seed)
         chapter = p1_grids.stored(run, store)
     except (data_layer.DatasetNotFoundError, FileNotFoundError) as error:
-        return [c.with_result(None, None, profile=profile, evidence_flags=(sc.NOT_RUN,),
-                              note=f"the chapter cannot run here: {error}".splitlines()[0]) for c in base]
+        return sc.cannot_run(base, profile, error)
     main, mt = chapter.records("main"), chapter.records("mt_small")
     main_pred, mt_pred = chapter.predictions("main"), chapter.predictions("mt_small")
     weights_used = ", ".join(sorted({info["used"] for info in chapter.grids["main"].context["weights_info"].values()}))

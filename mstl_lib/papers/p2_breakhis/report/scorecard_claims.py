@@ -61,9 +61,7 @@ def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0,
         chosen = p2_grids.sources(run)
         chapter_grids = p2_grids.build(run, chosen=chosen)
     except (data_layer.DatasetNotFoundError, FileNotFoundError, OSError) as error:
-        return [c if c.unavailable else c.with_result(None, None, profile=profile, evidence_flags=(sc.NOT_RUN,),
-                                                      note=f"the chapter cannot run here: {error}".splitlines()[0])
-                for c in base]
+        return sc.cannot_run(base, profile, error)
     results = collect(engine.ResultsStore(store) if not isinstance(store, engine.ResultsStore) else store,
                       chapter_grids)
     real = chosen.real is not None
@@ -87,15 +85,9 @@ def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0,
             out.append(claim.with_result(None, None, evidence_flags=(sc.NOT_RUN,), **behind))
             continue
         estimate, low, high = _arm_ci(predictions, 1000)
-        flags = []
-        if not real:
-            flags.append(sc.SYNTHETIC)
-        if "random" in kinds or not kinds:
-            flags.append(sc.RANDOM_WEIGHTS)
-        if (arm["degenerate"] > 0).any():
-            flags.append(sc.DEGENERATE)
+        flags = sc.flags_for(True, ["real" if real else "phantom"], kinds, bool((arm["degenerate"] > 0).any()))
         baseline = float(arm["majority_accuracy"].mean())
-        out.append(claim.with_result(estimate, (low, high), evidence_flags=tuple(flags),
+        out.append(claim.with_result(estimate, (low, high), evidence_flags=flags,
                                      note=f"majority-class baseline {baseline:.3f} on the same test images",
                                      **behind))
     return out

@@ -118,9 +118,7 @@ def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0,
         run = start_run(CHAPTER, profile=profile, data_dir=data_dir, weights=weights, seed=seed)
         chapter_grids = p4_grids.build(run)
     except (data_layer.DatasetNotFoundError, FileNotFoundError) as error:
-        return [c if c.unavailable else c.with_result(None, None, profile=profile, evidence_flags=(sc.NOT_RUN,),
-                                                      note=f"the chapter cannot run here: {error}".splitlines()[0])
-                for c in base]
+        return sc.cannot_run(base, profile, error)
     results = collect(engine.ResultsStore(store) if not isinstance(store, engine.ResultsStore) else store,
                       chapter_grids)
     records = _paper_names(_done(results.image_level)) if len(results.records) else pd.DataFrame()
@@ -131,18 +129,10 @@ def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0,
 
     def flags(part: pd.DataFrame, heads=("ft", "svm"), datasets=None) -> tuple[str, ...]:
         if part is None or part.empty:
-            return (sc.NOT_RUN,)
-        out = []
+            return sc.flags_for(False)
         used = [sources[d] for d in (datasets or set(part["dataset"])) if d in sources]
-        if any(s.kind == "phantom" for s in used):
-            out.append(sc.SYNTHETIC)
-        if any(s.kind == "stand-in" for s in used):
-            out.append(sc.STAND_IN)
-        if "random" in kinds or not kinds:
-            out.append(sc.RANDOM_WEIGHTS)
-        if any(part.get(f"{h}_degenerate", pd.Series(dtype=float)).astype(float).sum() > 0 for h in heads):
-            out.append(sc.DEGENERATE)
-        return tuple(out)
+        degenerate = any(part.get(f"{h}_degenerate", pd.Series(dtype=float)).astype(float).sum() > 0 for h in heads)
+        return sc.flags_for(True, [s.kind for s in used], kinds, degenerate)
 
     def long(metric_columns: dict[str, str], part: pd.DataFrame) -> pd.DataFrame:
         frames = [part[["dataset", "backbone", "trainable_pct", "fold", column]].rename(columns={column: "value"})
