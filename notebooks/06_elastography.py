@@ -234,14 +234,16 @@ table_or_note(masking, "The masking arms did not run.",
 # P3's data.
 
 # %%
-p3_report.table1_beside_paper(results.part("busi", "p3"), "patient", results.part("busi", "p3", "predictions"),
+p3_report.table1_beside_paper(results.part("records", dataset="busi", protocol="p3"), "patient",
+                              results.part("predictions", dataset="busi", protocol="p3"),
                               n_boot=run.settings["n_boot"], seed=seed)
 
 # %%
 markdown(p3_report.audit_note("Table 1"))
 
 # %%
-p3_report.table1_beside_paper(results.part("busi", "p3"), "image", results.part("busi", "p3", "predictions"),
+p3_report.table1_beside_paper(results.part("records", dataset="busi", protocol="p3"), "image",
+                              results.part("predictions", dataset="busi", protocol="p3"),
                               n_boot=run.settings["n_boot"], seed=seed)
 
 # %% [markdown]

@@ -16,6 +16,7 @@ _HOMES = {
     "select_tasks": "grid",
     "failures_frame": "records", "history_frame": "records", "load_records": "records",
     "predictions_frame": "records", "records_frame": "records", "gather": "records",
+    "ChapterResults": "records", "collect": "records",
     "ResultsStore": "store",
     "DEFAULT_UNKEYED_CONTEXT": "task", "ERROR_KINDS": "task", "GridFailedError": "task", "Task": "task",
     "execute_task": "task",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -165,3 +166,49 @@ def gather(store: ResultsStore | str | os.PathLike | None, grids: Mapping[str, G
     out = {name: pd.concat(found, ignore_index=True) if found else pd.DataFrame() for name, found in parts.items()}
     out["raw"] = raw
     return out
+
+
+@dataclass
+class ChapterResults:
+    """A chapter's stored records, read back once by :func:`collect`.
+
+    Attributes
+    ----------
+    records : DataFrame
+        One row per task (done and failed) of every grid: config, metrics and each grid's labels.
+    raw : list of dict
+        The records themselves (histories, timings, weights).
+    predictions, history, failures : DataFrame
+        Per-test-image scores of the finished tasks, their histories (long: epoch, metric, value) and one
+        row per failed task, each with the grids' labels (empty when not gathered).
+    """
+
+    records: pd.DataFrame
+    raw: list[dict] = field(default_factory=list)
+    predictions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    failures: pd.DataFrame = field(default_factory=pd.DataFrame)
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def weights(self) -> list[dict]:
+        """Every task's weights entries (:func:`mstl_lib.nn.weights.weights_entries`)."""
+        from mstl_lib.nn.weights import weights_entries  # noqa: PLC0415 - no TensorFlow, only when asked
+
+        return weights_entries(self.raw)
+
+    def part(self, frame: str = "records", **where) -> pd.DataFrame:
+        """The rows of ``frame`` whose columns equal ``where`` (``part("predictions", dataset="busi")``)."""
+        table = getattr(self, frame)
+        if table.empty or not where:
+            return table
+        chosen = pd.Series(True, index=table.index)
+        for column, value in where.items():
+            chosen &= table[column] == value
+        return table[chosen]
+
+
+def collect(store: ResultsStore | str | os.PathLike | None, grids: Mapping[str, Grid],
+            labels: Callable[[Grid], Mapping], frames=("records", "predictions", "failures")) -> ChapterResults:
+    """:func:`gather` as one :class:`ChapterResults`: what every paper's report reads back."""
+    found = gather(store, grids, labels, frames)
+    return ChapterResults(found["records"], found["raw"], **{name: found[name] for name in frames if name != "records"})

@@ -64,3 +64,17 @@ def test_gather_stacks_every_grids_frames_with_its_labels(tmp_path):
     assert found["records"]["grid_name"].tolist() == ["a"] * 3 + ["b"] * 6
     assert [r["experiment"] for r in found["raw"]] == found["records"]["experiment"].tolist()
     assert set(found["history"]["grid_name"]) == {"a", "b"} and found["failures"].empty
+
+
+def test_collect_reads_a_chapter_back_once_and_parts_select_by_label(tmp_path):
+    from mstl_lib.engine import ChapterResults, collect
+
+    grids = {"a": demo_grid(name="a", n_configs=1), "b": demo_grid(name="b", n_configs=2)}
+    for grid in grids.values():
+        run_grid(grid, store=tmp_path, progress=False)
+    results = collect(tmp_path, grids, lambda grid: {"grid_name": grid.name}, frames=("records", "history"))
+    assert isinstance(results, ChapterResults) and len(results.raw) == len(results.records) == 9
+    assert results.part("records", grid_name="b")["grid_name"].tolist() == ["b"] * 6
+    assert set(results.part("history", grid_name="a")["grid_name"]) == {"a"}
+    assert results.predictions.empty and results.part("predictions", grid_name="a").empty  # not gathered
+    assert results.weights == []  # the demo task records no networks

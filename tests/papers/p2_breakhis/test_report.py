@@ -104,7 +104,8 @@ def fake_results(a_right: float, b_right: float, degenerate: bool = False, patie
                         "test_acc_final": 0.5, "test_acc_mean_second_half": 0.5, "test_acc_max": 0.6,
                         "kept_epoch": 2.0, "wall_time_s": 10.0, **{f"accuracy_{m}x": 0.5 for m in protocol.MAGNIFICATIONS}})
     weights = [{"used": "random", "requested": None, "description": "random initialisation"}]
-    return report.Results(pd.DataFrame(records), pd.concat(rows, ignore_index=True), weights=weights)
+    raw = [{"weights": {"backbone": entry}} for entry in weights]
+    return report.Results(pd.DataFrame(records), raw, pd.concat(rows, ignore_index=True))
 
 
 def test_a_minus_b_follows_when_a_is_clearly_better():
@@ -178,7 +179,7 @@ def test_sensitivity_table_needs_real_sensitivity_arms():
     assert report.sensitivity_table(results).empty  # phantom, main arms only
     records = results.records.assign(data="real")
     extra = records.assign(sensitivity_arm="loss=bce", accuracy=0.7)
-    results = report.Results(pd.concat([records, extra], ignore_index=True), results.predictions)
+    results = report.Results(pd.concat([records, extra], ignore_index=True), results.raw, results.predictions)
     table = report.sensitivity_table(results)
     assert set(table.index.get_level_values("setting")) == {"main", "loss=bce"}
     assert table.loc[("loss=bce", "A"), "accuracy"] == 0.7 and "majority baseline" in table.columns

@@ -6,42 +6,28 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from mstl_lib import engine
 from mstl_lib.evaluation.bootstrap import bootstrap_ci, format_ci, mean_ci
-from mstl_lib.nn.weights import weights_descriptions, weights_entries
+from mstl_lib.nn.weights import weights_descriptions
 from mstl_lib.papers.p2_breakhis import protocol
 from mstl_lib.papers.p2_breakhis.report.release_counts import _markdown, leakage_paragraph
 
 
-@dataclass
-class Results:
-    """The chapter's stored records, read back once.
-
-    ``records``: one row per task with ``data`` (``real`` / ``phantom<s>``),
-    ``patient_effect`` and ``sensitivity_arm`` (the changed setting of a sensitivity arm, empty for the main arms); ``predictions`` per test image;
-    ``history`` long (epoch, metric, value); ``failures``.
-    """
-
-    records: pd.DataFrame
-    predictions: pd.DataFrame = field(default_factory=pd.DataFrame)
-    history: pd.DataFrame = field(default_factory=pd.DataFrame)
-    failures: pd.DataFrame = field(default_factory=pd.DataFrame)
-    weights: list[dict] = field(default_factory=list)
-    """Every task's weights entries (:func:`mstl_lib.report.weights.weights_entries`)."""
+Results = engine.ChapterResults
+"""The chapter's stored records, read back once: ``records`` with ``data`` (``real`` / ``phantom<s>``),
+``patient_effect`` and ``sensitivity_arm`` (the changed setting of a sensitivity arm, empty for the main arms);
+``predictions`` per test image; ``history`` long (epoch, metric, value); ``failures``; ``weights``."""
 
 
 def collect(store, grids: Mapping[str, engine.Grid]) -> Results:
     """Read every grid's records from ``store`` into one :class:`Results`."""
-    found = engine.gather(store, grids, lambda grid: {
+    return engine.collect(store, grids, lambda grid: {
         "data": grid.context.get("data"), "patient_effect": grid.context.get("patient_effect", math.nan),
         "sensitivity_arm": grid.context.get("sensitivity", "")}, frames=("records", "predictions", "history", "failures"))
-    return Results(found["records"], found["predictions"], found["history"], found["failures"],
-                   weights_entries(found["raw"]))
 
 
 def failures_table(results: Results):

@@ -27,7 +27,7 @@ def controls_table(results: Results, n_boot: int = 1000, seed: int = 0) -> pd.Da
 
     Separation 0 is the negative control; the oracle rows are the ceiling the simulation injected.
     """
-    predictions = results.part("busi", "nested", "predictions")
+    predictions = results.part("predictions", dataset="busi", protocol="nested")
     if not predictions.empty and "view" in predictions:
         predictions = predictions[predictions["view"] == "crop"]
     if not predictions.empty and "comparison" in predictions:
@@ -43,7 +43,7 @@ def table2_beside_paper(results: Results, n_boot: int = 1000, seed: int = 0) -> 
     metrics in %, beside P3's printed crop row (mean ± SD over its folds); with our image AUC and whether
     the model is degenerate (nearly every test image one class: its accuracy is a class share). Our accuracy
     and AUC carry 95 % CIs from a bootstrap that resamples patients."""
-    predictions = results.part("busi", "nested", "predictions")
+    predictions = results.part("predictions", dataset="busi", protocol="nested")
     if predictions.empty or "comparison" not in predictions:
         return pd.DataFrame()
     paper = paper_values.load("p3_table2")
@@ -70,7 +70,7 @@ def table2_beside_paper(results: Results, n_boot: int = 1000, seed: int = 0) -> 
 
 def masking_table(results: Results, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
     """The nested-CV B-mode full-image arms without and with the burned-in annotations masked, with CIs."""
-    predictions = results.part("busi", "nested", "predictions")
+    predictions = results.part("predictions", dataset="busi", protocol="nested")
     if predictions.empty or "masked" not in predictions:
         return pd.DataFrame()
     predictions = predictions[(predictions["view"] == "full") & (predictions["input"] == "B")
@@ -100,7 +100,7 @@ def masking_sentence(table: pd.DataFrame, model: str = "ensemble") -> str:
 
 def ddti_table(results: Results, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
     """B-mode on real DDTI (case = patient), nested CV: eq. 1 and eq. 2 with patient-cluster bootstrap CIs."""
-    predictions = results.part("ddti", "nested", "predictions")
+    predictions = results.part("predictions", dataset="ddti", protocol="nested")
     if predictions.empty:
         return pd.DataFrame()
     return _with_ci_strings(patient_table_ci(long_predictions(predictions), ["model"], n_boot, seed))

@@ -62,7 +62,7 @@ def ppv_tests(predictions: pd.DataFrame, pairs=(("ensemble", "AlexNet"), ("ensem
 def fig5_tests(results: Results) -> pd.DataFrame:
     """:func:`ppv_tests` on the nested-CV BUSI arm with a strain channel at the fitted separation (B-SE when
     it ran, else SE), every patient tested once; an ``input`` column says which."""
-    predictions = results.part("busi", "nested", "predictions")
+    predictions = results.part("predictions", dataset="busi", protocol="nested")
     if predictions.empty:
         return pd.DataFrame()
     for input_name in ("BSE", "SE"):
@@ -94,7 +94,7 @@ def misdiagnosis_counts(results: Results, input_name: str = "BSE", view: str = "
                         share: float = 0.6) -> pd.DataFrame:
     """Table 4's count: test patients the ``model`` misdiagnosed (eq. 1 vote) in at least ``share`` of the folds
     run under P3's protocol (P3: 3 of 5), with the drawn strain ratio beside each (simulated strain)."""
-    predictions = results.part("busi", "p3", "predictions")
+    predictions = results.part("predictions", dataset="busi", protocol="p3")
     columns = ["patient", "true class", "predicted class", "times misdiagnosed", "folds", "drawn ratio"]
     if predictions.empty:
         return pd.DataFrame(columns=columns)

@@ -4,10 +4,6 @@ and failures.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-import pandas as pd
-
 from mstl_lib import engine
 from mstl_lib.papers.p3_elastography import protocol
 from mstl_lib.report.banner import markdown
@@ -48,38 +44,15 @@ MODEL_ORDER = (*protocol.CONSTITUENTS, "ensemble", "voting", "oracle", *protocol
 # ----------------------------------------------------------------- records
 
 
-@dataclass
-class Results:
-    """The chapter's stored records, read back once.
-
-    Attributes
-    ----------
-    records : DataFrame
-        One row per task (config, metrics, ``dataset``, ``protocol``).
-    raw : list of dict
-    predictions : DataFrame
-        Per-test-image scores (``score_<model>``), ``patient``, ``ratio``, with ``dataset`` and ``protocol``.
-    failures : DataFrame
-    """
-
-    records: pd.DataFrame
-    raw: list[dict] = field(default_factory=list)
-    predictions: pd.DataFrame = field(default_factory=pd.DataFrame)
-    failures: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-    def part(self, dataset: str, split: str, frame: str = "records") -> pd.DataFrame:
-        """The rows of ``frame`` of one dataset and split protocol."""
-        table = getattr(self, frame)
-        if table.empty:
-            return table
-        return table[(table["dataset"] == dataset) & (table["protocol"] == split)]
+Results = engine.ChapterResults
+"""The chapter's stored records, read back once: ``records`` (config, metrics, ``dataset``, ``protocol``),
+``raw``, ``predictions`` (per-test-image ``score_<model>``, ``patient``, ``ratio``) and ``failures``."""
 
 
 def collect(store, grids) -> Results:
     """Read every grid's records from ``store`` into one :class:`Results`."""
-    found = engine.gather(store, grids, lambda grid: {"dataset": grid.context.get("dataset"),
+    return engine.collect(store, grids, lambda grid: {"dataset": grid.context.get("dataset"),
                                                       "protocol": grid.context.get("protocol")})
-    return Results(found["records"], found["raw"], found["predictions"], found["failures"])
 
 
 def failures_table(results: Results):

@@ -5,13 +5,12 @@ failures and the weights each task used.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from mstl_lib import engine
-from mstl_lib.nn.weights import random_requested, weights_descriptions, weights_entries, weights_kinds
+from mstl_lib.nn.weights import random_requested, weights_descriptions, weights_kinds
 
 
 METRICS_READ = (
@@ -36,33 +35,10 @@ KEY = ["dataset", "backbone", "trainable_pct"]
 # ----------------------------------------------------------------- records
 
 
-@dataclass
-class Results:
-    """The chapter's stored records, read back once.
-
-    Attributes
-    ----------
-    records : DataFrame
-        One row per task (done and failed) of every grid: config, metrics, and
-        ``dataset``, ``protocol`` (the fold grouping), ``epochs_run`` and
-        ``still_improving`` (the best epoch was the last of several).
-    raw : list of dict
-        The records themselves (histories, timings, weights).
-    predictions : DataFrame
-        Per-test-image scores of the finished tasks, with ``dataset`` and ``protocol``.
-    failures : DataFrame
-        One row per failed task.
-    """
-
-    records: pd.DataFrame
-    raw: list[dict] = field(default_factory=list)
-    predictions: pd.DataFrame = field(default_factory=pd.DataFrame)
-    failures: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-    @property
-    def weights(self) -> list[dict]:
-        """Every task's weights entries (:func:`mstl_lib.report.weights.weights_entries`)."""
-        return weights_entries(self.raw)
+class Results(engine.ChapterResults):
+    """The chapter's stored records, read back once (:class:`mstl_lib.engine.ChapterResults`); ``records`` also
+    hold ``dataset``, ``protocol`` (the fold grouping), ``epochs_run`` and ``still_improving`` (the best epoch was
+    the last of several)."""
 
     @property
     def image_level(self) -> pd.DataFrame:
@@ -79,13 +55,13 @@ def _history_columns(record: dict) -> dict:
 
 def collect(store, grids: Mapping[str, engine.Grid]) -> Results:
     """Read every grid's records from ``store`` (a store or its folder) into one :class:`Results`."""
-    found = engine.gather(store, grids, lambda grid: {"dataset": grid.context.get("dataset"),
-                                                      "protocol": grid.context.get("grouping", "none")})
-    records = found["records"]
+    found = engine.collect(store, grids, lambda grid: {"dataset": grid.context.get("dataset"),
+                                                       "protocol": grid.context.get("grouping", "none")})
+    records = found.records
     if len(records):  # the history columns of each record, in the records' order
-        history = pd.DataFrame([_history_columns(r) for r in found["raw"]], index=records.index)
+        history = pd.DataFrame([_history_columns(r) for r in found.raw], index=records.index)
         records = pd.concat([records, history], axis=1)
-    return Results(records, found["raw"], found["predictions"], found["failures"])
+    return Results(records, found.raw, found.predictions, found.failures)
 
 
 def failures_table(results: Results):
