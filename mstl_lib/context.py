@@ -310,6 +310,21 @@ class RunContext:
             **extra,
         }
 
+    def grid(self, name: str, configs: list[dict], task: str, code_version: str, table: pd.DataFrame,
+             source: DataSource | None, backbones: Iterable[str] = (), folds: Iterable[int] | None = None,
+             unkeyed: Iterable[str] | None = None, **context):
+        """One grid of this run: ``configs`` × ``folds`` (default: the chapter's ``folds_run`` under this profile),
+        keyed by the fingerprint of the data ``table`` it reads and by :meth:`task_context` (plus ``context``), less
+        ``unkeyed`` (default: the engine's)."""
+        from mstl_lib.engine.grid import Grid  # noqa: PLC0415
+        from mstl_lib.engine.provenance import fingerprint_table  # noqa: PLC0415
+
+        return Grid(name=name, configs=configs, task=task, code_version=code_version,
+                    folds=list(folds) if folds is not None else list(range(self.settings["folds_run"])),
+                    data_fingerprint=fingerprint_table(table, label_column="label"),
+                    context=self.task_context(source, backbones, **context),
+                    **({} if unkeyed is None else {"unkeyed": tuple(unkeyed)}))
+
     # ------------------------------------------------------------------ provenance
 
     def datasets_table(self) -> pd.DataFrame:

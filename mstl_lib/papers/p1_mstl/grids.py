@@ -28,7 +28,6 @@ import pandas as pd
 from mstl_lib import engine
 from mstl_lib.data import phantoms, tables
 from mstl_lib.data.sources import PHANTOM, DataSource, load_source
-from mstl_lib.engine.provenance import fingerprint_table
 from mstl_lib.papers.p1_mstl import cell_patches, protocol, tasks
 from mstl_lib.papers.p1_mstl.settings import CHAPTER
 from mstl_lib.paths import derived_dir
@@ -133,13 +132,9 @@ def stage1_grid(run, chapter_plan: Plan) -> engine.Grid:
                for backbone in settings["backbones"] for optimizer in settings["optimizers"]]
     configs += [{**config, "labels": "shuffled"} for config in configs  # the control arm's stage 1
                 if config["optimizer"] in settings["control_optimizers"]]
-    return engine.Grid(
-        name=f"multistage_stage1-{run.profile.name}", configs=configs, folds=[0], task=tasks.STAGE1_TASK,
-        data_fingerprint=fingerprint_table(chapter_plan.patches, label_column="label"),
-        context=run.task_context(chapter_plan.cells_train, settings["backbones"],
-                                 patches_index=chapter_plan.patches_index),
-        code_version=tasks.RECIPE_VERSION, unkeyed=tasks.STAGE1_UNKEYED,
-    )
+    return run.grid(f"multistage_stage1-{run.profile.name}", configs, tasks.STAGE1_TASK, tasks.RECIPE_VERSION,
+                    chapter_plan.patches, chapter_plan.cells_train, settings["backbones"], folds=[0],
+                    unkeyed=tasks.STAGE1_UNKEYED, patches_index=chapter_plan.patches_index)
 
 
 def stage2_config(arm: str, backbone: str, optimizer: str, settings: Mapping, links: Mapping) -> dict:
@@ -178,12 +173,10 @@ def stage2_grid(run, settings: Mapping, stem: str, source: DataSource, *, optimi
                     if optimizer in settings["control_optimizers"]]
     if run.miniature:  # stage 1 ran its covering configurations only: keep the stage-2 ones it can feed
         configs = [c for c in configs if "stage1_key" not in c or c["stage1_key"]]
-    context = run.task_context(source, settings["backbones"], grouping=grouping, n_splits=settings["n_splits"],
-                               val_size=protocol.VAL_SIZE, max_images=max_images, per_class=per_class,
-                               keep_models=[list(k) for k in keep_models], stage1=links)
-    return engine.Grid(name=f"{stem}-{run.profile.name}", configs=configs, folds=folds, task=tasks.STAGE2_TASK,
-                       data_fingerprint=fingerprint_table(table, label_column="label"), context=context,
-                       code_version=tasks.RECIPE_VERSION, unkeyed=tasks.STAGE2_UNKEYED)
+    return run.grid(f"{stem}-{run.profile.name}", configs, tasks.STAGE2_TASK, tasks.RECIPE_VERSION, table, source,
+                    settings["backbones"], folds=folds, unkeyed=tasks.STAGE2_UNKEYED, grouping=grouping,
+                    n_splits=settings["n_splits"], val_size=protocol.VAL_SIZE, max_images=max_images,
+                    per_class=per_class, keep_models=[list(k) for k in keep_models], stage1=links)
 
 
 def kept_models(settings: Mapping) -> list[list]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from mstl_lib import engine
 from mstl_lib.data.phantoms.strain import STRAIN_GENERATOR_VERSION
-from mstl_lib.engine.provenance import fingerprint_table
 from mstl_lib.nn import backbones
 from mstl_lib.papers.p3_elastography import protocol, tasks
 
@@ -50,17 +49,10 @@ def _grid(run, source, split: str, configs, max_images, verbose: int) -> engine.
     used = constituents(settings)
     extra = [protocol.COMPARISONS[name] for name in settings.get("comparisons", []) if split == "nested"
              and source.dataset == "busi"]
-    return engine.Grid(
-        name=grid_name(source.dataset, split, run.profile.name),
-        configs=configs,
-        folds=list(range(settings["folds_run"])),
-        task=TASK,
-        code_version=tasks.RECIPE_VERSION,
-        data_fingerprint=fingerprint_table(table, label_column="label"),
-        context=run.task_context(source, [*used.values(), *extra], dataset=source.dataset, protocol=split,
-                                 n_splits=settings["n_splits"], max_images=max_images, constituents=used,
-                                 strain_generator=STRAIN_GENERATOR_VERSION, verbose=verbose),
-    )
+    return run.grid(grid_name(source.dataset, split, run.profile.name), configs, TASK, tasks.RECIPE_VERSION, table,
+                    source, [*used.values(), *extra], dataset=source.dataset, protocol=split,
+                    n_splits=settings["n_splits"], max_images=max_images, constituents=used,
+                    strain_generator=STRAIN_GENERATOR_VERSION, verbose=verbose)
 
 
 def build(run, verbose: int = 0) -> dict[str, engine.Grid]:

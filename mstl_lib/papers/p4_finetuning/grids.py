@@ -13,7 +13,6 @@ import pandas as pd
 
 from mstl_lib import engine
 from mstl_lib.data.sources import DataSource
-from mstl_lib.engine.provenance import fingerprint_table
 from mstl_lib.papers.p4_finetuning import protocol, tasks
 
 __all__ = ["TASK", "build", "grid_name", "protocols", "run_all", "train_tables"]
@@ -55,17 +54,9 @@ def _grid(run, source: DataSource, grouping: str, backbones, strategies, verbose
                 "learning_rate": settings["learning_rate"], "class_weight": settings["class_weight"],
                 "operating_point": settings["operating_point"]}
                for backbone in backbones for pct in strategies]
-    return engine.Grid(
-        name=grid_name(source.dataset, grouping, run.profile.name),
-        configs=configs,
-        folds=list(range(settings["folds_run"])),
-        task=TASK,
-        code_version=tasks.RECIPE_VERSION,
-        data_fingerprint=fingerprint_table(table, label_column="label"),
-        context=run.task_context(source, backbones, dataset=source.dataset, grouping=grouping,
-                                 n_splits=settings["n_splits"], max_images=settings["max_images"],
-                                 svm_cv=settings["svm_cv"], verbose=verbose),
-    )
+    return run.grid(grid_name(source.dataset, grouping, run.profile.name), configs, TASK, tasks.RECIPE_VERSION, table,
+                    source, backbones, dataset=source.dataset, grouping=grouping, n_splits=settings["n_splits"],
+                    max_images=settings["max_images"], svm_cv=settings["svm_cv"], verbose=verbose)
 
 
 def build(run, verbose: int = 0) -> dict[str, engine.Grid]:
