@@ -9,7 +9,9 @@ check on every package :func:`mstl_lib.papers.discover` finds; a new paper runs 
     for name, check in contract_checks("p5_mine"):
         check()
 
-See ``book/adding_a_paper.md`` for the files a paper needs.
+See ``book/adding_a_paper.md`` for the files a paper needs. ``root`` (default: this repository) is the project
+folder whose notebooks, ``_toc.yml``, ``references.bib`` and tests the checks read; a test builds a toy paper
+in a folder of its own and checks it there.
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ REQUIRED_MEMBERS: dict[str | None, tuple[str, ...]] = {
 }
 """Each module of a paper package (``None``: its ``__init__``) and the names it must define."""
 
-FINGERPRINTS = REPO_ROOT / "tests" / "papers" / "recipe_fingerprints.json"
-"""``{paper: {RECIPE_VERSION: recipe fingerprint}}``: a version is recorded with the code it stands for."""
+FINGERPRINTS_FILE = "tests/papers/recipe_fingerprints.json"
+"""``{paper: {RECIPE_VERSION: recipe fingerprint}}``, under the project's root: a version is recorded with the code
+it stands for."""
 
 
 class ContractError(AssertionError):
@@ -46,7 +49,7 @@ def _paper(key: str):
     return papers.module(key).PAPER
 
 
-def check_members(key: str) -> None:
+def check_members(key: str, root=REPO_ROOT) -> None:
     """Every module of :data:`REQUIRED_MEMBERS` imports and defines its names."""
     import importlib  # noqa: PLC0415
 
@@ -63,7 +66,7 @@ def check_members(key: str) -> None:
         raise ContractError(f"paper {key}: missing {', '.join(missing)}")
 
 
-def check_declaration(key: str) -> None:
+def check_declaration(key: str, root=REPO_ROOT) -> None:
     """``PAPER`` names this package, a label, a claim, a notebook that exists and a citation in ``references.bib``;
     the report's ``NOTEBOOK`` is the same notebook."""
     from mstl_lib import papers  # noqa: PLC0415
@@ -74,9 +77,9 @@ def check_declaration(key: str) -> None:
         problems.append(f"PAPER.key is {info.key!r}")
     if not re.fullmatch(r"P\d+", info.label) or not info.claim:
         problems.append("PAPER needs a label 'P<n>' and a one-sentence claim")
-    if not (REPO_ROOT / "notebooks" / f"{info.notebook}.py").is_file():
+    if not (root / "notebooks" / f"{info.notebook}.py").is_file():
         problems.append(f"notebooks/{info.notebook}.py does not exist")
-    if f"{{{info.citation_key}," not in (REPO_ROOT / "references.bib").read_text(encoding="utf-8"):
+    if f"{{{info.citation_key}," not in (root / "references.bib").read_text(encoding="utf-8"):
         problems.append(f"references.bib has no entry {info.citation_key!r}")
     if papers.module(key, "report").NOTEBOOK != info.notebook:
         problems.append(f"report.NOTEBOOK is not PAPER.notebook ({info.notebook!r})")
@@ -84,24 +87,24 @@ def check_declaration(key: str) -> None:
         raise ContractError(f"paper {key}: " + "; ".join(problems))
 
 
-def check_notebook_in_toc(key: str) -> None:
+def check_notebook_in_toc(key: str, root=REPO_ROOT) -> None:
     """The chapter's notebook is in ``_toc.yml`` (under :func:`~mstl_lib.paths.notebooks_build_dir`), so the book
     runs it."""
     from mstl_lib.paths import notebooks_build_dir  # noqa: PLC0415
 
     entry = f"{notebooks_build_dir().relative_to(REPO_ROOT).as_posix()}/{_paper(key).notebook}"
-    if entry not in (REPO_ROOT / "_toc.yml").read_text(encoding="utf-8"):
+    if entry not in (root / "_toc.yml").read_text(encoding="utf-8"):
         raise ContractError(f"paper {key}: add 'file: {entry}' to _toc.yml")
 
 
-def check_test_folder(key: str) -> None:
+def check_test_folder(key: str, root=REPO_ROOT) -> None:
     """``tests/papers/<key>/`` exists and holds tests."""
-    folder = REPO_ROOT / "tests" / "papers" / key
+    folder = root / "tests" / "papers" / key
     if not any(folder.glob("test_*.py")):
         raise ContractError(f"paper {key}: tests/papers/{key}/ holds no test_*.py (its tests mirror the package)")
 
 
-def check_paper_values(key: str) -> None:
+def check_paper_values(key: str, root=REPO_ROOT) -> None:
     """The paper's own numbers load from ``paper_values/<label>_*.csv``, and one of them is its claims table."""
     from mstl_lib import paper_values  # noqa: PLC0415
 
@@ -115,22 +118,23 @@ def check_paper_values(key: str) -> None:
             raise ContractError(f"paper {key}: paper_values/{name}.csv is empty or has no '# source' line")
 
 
-def check_recipe_fingerprint(key: str) -> None:
+def check_recipe_fingerprint(key: str, root=REPO_ROOT) -> None:
     """``tasks.RECIPE_VERSION`` is recorded with the fingerprint of the code that makes the records, so a change to
     that code without a new version (old records reused) fails here."""
     from mstl_lib import papers  # noqa: PLC0415
 
     version = papers.module(key, "tasks").RECIPE_VERSION
-    stored = json.loads(FINGERPRINTS.read_text(encoding="utf-8")) if FINGERPRINTS.is_file() else {}
+    fingerprints = root / FINGERPRINTS_FILE
+    stored = json.loads(fingerprints.read_text(encoding="utf-8")) if fingerprints.is_file() else {}
     current = papers.recipe_fingerprint(key)
     if version not in stored.get(key, {}):
         raise ContractError(f"paper {key}: RECIPE_VERSION {version!r} has no stored fingerprint; add "
-                            f'"{version}": "{current}" under "{key}" in {FINGERPRINTS.relative_to(REPO_ROOT)}')
+                            f'"{version}": "{current}" under "{key}" in {FINGERPRINTS_FILE}')
     if stored[key][version] != current:
         raise ContractError(
             f"paper {key}: the code of its protocol, tasks or a shared recipe module changed since RECIPE_VERSION "
             f"{version!r} was set. Bump RECIPE_VERSION in mstl_lib/papers/{key}/tasks.py and store "
-            f'"<new version>": "{current}" under "{key}" in {FINGERPRINTS.relative_to(REPO_ROOT)}')
+            f'"<new version>": "{current}" under "{key}" in {FINGERPRINTS_FILE}')
 
 
 CHECKS: tuple[Callable[[str], None], ...] = (check_members, check_declaration, check_notebook_in_toc,
@@ -138,7 +142,8 @@ CHECKS: tuple[Callable[[str], None], ...] = (check_members, check_declaration, c
 """The contract, in the order it is checked."""
 
 
-def contract_checks(key: str) -> Iterator[tuple[str, Callable[[], None]]]:
-    """``(name, check)`` for each of :data:`CHECKS` on paper ``key``; ``check()`` raises :class:`ContractError`."""
+def contract_checks(key: str, root=REPO_ROOT) -> Iterator[tuple[str, Callable[[], None]]]:
+    """``(name, check)`` for each of :data:`CHECKS` on paper ``key`` in the project at ``root``; ``check()`` raises
+    :class:`ContractError`."""
     for check in CHECKS:
-        yield check.__name__.removeprefix("check_"), partial(check, key)
+        yield check.__name__.removeprefix("check_"), partial(check, key, root=root)

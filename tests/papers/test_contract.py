@@ -32,15 +32,14 @@ def test_a_missing_member_is_named_with_its_module(monkeypatch):
         contract.check_members(key)
 
 
-def test_a_recipe_changed_without_a_new_version_is_refused(tmp_path, monkeypatch):
+def test_a_recipe_changed_without_a_new_version_is_refused(tmp_path):
     key = papers.PAPER_PACKAGES[0]
     version = papers.module(key, "tasks").RECIPE_VERSION
-    stale = tmp_path / "fingerprints.json"
+    stale = tmp_path / contract.FINGERPRINTS_FILE
+    stale.parent.mkdir(parents=True)
     stale.write_text(json.dumps({key: {version: "0" * 64}}))
-    monkeypatch.setattr(contract, "FINGERPRINTS", stale)
-    monkeypatch.setattr(contract, "REPO_ROOT", tmp_path)
     with pytest.raises(contract.ContractError, match="Bump RECIPE_VERSION"):
-        contract.check_recipe_fingerprint(key)
+        contract.check_recipe_fingerprint(key, root=tmp_path)
     stale.write_text("{}")
     with pytest.raises(contract.ContractError, match="has no stored fingerprint"):
-        contract.check_recipe_fingerprint(key)
+        contract.check_recipe_fingerprint(key, root=tmp_path)
