@@ -43,7 +43,7 @@ from mstl_lib.papers.p4_finetuning.settings import CHAPTER
 from mstl_lib.report import markdown
 
 run = start_run(CHAPTER, profile=profile, data_dir=data_dir, weights=weights, seed=seed)
-grids = p4_grids.build(run, verbose)  # decides the data of every dataset and resolves the weights
+grids = p4_grids.build(run, verbose=verbose)  # decides the data of every dataset and resolves the weights
 
 # %%
 run.banner()

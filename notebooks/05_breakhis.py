@@ -48,7 +48,7 @@ from mstl_lib.report import markdown
 
 run = start_run(CHAPTER, profile=profile, data_dir=data_dir, weights=weights, seed=seed)
 chosen = p2_grids.sources(run)  # the full release if supplied, else the phantoms
-grids = p2_grids.build(run, verbose, chosen)
+grids = p2_grids.build(run, verbose=verbose, chosen=chosen)
 
 # %%
 run.banner()

@@ -46,7 +46,7 @@ from mstl_lib.papers.p3_elastography.settings import CHAPTER
 from mstl_lib.report import markdown, table_or_note
 
 run = start_run(CHAPTER, profile=profile, data_dir=data_dir, weights=weights, seed=seed)
-grids = p3_grids.build(run, verbose)  # decides the data of every dataset and resolves the weights
+grids = p3_grids.build(run, verbose=verbose)  # decides the data of every dataset and resolves the weights
 
 # %%
 run.banner()

@@ -6,7 +6,8 @@ Every paper package has the same modules:
               ``weights_backbones(profile)``, the backbones whose ImageNet weights it starts from
 ``protocol``  the paper's rules and constants (no TensorFlow)
 ``tasks``     its experiment-engine tasks, with ``RECIPE_VERSION``
-``grids``     ``build(run) -> {name: Grid}``
+``grids``     ``build(run, store=None, verbose=0) -> {name: Grid}`` and
+              ``run_all(run, store=None, executor="auto", scheduler=None, verbose=0)``
 ``report``    tables beside the paper, figures, and prose built from results
 ``audit``     checks of the paper's own numbers (over ``mstl_lib.paper_values``)
 

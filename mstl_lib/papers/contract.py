@@ -66,6 +66,26 @@ def check_members(key: str, root=REPO_ROOT) -> None:
         raise ContractError(f"paper {key}: missing {', '.join(missing)}")
 
 
+SIGNATURES = {"build": ("run", "store", "verbose"), "run_all": ("run", "store", "executor", "scheduler", "verbose")}
+"""The leading parameters of each paper's ``grids`` functions, the same for every paper."""
+
+
+def check_signatures(key: str, root=REPO_ROOT) -> None:
+    """``grids.build`` and ``grids.run_all`` start with the parameters of :data:`SIGNATURES`, so that the book and
+    the tests call every paper the same way."""
+    import inspect  # noqa: PLC0415
+
+    from mstl_lib import papers  # noqa: PLC0415
+
+    grids, wrong = papers.module(key, "grids"), []
+    for name, expected in SIGNATURES.items():
+        found = tuple(inspect.signature(getattr(grids, name)).parameters)[:len(expected)]
+        if found != expected:
+            wrong.append(f"grids.{name}({', '.join(found)}, ...) should start ({', '.join(expected)})")
+    if wrong:
+        raise ContractError(f"paper {key}: " + "; ".join(wrong))
+
+
 def check_declaration(key: str, root=REPO_ROOT) -> None:
     """``PAPER`` names this package, a label, a claim, a notebook that exists and a citation in ``references.bib``;
     the report's ``NOTEBOOK`` is the same notebook."""
@@ -137,8 +157,9 @@ def check_recipe_fingerprint(key: str, root=REPO_ROOT) -> None:
             f'"<new version>": "{current}" under "{key}" in {FINGERPRINTS_FILE}')
 
 
-CHECKS: tuple[Callable[[str], None], ...] = (check_members, check_declaration, check_notebook_in_toc,
-                                             check_test_folder, check_paper_values, check_recipe_fingerprint)
+CHECKS: tuple[Callable[[str], None], ...] = (
+    check_members, check_signatures, check_declaration, check_notebook_in_toc, check_test_folder, check_paper_values,
+    check_recipe_fingerprint)
 """The contract, in the order it is checked."""
 
 

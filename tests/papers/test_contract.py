@@ -43,3 +43,10 @@ def test_a_recipe_changed_without_a_new_version_is_refused(tmp_path):
     stale.write_text("{}")
     with pytest.raises(contract.ContractError, match="has no stored fingerprint"):
         contract.check_recipe_fingerprint(key, root=tmp_path)
+
+
+def test_a_build_with_another_signature_is_refused(monkeypatch):
+    key = papers.PAPER_PACKAGES[-1]
+    monkeypatch.setattr(papers.module(key, "grids"), "build", lambda run, verbose=0: {})
+    with pytest.raises(contract.ContractError, match=r"grids.build\(run, verbose, ...\) should start \(run, store, verbose\)"):
+        contract.check_signatures(key)

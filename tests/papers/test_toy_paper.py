@@ -71,7 +71,7 @@ PACKAGE = {
         from mstl_lib.papers.p5_toy import tasks
 
 
-        def build(run, verbose=0):
+        def build(run, store=None, verbose=0):
             source = run.source("busi", "train")
             if source is None:  # nothing serves BUSI: no grid, and the banner says the data are missing
                 return {}
@@ -82,7 +82,8 @@ PACKAGE = {
 
 
         def run_all(run, store=None, executor="auto", scheduler=None, verbose=0):
-            return run.run_grids(build(run, verbose), store, executor=executor, scheduler=scheduler, verbose=verbose)
+            return run.run_grids(build(run, store, verbose), store, executor=executor, scheduler=scheduler,
+                                 verbose=verbose)
     """,
     "report.py": f"""
         from mstl_lib import engine

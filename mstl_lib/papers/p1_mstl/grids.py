@@ -209,7 +209,7 @@ def stage2_grids(run, chapter_plan: Plan, links: Mapping) -> dict[str, engine.Gr
     }
 
 
-def build(run, store=None) -> dict[str, engine.Grid]:
+def build(run, store=None, verbose: int = 0) -> dict[str, engine.Grid]:
     """Chapter 03's grids: ``stage1`` and :data:`STAGE2_GRIDS`, linked to the stage-1 records in ``store``.
 
     Before stage 1 has run, the MSTL configurations name no stage-1 record

@@ -108,8 +108,11 @@ def _grids_for(run, source: DataSource, data: str, arms, verbose: int, overrides
     return out
 
 
-def build(run, verbose: int = 0, chosen: Sources | None = None) -> dict[str, engine.Grid]:
-    """Every grid of the chapter under ``run``'s profile, by name (``chosen``: :func:`sources` already decided)."""
+def build(run, store=None, verbose: int = 0, chosen: Sources | None = None) -> dict[str, engine.Grid]:
+    """Every grid of the chapter under ``run``'s profile, by name (``chosen``: :func:`sources` already decided).
+
+    ``store`` is not read (every paper's ``build`` takes it; P1 links stage 2 to the stage-1 records in it).
+    """
     chosen = sources(run) if chosen is None else chosen
     grids = {}
     if chosen.real is not None:
@@ -130,5 +133,5 @@ def run_all(run, store=None, executor: str = "auto", scheduler=None, verbose: in
 
     Under ``smoke`` a failed task raises :class:`mstl_lib.engine.GridFailedError`.
     """
-    grids = build(run, verbose) if grids is None else grids
+    grids = build(run, store, verbose) if grids is None else grids
     return run.run_grids(grids, store, executor=executor, scheduler=scheduler, verbose=verbose)

@@ -55,8 +55,11 @@ def _grid(run, source, split: str, configs, max_images, verbose: int) -> engine.
                     strain_generator=STRAIN_GENERATOR_VERSION, verbose=verbose)
 
 
-def build(run, verbose: int = 0) -> dict[str, engine.Grid]:
-    """Every grid of the chapter under ``run``'s profile, by name (a dataset nothing serves has none)."""
+def build(run, store=None, verbose: int = 0) -> dict[str, engine.Grid]:
+    """Every grid of the chapter under ``run``'s profile, by name (a dataset nothing serves has none).
+
+    ``store`` is not read (every paper's ``build`` takes it; P1 links stage 2 to the stage-1 records in it).
+    """
     settings = run.settings
     grids = {}
     busi = run.source("busi", "train")
@@ -89,5 +92,5 @@ def run_all(run, store=None, executor: str = "auto", scheduler=None, verbose: in
 
     Under ``smoke`` a failed task raises (so that the tests fail); otherwise failures are recorded.
     """
-    grids = build(run, verbose) if grids is None else grids
+    grids = build(run, store, verbose) if grids is None else grids
     return run.run_grids(grids, store, executor=executor, scheduler=scheduler, verbose=verbose)

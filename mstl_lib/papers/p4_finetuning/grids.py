@@ -59,12 +59,14 @@ def _grid(run, source: DataSource, grouping: str, backbones, strategies, verbose
                     max_images=settings["max_images"], svm_cv=settings["svm_cv"], verbose=verbose)
 
 
-def build(run, verbose: int = 0) -> dict[str, engine.Grid]:
+def build(run, store=None, verbose: int = 0) -> dict[str, engine.Grid]:
     """Every grid of the chapter under ``run``'s profile, by name.
 
     The run context decides what serves each dataset (``run.source(name, "train")``)
     and resolves the weights of every backbone; a dataset nothing serves (Mendeley
     without the user's copy) has no grid, and the banner lists it as missing.
+
+    ``store`` is not read (every paper's ``build`` takes it; P1 links stage 2 to the stage-1 records in it).
     """
     grids = {}
     for name, grouping, backbones, strategies in protocols(run.settings):
@@ -87,5 +89,5 @@ def run_all(run, store=None, executor: str = "auto", scheduler=None, verbose: in
     -------
     dict of str to GridRun, by grid name
     """
-    grids = build(run, verbose) if grids is None else grids
+    grids = build(run, store, verbose) if grids is None else grids
     return run.run_grids(grids, store, executor=executor, scheduler=scheduler, verbose=verbose)
