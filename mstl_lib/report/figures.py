@@ -22,6 +22,9 @@ OKABE_ITO = {"blue": "#0072B2", "orange": "#E69F00", "bluish green": "#009E73", 
 LINE_STYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 2)), (0, (1, 3)))
 """One line style per palette colour, in the same order."""
 
+OUTLINE_RGB = tuple(int(OKABE_ITO["vermillion"][i:i + 2], 16) / 255 for i in (1, 3, 5))
+"""The colour (RGB in 0..1) that lesion outlines and masked regions are painted in: Okabe–Ito vermillion."""
+
 MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 """Markers for lines whose style already carries another meaning (metric, ours against the paper's)."""
 
@@ -62,7 +65,7 @@ def sample_grid(table: pd.DataFrame, per_class: int = 4, seed: int = 0, size: in
             if isinstance(masks, (list, tuple)) and len(masks):
                 outline = mask_outline(read_mask(masks, size=(size, size)))
                 image = image.copy()
-                image[outline] = (0.84, 0.37, 0.0)  # Okabe–Ito vermillion
+                image[outline] = OUTLINE_RGB
             ax.imshow(image)
             ax.set_title(f"{cls}\n{short_name(item['path'])}", fontsize=8)
     if title:

@@ -9,8 +9,7 @@ from IPython.display import Markdown
 
 from mstl_lib import report
 from mstl_lib.data import load_busi, phantoms
-
-RED = (1.0, 0.1, 0.1)  # the mask outline's colour in sample_grid
+from mstl_lib.report.figures import OUTLINE_RGB as RED  # the mask outline's colour in sample_grid
 
 
 @pytest.fixture(scope="module")

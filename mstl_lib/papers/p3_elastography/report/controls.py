@@ -205,7 +205,7 @@ def masking_example(table: pd.DataFrame, n: int = 3, size: int = 192):
 
     from mstl_lib.data.annotations import annotation_mask  # noqa: PLC0415
     from mstl_lib.data.images import read_image  # noqa: PLC0415
-    from mstl_lib.report.figures import finish  # noqa: PLC0415
+    from mstl_lib.report.figures import OUTLINE_RGB, finish  # noqa: PLC0415
 
     if table is None:
         return markdown("BUSI is not available: no example.")
@@ -218,7 +218,7 @@ def masking_example(table: pd.DataFrame, n: int = 3, size: int = 192):
         image = cv2.resize(native, (size, size), interpolation=cv2.INTER_AREA)
         mask = cv2.resize(annotation_mask(native).astype("float32"), (size, size), interpolation=cv2.INTER_AREA) > 0
         shown = image.copy()
-        shown[mask] = 0.5 * shown[mask] + 0.5 * np.array([0.84, 0.37, 0.0])  # Okabe–Ito vermillion
+        shown[mask] = 0.5 * shown[mask] + 0.5 * np.array(OUTLINE_RGB)
         ax.imshow(shown)
         ax.set_title(f"masked: {mask.mean():.0%} of pixels (shown at {size} px)", fontsize=8)
         ax.axis("off")
