@@ -34,7 +34,7 @@ PROFILES = MappingProxyType(
     {
         "smoke": Profile("smoke", "seconds per notebook, tiny subsets; for tests", "small"),
         # cpu: one fresh process per task, so a chapter's memory is its largest task's (a few seconds per task)
-        "cpu": Profile("cpu", "real data, scaled-down protocol for 2 CPU cores", "cpu", executor="isolated"),
+        "cpu": Profile("cpu", "real data, scaled-down protocol for 2 CPU cores", "cpu", executor="reused"),
         "full": Profile("full", "the paper's exact protocol; meant for a GPU", "cpu"),
     }
 )

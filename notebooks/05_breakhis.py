@@ -34,7 +34,7 @@ profile: str = "cpu"  # smoke (seconds, for tests), cpu (real data, scaled down)
 data_dir: str = "auto"  # folder holding busi/, ddti/...; "auto": MSTL_DATA_DIR, ../shared/data, ~/mstl_data
 weights: str = "auto"  # "auto" (ImageNet where available), "imagenet", "none" (random) or a weights file
 seed: int = 0  # seed of splits, initialisation and augmentation
-executor: str = "auto"  # where tasks run: auto (the profile's), local, processes, isolated or dask
+executor: str = "auto"  # where tasks run: auto (the profile's), local, processes, reused, isolated or dask
 scheduler: str = None  # a Dask scheduler address when executor is dask; None starts a local cluster
 verbose: int = 0  # Keras fit verbosity of each task: 0 silent, 1 a progress bar, 2 a line per epoch
 

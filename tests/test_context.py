@@ -200,7 +200,7 @@ def test_a_bad_parameter_is_one_line_naming_it(parameters, named):
 
 
 @pytest.mark.parametrize(("chapter_name", "profile", "requested", "expected"), [
-    ("multistage", "cpu", "auto", "isolated"),  # the cpu profile's: a fresh process per task
+    ("multistage", "cpu", "auto", "reused"),  # the cpu profile's: one worker process, reused across tasks
     ("multistage", "smoke", "auto", "local"),
     ("multistage", "full", "auto", "local"),
     ("breakhis", "cpu", "auto", "local"),  # the chapter's own setting wins

@@ -22,6 +22,8 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from mstl_lib import timing
+
 __all__ = [
     "IMAGE_EXTENSIONS",
     "ImageReadError",
@@ -196,6 +198,7 @@ def _set_channels(arr: np.ndarray, channels: int) -> np.ndarray:
     return (arr @ weights)[..., None]
 
 
+@timing.timed("data")
 def read_image(
     path: str | os.PathLike,
     channels: int = 3,
@@ -250,6 +253,7 @@ def read_image(
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 
+@timing.timed("data")
 def read_mask(
     paths: str | os.PathLike | Iterable[str | os.PathLike],
     size: int | tuple[int, int] | None = None,

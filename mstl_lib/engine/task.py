@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 
+from mstl_lib import timing
 from mstl_lib.engine.provenance import config_hash, device_info, environment_versions, jsonable
 from mstl_lib.engine.store import SCHEMA_VERSION
 from mstl_lib.seeding import seed_everything
@@ -208,6 +209,16 @@ def peak_rss_mb() -> float:
     return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
 
 
+def current_rss_mb() -> float:
+    """This process's resident memory now, in MB (Linux ``/proc``; elsewhere its peak so far)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            pages = int(statm.read().split()[1])
+        return round(pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024), 1)
+    except (OSError, ValueError, IndexError):
+        return peak_rss_mb()
+
+
 def build_record(
     task: Task,
     context: dict,
@@ -215,8 +226,9 @@ def build_record(
     error: dict | None,
     started: str,
     wall_time_s: float,
+    timings: dict | None = None,
 ) -> dict:
-    """The record of a finished (or failed) task."""
+    """The record of a finished (or failed) task; ``timings`` are its seconds per phase (:mod:`mstl_lib.timing`)."""
     result = result or {}
     return jsonable(
         {
@@ -234,6 +246,7 @@ def build_record(
             "error": error,
             "task": task.task_ref,
             "wall_time_s": wall_time_s,
+            "timings": timings or {},
             "started": started,
             "finished": _now(),
             "profile": context.get("profile"),
@@ -276,20 +289,23 @@ def execute_task(task: Task, verbose: int = 0) -> dict:
     started, t0 = _now(), time.perf_counter()
     context = {**task.context, "verbose": verbose}
     result, error = None, None
+    timing.reset()
     try:
-        func = resolve_task(task.task)  # imports the task's module (and Keras) before seeding
+        with timing.phase("imports"):
+            func = resolve_task(task.task)  # imports the task's module (and Keras) before seeding
         release_framework_memory()
         seed_globals(task_seed(context.get("seed"), task.key))
         result = normalise_result(func(copy.deepcopy(task.config), task.fold, dict(context)))
         error = nan_loss_error(result["history"])
     except Exception as exc:  # noqa: BLE001 - every task failure is recorded
         error = describe_error(exc)
-    return build_record(task, context, result, error, started, time.perf_counter() - t0)
+    return build_record(task, context, result, error, started, time.perf_counter() - t0, timing.tally())
 
 
 def lost_task_record(task: Task, exc: BaseException, context: dict | None = None) -> dict:
     """Failed record for a task whose worker died or could not run it."""
     kind = classify_error(exc)
-    if kind == "error" and type(exc).__name__ in ("KilledWorker", "BrokenProcessPool", "CancelledError"):
+    if kind == "error" and type(exc).__name__ in ("KilledWorker", "BrokenProcessPool", "CancelledError",
+                                                                  "WorkerDied"):
         kind = "worker_lost"
     return build_record(task, context or task.context, None, describe_error(exc, kind), _now(), 0.0)

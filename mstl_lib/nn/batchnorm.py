@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mstl_lib import timing
 from mstl_lib.nn.runtime import import_keras
 
 keras = import_keras()
@@ -105,6 +106,7 @@ def _batches(n: int, pixels_per_image: int, max_pixels: int, max_images: int) ->
     return [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
 
+@timing.timed("bn_settle")
 def settle_batchnorm(model: keras.Model, images, layers=None,
                      max_batch_pixels: int = MAX_BATCH_PIXELS, max_batch_images: int = MAX_BATCH_IMAGES,
                      refine: bool = True) -> SettleReport:

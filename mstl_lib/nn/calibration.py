@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mstl_lib import timing
 from mstl_lib.evaluation.metrics import DEGENERATE_SHARE
 from mstl_lib.nn.runtime import import_keras
 
@@ -144,7 +145,8 @@ def set_operating_point(model: keras.Model, images, labels, batch_size: int = 32
     labels = np.asarray(labels).astype(int).reshape(-1)
     inputs = [np.asarray(a, "float32") for a in images] if isinstance(images, (list, tuple)) else \
         np.asarray(images, "float32")
-    scores = np.asarray(model.predict(inputs, batch_size=batch_size, verbose=0))
+    with timing.phase("predict"):
+        scores = np.asarray(model.predict(inputs, batch_size=batch_size, verbose=0))
     logits = logits_of(scores.reshape(len(labels), -1), activation)
     own = logits >= 0
     collapsed = collapsed_share is None or max(own.mean(), 1 - own.mean()) >= collapsed_share

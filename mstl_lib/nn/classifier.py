@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from mstl_lib import timing
 from mstl_lib.nn.runtime import import_keras
 
 keras = import_keras()
@@ -32,6 +33,7 @@ def _assemble(inputs, preprocessing, backbone, head, name):
     return keras.Model(inputs, head(features), name=name)
 
 
+@timing.timed("build")
 def build_classifier(
     backbone_name: str,
     input_shape,

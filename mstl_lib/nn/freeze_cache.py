@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mstl_lib import timing
 from mstl_lib.paths import freeze_cache_dir
 from mstl_lib.nn import pipeline
 from mstl_lib.nn.runtime import import_keras
@@ -241,6 +242,7 @@ def cache_nbytes(split: FreezeSplit, n_images: int, dtype="float32") -> int:
     return int(per_image * n_images * np.dtype(dtype).itemsize)
 
 
+@timing.timed("features")
 def compute_activations(
     prefix: keras.Model,
     images: np.ndarray,
@@ -364,6 +366,7 @@ def _batched_outputs(model: keras.Model, inputs, batch_size: int):
         yield start, [np.asarray(o) for o in outputs]
 
 
+@timing.timed("predict")
 def predict_arrays(model: keras.Model, inputs, batch_size: int = 64) -> np.ndarray:
     """``model``'s (single) output over ``inputs`` (an array or a list of arrays), eagerly."""
     parts = [outputs[0] for _, outputs in _batched_outputs(model, inputs, batch_size)]

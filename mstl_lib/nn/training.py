@@ -19,10 +19,12 @@ dropout and the other random ops of training.
 from __future__ import annotations
 
 import math
+import time
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from mstl_lib import timing
 from mstl_lib.nn import pipeline
 from mstl_lib.nn.runtime import backend, import_keras, set_seed
 
@@ -324,6 +326,45 @@ class BestWeights(keras.callbacks.Callback):
             self.model.set_weights(self.best_weights)
 
 
+class StepClock(keras.callbacks.Callback):
+    """Times the first epoch's training batches and each epoch's validation pass.
+
+    :meth:`tracing_s` estimates what tracing or compiling cost: the first batch's excess over a
+    steady batch, plus the first validation pass's excess over a later one.
+    """
+
+    def __init__(self, batches: int = 6):
+        super().__init__()
+        self.batches, self.batch_s, self.val_s = batches, [], []
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._t = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._epoch == 0 and len(self.batch_s) < self.batches:
+            self.batch_s.append(time.perf_counter() - self._t)
+
+    def on_test_begin(self, logs=None):
+        self._v = time.perf_counter()
+
+    def on_test_end(self, logs=None):
+        self.val_s.append(time.perf_counter() - self._v)
+
+    def tracing_s(self) -> float:
+        traced = 0.0
+        if len(self.batch_s) >= 2:
+            traced += self.batch_s[0] - float(np.median(self.batch_s[1:]))
+        elif self.batch_s:
+            traced += self.batch_s[0]  # one step: all of it is the first
+        if len(self.val_s) >= 2:
+            traced += self.val_s[0] - float(np.median(self.val_s[1:]))
+        return max(0.0, traced)
+
+
 def _plain_history(history: dict) -> dict[str, list[float]]:
     return {key: [float(value) for value in values] for key, values in history.items()}
 
@@ -400,17 +441,21 @@ def fit(
         planned = (steps_per_epoch or pipeline.cardinality(train_ds)) * epochs
         run_eagerly = backend() == "tensorflow" and 0 < planned <= EAGER_MAX_STEPS
     model.run_eagerly = bool(run_eagerly)
-    history = model.fit(
-        train_ds,
-        validation_data=val_ds,
-        epochs=epochs,
-        steps_per_epoch=steps_per_epoch,
-        validation_steps=validation_steps,
-        callbacks=callbacks,
-        verbose=verbose,
-        shuffle=False,  # datasets shuffle themselves (make_dataset)
-        class_weight=None if class_weight is None else {int(k): float(v) for k, v in class_weight.items()},
-    )
+    clock = StepClock()
+    callbacks.append(clock)
+    with timing.phase("steps"):
+        history = model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            validation_steps=validation_steps,
+            callbacks=callbacks,
+            verbose=verbose,
+            shuffle=False,  # datasets shuffle themselves (make_dataset)
+            class_weight=None if class_weight is None else {int(k): float(v) for k, v in class_weight.items()},
+        )
+    timing.move("steps", "tracing", clock.tracing_s())
     return _plain_history(history.history)
 
 
@@ -425,6 +470,7 @@ def balanced_class_weights(labels) -> dict[int, float]:
     return {int(c): float(counts.sum() / (len(classes) * n)) for c, n in zip(classes, counts, strict=True)}
 
 
+@timing.timed("predict")
 def predict_scores(model: keras.Model, images, batch_size: int = 32) -> np.ndarray:
     """Probability of the positive class for each image.
 

@@ -159,3 +159,10 @@ def demo_grid(counter_file=None, sleep: float = 0.0, name: str = "demo", n_confi
 def metrics_table(frame):
     """Ids and metrics only (no timings) of a records frame, in grid order, to compare runs."""
     return frame.sort_values("index")[["key", "fold", "name", "auc", "accuracy"]].reset_index(drop=True)
+
+
+def dying_task(config: dict, fold: int, context: dict) -> dict:
+    """Ends its own process when ``config["die"]`` (a segfault or the OOM killer, as a worker sees it)."""
+    if config.get("die"):
+        os._exit(3)
+    return {"metrics": {"pid": os.getpid()}}

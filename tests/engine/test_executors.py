@@ -79,9 +79,57 @@ def test_isolated_executor_runs_each_task_in_a_fresh_process_with_every_core(tmp
     pids = {r["pid"] for r in records}
     assert len(pids) == 4 and os.getpid() not in pids  # one process per task
     assert {r["device"]["TF_NUM_INTRAOP_THREADS"] for r in records} == {str(usable_cpus())}
+    # where the time went: each worker's start is timed by the parent, the task's import inside it
+    for record in records:
+        timings = record["timings"]
+        assert timings["process_start"] > 0 and timings["imports"] >= 0
+        assert sum(v for k, v in timings.items() if k != "process_start") <= record["wall_time_s"] + 1e-3
 
 
-@pytest.mark.parametrize("executor", ["processes", "isolated"])
+def test_reused_worker_matches_local_in_one_process_and_times_its_start_once(tmp_path):
+    grid = Grid("rng", [{"name": "a"}, {"name": "b"}], 2, "engine_tasks:random_task", context={"seed": 3})
+    local = run_grid(grid, store=tmp_path / "local", progress=False)
+    reused = run_grid(grid, store=tmp_path / "reused", executor="reused", progress=False)
+    assert reused.records["score"].tolist() == local.records["score"].tolist()  # seeded per task, in any process
+    records = [ResultsStore(tmp_path / "reused").read("rng", k) for k in reused.keys]
+    assert len({r["pid"] for r in records}) == 1 and os.getpid() != records[0]["pid"]
+    starts = [r["timings"]["process_start"] for r in records]
+    assert starts[0] == max(starts) and starts[0] > 5 * max(starts[1:])  # the worker started once
+
+
+def test_keras_tasks_in_a_reused_worker_match_each_run_alone(tmp_path):
+    """A task's Keras result does not depend on the tasks its worker ran before (session cleared, reseeded)."""
+    grid = Grid("keras", [{"lr": 0.01}, {"lr": 0.02}], 2, "engine_tasks:keras_task", context={"seed": 1})
+    reused = run_grid(grid, store=tmp_path / "reused", executor="reused", progress=False)
+    alone = run_grid(grid, store=tmp_path / "isolated", executor="isolated", progress=False)
+    assert reused.records["final_loss"].tolist() == alone.records["final_loss"].tolist()
+
+
+def test_reused_worker_is_replaced_past_its_memory_watermark(tmp_path, monkeypatch):
+    monkeypatch.setenv("MSTL_WORKER_MEMORY_MB", "1")  # every worker is past it after its first task
+    grid = Grid("rng", [{"name": "a"}], 3, "engine_tasks:random_task", context={"seed": 3})
+    reused = run_grid(grid, store=tmp_path, executor="reused", progress=False)
+    assert len({ResultsStore(tmp_path).read("rng", k)["pid"] for k in reused.keys}) == 3
+    monkeypatch.setenv("MSTL_WORKER_MEMORY_MB", "lots")
+    with pytest.raises(ValueError, match="MSTL_WORKER_MEMORY_MB must be a number of megabytes, not 'lots'"):
+        run_grid(Grid("rng2", [{"name": "a"}], 1, "engine_tasks:random_task"), store=tmp_path, executor="reused",
+                 progress=False)
+
+
+def test_a_task_that_kills_its_reused_worker_fails_alone(tmp_path):
+    grid = Grid("die", [{"die": False, "n": 0}, {"die": True, "n": 1}, {"die": False, "n": 2}], 1,
+                "engine_tasks:dying_task")
+    result = run_grid(grid, store=tmp_path, executor="reused", progress=False)
+    records = [ResultsStore(tmp_path).read("die", k) for k in result.keys]
+    assert [r["status"] for r in records] == ["done", "failed", "done"]
+    lost = records[1]["error"]
+    assert lost["kind"] == "worker_lost" and "exit code 3" in lost["message"] and records[1]["key"] in lost["message"]
+    assert records[0]["metrics"]["pid"] != records[2]["metrics"]["pid"]  # a new worker after the loss
+    rerun = run_grid(grid, store=tmp_path, executor="reused", progress=False)
+    assert rerun.n_cached == 2  # the finished tasks are kept; only the failed one ran again
+
+
+@pytest.mark.parametrize("executor", ["processes", "reused", "isolated"])
 def test_process_executors_refuse_unimportable_tasks(tmp_path, executor):
     grid = Grid("lam", [{}], 1, lambda config, fold, context: {"metrics": {}})
     with pytest.raises(ValueError, match="importable"):

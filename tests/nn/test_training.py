@@ -125,6 +125,21 @@ def test_fit_with_repeated_dataset():
                                                                                           rel=1e-5)
 
 
+def test_fit_splits_its_time_into_tracing_and_steps():
+    from mstl_lib import timing
+
+    images, labels = toy_problem(32)
+    model = tiny_cnn()
+    timing.reset()
+    fit(model, make_dataset(images, labels, 8, shuffle=True), make_dataset(images, labels, 8), epochs=3,
+        run_eagerly=False)
+    predict_scores(model, images)
+    tally = timing.tally()
+    assert tally["steps"] > 0 and tally["tracing"] > 0 and tally["predict"] > 0
+    # the graph is traced once: the first batch and the first validation pass carry it
+    assert tally["tracing"] > 0.2 * (tally["tracing"] + tally["steps"])
+
+
 def test_non_finite_loss_raises():
     images, labels = toy_problem(32)
     model = tiny_cnn(learning_rate=1e30, optimizer="sgd")

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mstl_lib import engine
+from mstl_lib import engine, timing
 from mstl_lib.data import splits, tables
 from mstl_lib.engine.provenance import config_hash
 from mstl_lib.evaluation import metrics
@@ -40,7 +40,7 @@ from mstl_lib.paths import model_weights_dir
 # mstl_lib.nn imports Keras (and TensorFlow where installed) here, at import, so that the engine's seeding (after it
 # imports this module) reaches Keras' generators.
 
-RECIPE_VERSION = "p1-11"
+RECIPE_VERSION = "p1-12"
 """Part of every P1 task key: bump it when the training or evaluation code changes results."""
 RECIPE_MODULES = ("mstl_lib.nn.calibration",)
 """Shared modules only P1's records depend on (see :func:`mstl_lib.papers.recipe_fingerprint`)."""
@@ -185,7 +185,8 @@ def train_recipe(model, train: tuple, val: tuple, test_images: np.ndarray, confi
         calibration_images, calibration_labels = val if len(np.unique(val[1])) == 2 else train
         point = calibration.set_operating_point(model, calibration_images, calibration_labels, batch)
         notes["operating_point"] = point.sentence()
-    outputs = np.asarray(model.predict(training.make_dataset(test_images, None, batch), verbose=0))
+    with timing.phase("predict"):
+        outputs = np.asarray(model.predict(training.make_dataset(test_images, None, batch), verbose=0))
     outputs = outputs.reshape(len(test_images), -1)
     if point is not None:
         own = calibration.logits_of(outputs, "sigmoid") - point.offset >= 0

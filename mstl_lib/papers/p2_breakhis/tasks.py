@@ -36,7 +36,7 @@ import keras  # noqa: E402,I001 - mstl_lib.nn.classifier imported TensorFlow qui
 __all__ = ["BACKBONE", "PATIENT_TIE", "RECIPE_VERSION", "build_p2_model", "curve_summary", "image_array",
            "p2_head", "train_arm"]
 
-RECIPE_VERSION = "p2-7"
+RECIPE_VERSION = "p2-8"
 
 RECIPE_MODULES = ("mstl_lib.evaluation.patients",)
 """Shared modules only P2's (and P3's) records depend on (see :func:`mstl_lib.papers.recipe_fingerprint`)."""

@@ -52,7 +52,7 @@ if not any(key.lower() == "densenet121" for key in backbones.BACKBONES):
         "DenseNet121", keras.applications.DenseNet121, keras.applications.densenet.preprocess_input, min_size=32,
         mode="torch", weights_url=WEIGHTS["DenseNet121"].url)
 
-RECIPE_VERSION = "p3-17"
+RECIPE_VERSION = "p3-18"
 
 RECIPE_MODULES = ("mstl_lib.nn.torchvision_models", "mstl_lib.nn.stem", "mstl_lib.nn.gradcam",
                   "mstl_lib.nn.calibration", "mstl_lib.evaluation.patients", "mstl_lib.data.phantoms.strain")

@@ -30,7 +30,7 @@ import keras  # noqa: E402,I001 - mstl_lib.nn.classifier imported TensorFlow qui
 
 __all__ = ["RECIPE_VERSION", "build_p4_model", "epoch_timer", "finetune_svm", "train_phase1"]
 
-RECIPE_VERSION = "p4-11"
+RECIPE_VERSION = "p4-12"
 RECIPE_MODULES = ("mstl_lib.nn.calibration",)
 """Shared modules only some papers' records depend on (see :func:`mstl_lib.papers.recipe_fingerprint`)."""
 """The grids' ``code_version``: bump it whenever a change here changes results."""
