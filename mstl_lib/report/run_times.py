@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from mstl_lib.engine.provenance import cpu_model
 from mstl_lib.paths import run_times_file, run_times_page
 
 NOT_MEASURED = ("No chapter has been timed on this machine yet: `make book` times every chapter and this "
@@ -28,7 +29,7 @@ def record(chapter: dict, path: str | os.PathLike | None = None) -> None:
     path = Path(path) if path is not None else run_times_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     line = {**chapter, "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "cpus": os.cpu_count(), "machine": platform.machine()}
+            "cpus": os.cpu_count(), "machine": platform.machine(), "cpu_model": cpu_model()}
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(line) + "\n")
 
@@ -82,9 +83,10 @@ def table(runs: Iterable[dict], profile: str = "cpu") -> str:
             f"{run.get('finished', '')} |")
     total = sum(run["seconds"] for run in chosen.values())
     cpus = sorted({run.get("cpus") for run in chosen.values()} - {None})
+    models = sorted({run.get("cpu_model") for run in chosen.values()} - {None})
     cached_only = [run["name"] for run in chosen.values() if run.get("trained", 0) == 0 and run.get("cached", 0) > 0]
-    note = (f"\n\nProfile `{profile}`, {'/'.join(map(str, cpus)) or 'unknown'} CPU core(s); the chapters' times "
-            f"add up to **{_minutes(total)}**.")
+    note = (f"\n\nProfile `{profile}`, {'/'.join(map(str, cpus)) or 'unknown'} CPU core(s) of "
+            f"{' / '.join(models) or 'an unrecorded CPU model'}; the chapters' times add up to **{_minutes(total)}**.")
     if cached_only:
         note += (f" {', '.join(cached_only)} took every task from the results cache in its latest run, so "
                  "its time here is a cached rerun, not a computation.")

@@ -30,6 +30,9 @@ def test_a_cached_rerun_does_not_hide_the_computed_time(tmp_path):
     assert "| 04_finetuning_svm | 15.0 min | 12 min (over) |" in text
     assert "| 01_datasets | 0.1 min | 1 min |" in text
     assert "add up to **25.1 min**" in text and "02_first_grid" not in text
+    from mstl_lib.engine.provenance import cpu_model
+
+    assert f"CPU core(s) of {cpu_model()};" in text  # the times name the CPU they were measured on
 
 
 def test_a_chapter_only_ever_cached_is_labelled(tmp_path):
