@@ -24,6 +24,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from mstl_lib import atomic
+
 KERAS_WEIGHTS, TORCH_CHECKPOINT, DATASET = "Keras weights", "torchvision checkpoint", "dataset"
 KINDS = (KERAS_WEIGHTS, TORCH_CHECKPOINT, DATASET)
 
@@ -350,11 +352,7 @@ def write_conversion_record(converted: str | os.PathLike, checkpoint: str | os.P
         raise ChecksumError(f"{checkpoint}: not the published {download.file_name} ({source.detail})")
     record = {"checkpoint": download.file_name, "url": download.url, "checkpoint_sha256": source.sha256,
               "sha256": file_digests(converted)[1]}
-    path = conversion_record_path(converted)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    os.replace(partial, path)
-    return path
+    return atomic.write_text(conversion_record_path(converted), json.dumps(record, indent=2) + "\n")
 
 
 def check_converted(download: Download, path: str | os.PathLike) -> FileCheck:

@@ -25,6 +25,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mstl_lib import atomic
 from mstl_lib import downloads
 from mstl_lib.data.registry import (
     DATASETS, DatasetLayoutError, DatasetNotFoundError, dataset_root, get_info, indent, loader)
@@ -147,10 +148,7 @@ def record_checksum(data_dir: str | os.PathLike, download: downloads.Download, s
     values = recorded_checksums(data_dir)
     values[download.file_name] = {"sha256": sha256, "url": download.url,
                                   "recorded": datetime.date.today().isoformat()}
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(partial, path)
-    return path
+    return atomic.write_text(path, json.dumps(values, indent=2, sort_keys=True) + "\n")
 
 
 def checked_download(name: str, data_dir: str | os.PathLike) -> tuple[downloads.Download, str]:

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from mstl_lib import atomic
 from mstl_lib.data.ddti import DDTI_COLUMNS, TIRADS_TO_TARGET
 from mstl_lib.data.registry import DatasetLayoutError, many
 
@@ -122,39 +123,36 @@ def convert_ddti(source: str | os.PathLike, out: str | os.PathLike) -> dict:
     if not xmls:
         raise DatasetLayoutError(f"{source}: no case files <case>.xml (DDTI's official release: one XML per case "
                                  "beside its images <case>_<k>.jpg)")
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    lines, n_masks, without_image, n_images = [], 0, [], 0
-    image_name = re.compile(r"^(?P<case>\d+)_(?P<k>\d+)\.jpe?g$", re.IGNORECASE)
-    for xml_path in xmls:
-        case = read_case(xml_path)
-        images = sorted((p for p in source.iterdir() if (m := image_name.match(p.name)) and m["case"] == case["case"]),
-                        key=lambda p: int(image_name.match(p.name)["k"]))
-        without_image += [f"{xml_path.name}: image {k}" for k in case["marks"]
-                          if not any(int(image_name.match(p.name)["k"]) == k for p in images)]
-        for path in images:
-            k = int(image_name.match(path.name)["k"])
-            image_id = f"{case['case']}_{k}"
-            shutil.copyfile(path, partial / f"{image_id}.a.jpg")
-            n_images += 1
-            outlines = case["marks"].get(k, [])
-            if outlines:
-                with Image.open(path) as image:
-                    size = image.size
-                outline_mask(size, outlines).save(partial / f"{image_id}.b.jpg", quality=100)
-                n_masks += 1
-            values = {"id": image_id, "folder_label": "na", **case["fields"]}
-            lines.append(",".join(values[c] for c in DDTI_COLUMNS))
-    if len({line.split(",", 1)[0] for line in lines}) != len(lines):
-        shutil.rmtree(partial)
-        raise DatasetLayoutError(f"{source}: an image is listed twice (two files for one <case>_<k>)")
-    (partial / "label.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (partial / "CONVERTED.txt").write_text(
-        f"Converted by mstl_lib.data.ddti_xml.convert_ddti from {source} ({len(xmls)} case files).\n"
-        "Images are byte copies; masks are filled from the XML outlines; label.txt columns: "
-        + ",".join(DDTI_COLUMNS) + "\n", encoding="utf-8")
-    os.replace(partial, out)
+    with atomic.replacing(out, folder=True) as partial:  # appears whole or not at all
+        lines, n_masks, without_image, n_images = [], 0, [], 0
+        image_name = re.compile(r"^(?P<case>\d+)_(?P<k>\d+)\.jpe?g$", re.IGNORECASE)
+        for xml_path in xmls:
+            case = read_case(xml_path)
+            images = sorted((p for p in source.iterdir()
+                             if (m := image_name.match(p.name)) and m["case"] == case["case"]),
+                            key=lambda p: int(image_name.match(p.name)["k"]))
+            without_image += [f"{xml_path.name}: image {k}" for k in case["marks"]
+                              if not any(int(image_name.match(p.name)["k"]) == k for p in images)]
+            for path in images:
+                k = int(image_name.match(path.name)["k"])
+                image_id = f"{case['case']}_{k}"
+                shutil.copyfile(path, partial / f"{image_id}.a.jpg")
+                n_images += 1
+                outlines = case["marks"].get(k, [])
+                if outlines:
+                    with Image.open(path) as image:
+                        size = image.size
+                    outline_mask(size, outlines).save(partial / f"{image_id}.b.jpg", quality=100)
+                    n_masks += 1
+                values = {"id": image_id, "folder_label": "na", **case["fields"]}
+                lines.append(",".join(values[c] for c in DDTI_COLUMNS))
+        if len({line.split(",", 1)[0] for line in lines}) != len(lines):
+            raise DatasetLayoutError(f"{source}: an image is listed twice (two files for one <case>_<k>)")
+        (partial / "label.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        (partial / "CONVERTED.txt").write_text(
+            f"Converted by mstl_lib.data.ddti_xml.convert_ddti from {source} ({len(xmls)} case files).\n"
+            "Images are byte copies; masks are filled from the XML outlines; label.txt columns: "
+            + ",".join(DDTI_COLUMNS) + "\n", encoding="utf-8")
     return {"images": n_images, "cases": len(xmls), "masks": n_masks, "without_image": without_image}
 
 

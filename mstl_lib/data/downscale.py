@@ -20,6 +20,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from mstl_lib import atomic
 from mstl_lib.data.busi import BUSI_CLASSES
 from mstl_lib.data.files import find_child_dir
 from mstl_lib.data.images import is_image_file
@@ -75,14 +76,12 @@ def downscale_busi(source: str | os.PathLike, out: str | os.PathLike, max_side: 
     if missing:
         raise DatasetLayoutError(f"{source}: class folder(s) {', '.join(missing)} missing; expected layout:\n"
                                  + indent(DATASETS["busi"].layout))
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
     files, resized = {}, 0
-    for label, folder in folders.items():
-        (partial / folder.name).mkdir(parents=True)
-        paths = sorted(p for p in folder.iterdir() if p.is_file() and is_image_file(p))
-        for path in paths:
-            resized += downscale_file(path, partial / folder.name / path.name, max_side)
-        files[label] = len(paths)
-    os.replace(partial, out)
+    with atomic.replacing(out, folder=True) as partial:  # appears whole or not at all
+        for label, folder in folders.items():
+            (partial / folder.name).mkdir(parents=True)
+            paths = sorted(p for p in folder.iterdir() if p.is_file() and is_image_file(p))
+            for path in paths:
+                resized += downscale_file(path, partial / folder.name / path.name, max_side)
+            files[label] = len(paths)
     return {"files": files, "resized": resized}

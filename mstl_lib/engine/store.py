@@ -3,12 +3,12 @@
 Layout::
 
     <root>/<experiment>/<key>.json                 a record
-    <root>/<experiment>/.<key>.json.<random>.tmp   a write in progress
+    <root>/<experiment>/.<key>.json.<random>.partial   a write in progress
     <root>/<experiment>/<key>.json.corrupt-<time>  a record that failed to parse
 
 The root is ``MSTL_RESULTS_DIR`` or ``<repo>/results`` (git-ignored).
 
-A write goes to a temporary file in the record's folder, which is flushed,
+A write goes to a temporary file in the record's folder (:mod:`mstl_lib.atomic`), which is
 fsynced and renamed over the record (``os.replace`` is atomic on POSIX and
 Windows), then the folder is fsynced. A reader therefore sees the old record
 or the new one, never half of one, even if the writer is killed. Several
@@ -26,7 +26,6 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 import time
 import warnings
 from collections.abc import Iterator
@@ -34,6 +33,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from mstl_lib import atomic
 from mstl_lib.paths import results_dir
 from mstl_lib.engine.provenance import jsonable
 
@@ -71,20 +71,6 @@ def check_name(name: str, what: str = "experiment") -> str:
             "letters, digits, '_', '-' and '.'"
         )
     return name
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _timestamp() -> str:
@@ -169,19 +155,7 @@ class ResultsStore:
             raise ValueError(f"refusing to write an invalid record: {problem}")
         final = self.path(record["experiment"], record["key"])
         final.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(record, allow_nan=True, separators=(",", ":"))
-        fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, final)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        _fsync_dir(final.parent)
-        return final
+        return atomic.write_text(final, json.dumps(record, allow_nan=True, separators=(",", ":")), durable=True)
 
     # ------------------------------------------------------------------ read
 
@@ -305,7 +279,7 @@ class ResultsStore:
         if not folder.is_dir():
             return 0
         now, n = time.time(), 0
-        for tmp in folder.glob(".*.tmp"):
+        for tmp in [*folder.glob(".*.partial"), *folder.glob(".*.tmp")]:  # .tmp: written before 0.x
             try:
                 if now - tmp.stat().st_mtime > max_age_s:
                     tmp.unlink()

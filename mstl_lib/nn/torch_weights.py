@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mstl_lib import atomic
 from mstl_lib.nn.runtime import import_keras
 
 keras = import_keras()
@@ -218,8 +219,6 @@ def convert_checkpoint(arch: str, source, destination: str | os.PathLike | None 
     if not destination.name.endswith(".weights.h5"):
         raise ValueError(f"Keras weights files end in .weights.h5; got {destination.name!r}")
     model = keras_model_from_state_dict(arch, source, include_top=include_top)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    partial = destination.with_name(destination.name.replace(".weights.h5", ".partial.weights.h5"))
-    model.save_weights(partial)
-    os.replace(partial, destination)
+    with atomic.replacing(destination, suffix=".weights.h5") as partial:
+        model.save_weights(partial)
     return destination

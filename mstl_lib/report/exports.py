@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from mstl_lib import atomic
+
 TABLES_ENV = "MSTL_TABLES_DIR"
 """The folder, beside the executed notebook, where the chapter's tables are written as CSV."""
 
@@ -77,12 +79,9 @@ def numeric_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 def write_csv(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write :func:`numeric_table` of ``frame`` to ``path`` (atomic: a partial file, then one rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    numeric_table(frame).to_csv(partial, index=False)
-    os.replace(partial, path)
-    return path
+    with atomic.replacing(path) as partial:
+        numeric_table(frame).to_csv(partial, index=False)
+    return Path(path)
 
 
 class TableExports:

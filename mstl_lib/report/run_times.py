@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from mstl_lib import atomic
 from mstl_lib.engine.provenance import cpu_model
 from mstl_lib.paths import run_times_file, run_times_page
 
@@ -96,8 +97,4 @@ def table(runs: Iterable[dict], profile: str = "cpu") -> str:
 def write_page(profile: str = "cpu", runs_path=None, page_path=None) -> Path:
     """Write the landing page's table (:func:`table`) to :func:`mstl_lib.paths.run_times_page`."""
     page = Path(page_path) if page_path is not None else run_times_page()
-    page.parent.mkdir(parents=True, exist_ok=True)
-    tmp = page.with_suffix(".tmp")
-    tmp.write_text(table(read(runs_path), profile) + "\n", encoding="utf-8")
-    os.replace(tmp, page)
-    return page
+    return atomic.write_text(page, table(read(runs_path), profile) + "\n")

@@ -52,7 +52,7 @@ def test_dask_matches_local_while_another_executor_writes_the_same_store(tmp_pat
         warnings.simplefilter("error", CorruptRecordWarning)
         after = run_grid(grid, store=shared, progress=False)  # every record parses and is cached
     assert after.n_cached == 12
-    assert shared.corrupt_files() == [] and not list(shared.folder("demo").glob(".*.tmp"))
+    assert shared.corrupt_files() == [] and not list(shared.folder("demo").glob(".*.partial"))
     pd.testing.assert_frame_equal(metrics_table(after.records), metrics_table(local.records))
 
 

@@ -45,7 +45,7 @@ def test_write_then_read_round_trip(store):
     assert back["schema"] == SCHEMA_VERSION and back["scores"] == [0.1, 0.2]
     assert np.isnan(back["loss"])
     assert store.read("exp", "missing") is None
-    assert not list(path.parent.glob(".*.tmp"))
+    assert not list(path.parent.glob(".*.partial"))
 
 
 def test_write_rejects_invalid_records(store):
@@ -100,7 +100,7 @@ def test_listing_find_and_clear(store):
 def test_stale_temporaries_are_removed_fresh_ones_kept(store):
     store.write(record("k1"))
     folder = store.folder("exp")
-    old, fresh = folder / ".k2.json.abc.tmp", folder / ".k3.json.def.tmp"
+    old, fresh = folder / ".k2.json.abc.partial", folder / ".k3.json.def.partial"
     old.write_text("{")
     fresh.write_text("{")
     os.utime(old, (time.time() - 7200, time.time() - 7200))
@@ -134,4 +134,4 @@ def test_concurrent_writers_never_expose_a_partial_record(store):
     assert all(w.wait() == 0 for w in writers)
     assert store.read("race", "shared")["writer"] in ("a", "b")
     assert store.corrupt_files() == []
-    assert not list(store.folder("race").glob(".*.tmp"))
+    assert not list(store.folder("race").glob(".*.partial"))
