@@ -6,8 +6,9 @@ import time
 
 import pandas as pd
 
+from mstl_lib.report.text import percent_text
 from mstl_lib.papers.p1_mstl import protocol
-from mstl_lib.papers.p1_mstl.report.common import _pct
+
 from mstl_lib.papers.p1_mstl.report.table_one import table1
 
 
@@ -51,8 +52,8 @@ def best_comparison(ours: pd.DataFrame, best: dict | None = None, paper: pd.Data
     folds = int(min(mstl["n_folds"], ctl["n_folds"]))
     difference = mstl["accuracy"] - ctl["accuracy"]
     direction = "above" if difference > 0 else "below" if difference < 0 else "level with"
-    return (text + f" Ours ({folds} fold{'s' if folds != 1 else ''}): MSTL {_pct(mstl['accuracy'], 2)}, AUC "
-            f"{mstl['auc']:.3f}; CTL {_pct(ctl['accuracy'], 2)}, AUC {ctl['auc']:.3f}. MSTL is "
+    return (text + f" Ours ({folds} fold{'s' if folds != 1 else ''}): MSTL {percent_text(mstl['accuracy'], 2)}, AUC "
+            f"{mstl['auc']:.3f}; CTL {percent_text(ctl['accuracy'], 2)}, AUC {ctl['auc']:.3f}. MSTL is "
             f"{abs(difference):.1f} points {direction} CTL here; one configuration over {folds} fold"
             f"{'s' if folds != 1 else ''} is a direction, not a test (see the significance section).")
 

@@ -4,13 +4,13 @@ on degenerate folds, chance ranking, the operating point and failures.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from mstl_lib.papers.p1_mstl import protocol
 from mstl_lib.report import markdown
 from mstl_lib.report.degenerate import chance_ranking_sentence, epochs_phrase
 from mstl_lib.report.operating_point import operating_point_sentence
+from mstl_lib.report.text import finished_only, plural
 
 
 STAGE1_METRICS = protocol.STAGE1_METRICS
@@ -27,23 +27,6 @@ ALPHA = 0.05
 # =========================================================================== small helpers
 
 
-def _done(records: pd.DataFrame) -> pd.DataFrame:
-    return records[records["status"] == "done"] if "status" in records.columns else records
-
-
-def _pct(value: float, digits: int = 1) -> str:
-    return "n/a" if value is None or not np.isfinite(value) else f"{value:.{digits}f} %"
-
-
-def _join(items: list[str]) -> str:
-    items = [i for i in items if i]
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else ""
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
 def per_fold_table(records: pd.DataFrame) -> pd.DataFrame:
     """Every stage-2 fold (the form of P1's Table S1): accuracy (%), AUC, balanced accuracy, predicted classes.
 
@@ -51,7 +34,7 @@ def per_fold_table(records: pd.DataFrame) -> pd.DataFrame:
     """
     columns = ["tl", "cnn", "optimizer", "fold", "accuracy", "auc", "balanced_accuracy", "sensitivity",
                "specificity", "pred_malignant", "n_test", "degenerate"]
-    done = _done(records)
+    done = finished_only(records)
     if done.empty:
         return pd.DataFrame(columns=columns)
     out = done.rename(columns={"backbone": "cnn"}).copy()
@@ -70,14 +53,14 @@ def degenerate_note(records: pd.DataFrame) -> str:
 
     A degenerate fold's accuracy is the share of one class, not evidence of learning.
     """
-    done = _done(records)
+    done = finished_only(records)
     if done.empty or "degenerate" not in done.columns:
         return "No finished stage-2 task records its predicted classes."
     parts = []
     for arm, rows in done.groupby("tl", sort=True):
         n_bad = int(rows["degenerate"].sum())
         malignant = rows["pred_malignant"].sum() / max(rows["pred_malignant"].sum() + rows["pred_benign"].sum(), 1)
-        parts.append(f"{arm}: {n_bad} of {_plural(len(rows), 'fold')} degenerate, {malignant:.0%} of test images "
+        parts.append(f"{arm}: {n_bad} of {plural(len(rows), 'fold')} degenerate, {malignant:.0%} of test images "
                      "predicted malignant")
     total = int(done["degenerate"].sum())
     verdict = ("**Some folds are degenerate**: their accuracy is a class share, not evidence that the network "
@@ -122,7 +105,7 @@ def shifted_threshold_note(done: pd.DataFrame) -> str:
     if shifted.empty:
         return ""
     aucs = ", ".join(f"{a:.2f}" for a in shifted["auc"])
-    return (f" {_plural(len(shifted), 'degenerate fold')} still rank{'s' if len(shifted) == 1 else ''} the test "
+    return (f" {plural(len(shifted), 'degenerate fold')} still rank{'s' if len(shifted) == 1 else ''} the test "
             f"images (AUC {aucs}) with every score on one side of 0.5: the threshold moved, the ranking did not "
             "collapse. The network was trained on BatchNorm statistics of batches of 16 and predicts with those of "
             f"the whole training part; after {_epochs_of(shifted)} from random weights its output is not calibrated "

@@ -8,9 +8,10 @@ import pandas as pd
 from mstl_lib.data.sources import REAL
 from mstl_lib.evaluation import stats
 from mstl_lib.papers.p1_mstl import protocol
+from mstl_lib.papers.p1_mstl.report.common import ALPHA
+from mstl_lib.papers.p1_mstl.report.table_one import with_ci, with_degenerate_folds, table1
 from mstl_lib.report.tables import beside_paper
-from mstl_lib.papers.p1_mstl.report.common import ALPHA, _done
-from mstl_lib.papers.p1_mstl.report.table_one import _with_ci, _with_degenerate_folds, table1
+from mstl_lib.report.text import finished_only
 
 
 def mt_small_table(records: pd.DataFrame, ci: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -19,7 +20,7 @@ def mt_small_table(records: pd.DataFrame, ci: pd.DataFrame | None = None) -> pd.
     ours = table1(records)
     table = beside_paper(ours, protocol.paper_mt_small(), on=list(protocol.TABLE1_KEYS),
                          metrics=["auc", "f1", "specificity", "sensitivity", "accuracy", "accuracy_sd"]).round(3)
-    return _with_ci(_with_degenerate_folds(table, ours), ci)
+    return with_ci(with_degenerate_folds(table, ours), ci)
 
 
 def mt_small_note(source) -> str:
@@ -57,7 +58,7 @@ def leakage_sentence(image_records: pd.DataFrame, grouped_records: pd.DataFrame,
     best = best or protocol.BEST
 
     def accuracies(records, arm):
-        done = _done(records)
+        done = finished_only(records)
         if done.empty:
             return np.array([])
         done = done[(done["tl"] == arm) & (done["backbone"] == best["cnn"]) & (done["optimizer"] == best["optimizer"])]

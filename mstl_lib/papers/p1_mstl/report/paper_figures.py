@@ -11,7 +11,7 @@ from mstl_lib.data.images import read_image
 from mstl_lib.papers.p1_mstl import protocol
 from mstl_lib.report import finish, finish_roc_axes, learning_curves, markdown, plot_roc
 from mstl_lib.report.figures import OKABE_ITO
-from mstl_lib.papers.p1_mstl.report.common import _done, _join
+from mstl_lib.report.text import finished_only, join_words
 
 
 def roc_by_arm(predictions: pd.DataFrame, arms=("MSTL", "CTL", protocol.CONTROL)):
@@ -29,7 +29,7 @@ def roc_by_arm(predictions: pd.DataFrame, arms=("MSTL", "CTL", protocol.CONTROL)
 
 def factor_means(records: pd.DataFrame, arm: str = "MSTL") -> pd.DataFrame:
     """Fig. 5's numbers: ``arm`` test accuracy (%) per optimizer and per CNN, mean and SD over configuration means."""
-    done = _done(records)
+    done = finished_only(records)
     done = done[done["tl"] == arm] if "tl" in done.columns else done.iloc[0:0]
     rows = []
     if not done.empty:
@@ -71,7 +71,7 @@ def factor_note(records: pd.DataFrame, arm: str = "MSTL") -> str:
     for factor, levels, name in (("optimizer", protocol.OPTIMIZERS, "optimizers"), ("cnn", protocol.BACKBONES, "CNNs")):
         present = means[means["factor"] == factor]
         parts.append(f"{len(present)} of P1's {len(levels)} {name}")
-    note = f"This run's {arm} configurations cover {_join(parts)}; a level it did not run has no blue bar"
+    note = f"This run's {arm} configurations cover {join_words(parts)}; a level it did not run has no blue bar"
     single = means[means["configurations"] < 2]
     if len(single):
         note += ", and a level averaged over one configuration has no error bar"

@@ -7,11 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mstl_lib.report.text import finished_only
 from mstl_lib.data.sources import REAL
 from mstl_lib.evaluation import stats
 from mstl_lib.evaluation.audit import audit_note_for
 from mstl_lib.papers.p1_mstl import audit, protocol
-from mstl_lib.papers.p1_mstl.report.common import _done
+
 from mstl_lib.papers.p1_mstl.report.significance import paired_accuracies
 from mstl_lib.papers.p1_mstl.report.table_one import table1
 from mstl_lib.report import tables as tables_report
@@ -78,7 +79,7 @@ def paper_claims() -> list:
 
 def _level_gap(records: pd.DataFrame, column: str, level: str, pair_on: list[str]) -> tuple[float, float, float]:
     """``level`` minus the best other level of ``column`` (MSTL accuracy in points), paired on ``pair_on``."""
-    done = _done(records)
+    done = finished_only(records)
     done = done[done["tl"] == "MSTL"] if "tl" in done.columns else done.iloc[0:0]
     if done.empty or done[column].nunique() < 2 or level not in set(done[column]):
         return float("nan"), float("nan"), float("nan")
@@ -107,7 +108,7 @@ def evidence_flags(chapter, records: pd.DataFrame, source, arms=("CTL", "MSTL"))
     from mstl_lib.data.sources import PHANTOM, STANDIN  # noqa: PLC0415
     from mstl_lib.report import scorecard as sc  # noqa: PLC0415
 
-    done = _done(records)
+    done = finished_only(records)
     data_kinds = {source.kind}
     if "MSTL" in arms and chapter.plan.cells_train.kind != REAL:
         data_kinds.add(PHANTOM)
@@ -159,7 +160,7 @@ def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0,
             mt_data = f"{chapter.plan.mt_small.dataset} ({chapter.plan.mt_small.kind}); {cells}"
             out.append(claim.with_result(ours, ci, data=mt_data, evidence_flags=flags_mt, note=private, **behind))
         elif claim.id == audit.MSTL_BEATS_CTL:
-            done = _done(main)
+            done = finished_only(main)
             pairs = stats.fold_pairs(done[done["tl"].isin(protocol.ARMS)], "auc") if {"CTL", "MSTL"} <= set(
                 done.get("tl", [])) else pd.DataFrame()
             mean, low, high = stats.mean_difference_ci(pairs["MSTL"] - pairs["CTL"]) if len(pairs) else (
@@ -177,7 +178,7 @@ def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0,
             column, level, pair_on = (("backbone", "ResNet50", ["optimizer", "fold"]) if claim.id == audit.RESNET50_BEST
                                       else ("optimizer", "adagrad", ["backbone", "fold"]))
             mean, low, high = _level_gap(main, column, level, pair_on)
-            levels = _done(main)[column].nunique() if len(_done(main)) else 0
+            levels = finished_only(main)[column].nunique() if len(finished_only(main)) else 0
             note = "" if np.isfinite(mean) else f"this profile runs {levels} {column} level(s): nothing to rank"
             out.append(claim.with_result(mean, (low, high) if np.isfinite(low) else None, data=main_data,
                                          evidence_flags=flags_main, note=note, **behind))

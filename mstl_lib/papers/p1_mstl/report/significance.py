@@ -10,9 +10,10 @@ import pandas as pd
 from mstl_lib.data.sources import REAL
 from mstl_lib.evaluation import stats
 from mstl_lib.papers.p1_mstl import protocol
-from mstl_lib.papers.p1_mstl.report.common import ALPHA, _done, _join, _plural
+from mstl_lib.papers.p1_mstl.report.common import ALPHA
 from mstl_lib.papers.p1_mstl.report.stage1 import stage1_table
 from mstl_lib.papers.p1_mstl.report.table_one import table1
+from mstl_lib.report.text import finished_only, join_words, plural
 
 
 def paper_ttest(paper: pd.DataFrame | None = None, reported_p: float | None = None) -> pd.DataFrame:
@@ -30,7 +31,7 @@ def paper_ttest_sentence(variants: pd.DataFrame, reported_p: float | None = None
     matches = variants[variants["matches"]]
     if matches.empty:
         return f"No candidate t-test on {protocol.TTEST_SAMPLE} reproduces the paper's p = {reported_p}."
-    names = _join([f"{m.test} {m.alternative}" for m in matches.itertuples()])
+    names = join_words([f"{m.test} {m.alternative}" for m in matches.itertuples()])
     others = variants[~variants["matches"] & (variants["alternative"] == "two-sided")]
     sentence = (f"Only the **{names} t-test** on {protocol.TTEST_SAMPLE} gives the paper's p = {reported_p} "
                 f"(here p = {matches['p_value'].iloc[0]:.5f}).")
@@ -58,7 +59,7 @@ def our_tests(records: pd.DataFrame) -> pd.DataFrame:
     pairs = paired_accuracies(table1(records))
     if len(pairs) >= 2:
         tests.append({"level": "configuration means (as P1)", **stats.t_test(pairs["CTL"], pairs["MSTL"], "paired")})
-    done = _done(records)
+    done = finished_only(records)
     done = done[done["tl"].isin(protocol.ARMS)] if "tl" in done.columns else done  # P1's two arms, not our control
     folds = stats.fold_pairs(done) if {"CTL", "MSTL"} <= set(done.get("tl", [])) else pd.DataFrame()
     if len(folds) >= 2:
@@ -69,7 +70,7 @@ def our_tests(records: pd.DataFrame) -> pd.DataFrame:
 
 def control_pairs(records: pd.DataFrame, metric: str = "auc") -> pd.DataFrame:
     """MSTL and the shuffled-label control per (backbone, optimizer, fold) where both ran."""
-    done = _done(records)
+    done = finished_only(records)
     if done.empty or "tl" not in done.columns or not {"MSTL", protocol.CONTROL} <= set(done["tl"]):
         return pd.DataFrame(columns=["backbone", "optimizer", "fold", "MSTL", protocol.CONTROL])
     return stats.fold_pairs(done[done["tl"].isin(["MSTL", protocol.CONTROL])], metric)
@@ -86,7 +87,7 @@ def control_sentence(records: pd.DataFrame, alpha: float = ALPHA) -> str:
         return ("The shuffled-label control did not run in this profile, so MSTL's gain (if any) cannot be told apart "
                 "from the effect of any extra training of the network.")
     difference = float((pairs["MSTL"] - pairs[protocol.CONTROL]).mean())
-    lead = (f"MSTL against the shuffled-label control, {_plural(len(pairs), 'fold pair')} (same test images): mean AUC "
+    lead = (f"MSTL against the shuffled-label control, {plural(len(pairs), 'fold pair')} (same test images): mean AUC "
             f"difference {difference:+.3f}.")
     degenerate = degenerate_arms(records)
     if degenerate.get("MSTL") or degenerate.get(protocol.CONTROL):
@@ -110,7 +111,7 @@ def conclusion_limits(chapter) -> list[str]:
     context = chapter.grids["main"].context
     random = sorted(name for name, info in context["weights_info"].items() if info["used"] != "imagenet")
     if random:
-        limits.append(f"CTL starts {_join(random)} from {context['weights_info'][random[0]]['used']} weights, "
+        limits.append(f"CTL starts {join_words(random)} from {context['weights_info'][random[0]]['used']} weights, "
                       "not ImageNet, so MSTL is random → cells → ultrasound and the comparison asks whether cell "
                       "pre-training helps an untrained network, not whether it adds to ImageNet features")
     if plan.cells_train.kind != REAL:
@@ -120,8 +121,8 @@ def conclusion_limits(chapter) -> list[str]:
     if not stage1.empty and not stage1["learned"].fillna(False).astype(bool).all():
         limits.append("stage 1 did not beat chance in every configuration")
     if settings["epochs"] < protocol.EPOCHS:
-        limits.append(f"stage 2 trained for {_plural(settings['epochs'], 'epoch')} and stage 1 for "
-                      f"{_plural(settings['stage1_epochs'], 'epoch')}, where P1 trains {protocol.EPOCHS} each")
+        limits.append(f"stage 2 trained for {plural(settings['epochs'], 'epoch')} and stage 1 for "
+                      f"{plural(settings['stage1_epochs'], 'epoch')}, where P1 trains {protocol.EPOCHS} each")
     return limits
 
 
@@ -136,7 +137,7 @@ def _verdict(tests: pd.DataFrame, alpha: float) -> str:
 
 def degenerate_arms(records: pd.DataFrame) -> dict[str, int]:
     """Degenerate folds per arm (folds that put at least 95 % of their test images in one class)."""
-    done = _done(records)
+    done = finished_only(records)
     if done.empty or "degenerate" not in done.columns:
         return {}
     counts = done.groupby("tl")["degenerate"].sum()
@@ -152,7 +153,7 @@ def significance_sentence(tests: pd.DataFrame, limits: list[str], alpha: float =
     class shares, not networks.
     """
     if degenerate:
-        listed = _join([f"{_plural(n, 'degenerate fold')} in {arm}" for arm, n in sorted(degenerate.items())])
+        listed = join_words([f"{plural(n, 'degenerate fold')} in {arm}" for arm, n in sorted(degenerate.items())])
         return (f"**No verdict**: this run has {listed} (at least 95 % of the test images given one class), whose "
                 "accuracy measures the class balance, not the network, so a t-test on them would compare class "
                 "shares. The tests are not run; read the per-fold table, the AUCs and their confidence intervals.")

@@ -7,7 +7,8 @@ import pandas as pd
 from mstl_lib.evaluation import stats
 from mstl_lib.nn.weights import weights_descriptions, weights_entries
 from mstl_lib.papers.p1_mstl import protocol
-from mstl_lib.papers.p1_mstl.report.common import ALPHA, STAGE1_METRICS, _join
+from mstl_lib.papers.p1_mstl.report.common import ALPHA, STAGE1_METRICS
+from mstl_lib.report.text import join_words
 
 
 def stage1_table(raw_records: list[dict]) -> pd.DataFrame:
@@ -55,7 +56,7 @@ def stage1_sentence(table: pd.DataFrame) -> str:
                 "of the split; this accuracy is no evidence that stage 1 learned the lines." + note)
     if len(learned) == len(done):
         return span + " Stage 1 learned to tell the lines apart in every configuration." + note
-    failed = _join([f"{r.backbone}-{r.optimizer}" for r in done[~done["learned"].astype(bool)].itertuples()])
+    failed = join_words([f"{r.backbone}-{r.optimizer}" for r in done[~done["learned"].astype(bool)].itertuples()])
     return (span + f" **Stage 1 did not beat chance for {failed}**, so the MSTL networks built on it start from "
             "nearly untrained weights as well; for those, this run cannot test what cell pre-training adds." + note)
 

@@ -9,9 +9,10 @@ import pandas as pd
 from mstl_lib.data import tables
 from mstl_lib.evaluation import metrics
 from mstl_lib.papers.p1_mstl import protocol
+from mstl_lib.papers.p1_mstl.report.common import STAGE2_METRICS
 from mstl_lib.report import tables as tables_report
 from mstl_lib.report.tables import aggregate, beside_paper
-from mstl_lib.papers.p1_mstl.report.common import STAGE2_METRICS, _done, _join, _plural
+from mstl_lib.report.text import finished_only, join_words, plural
 
 
 def table1(records: pd.DataFrame) -> pd.DataFrame:
@@ -25,7 +26,7 @@ def table1(records: pd.DataFrame) -> pd.DataFrame:
     called at least 95 % of their test images one class).
     """
     columns = ["tl", "cnn", "optimizer", "n_folds", *STAGE2_METRICS, "accuracy_sd", "avg_accuracy_cnn"]
-    done = _done(records)
+    done = finished_only(records)
     if done.empty:
         return pd.DataFrame(columns=columns)
     extra = ["balanced_accuracy"] if "balanced_accuracy" in done.columns else []
@@ -47,7 +48,7 @@ def table1(records: pd.DataFrame) -> pd.DataFrame:
     return out[columns + extra]
 
 
-def _with_degenerate_folds(table: pd.DataFrame, ours: pd.DataFrame) -> pd.DataFrame:
+def with_degenerate_folds(table: pd.DataFrame, ours: pd.DataFrame) -> pd.DataFrame:
     """``table`` with ``ours``' ``degenerate_folds`` joined on Table 1's keys (unchanged when ours has none)."""
     if "degenerate_folds" not in ours.columns:
         return table
@@ -92,10 +93,10 @@ def table1_beside_paper(ours: pd.DataFrame, paper: pd.DataFrame | None = None,
     """
     paper = protocol.paper_table1() if paper is None else paper
     table = beside_paper(ours, paper, on=list(protocol.TABLE1_KEYS), metrics=[*STAGE2_METRICS, "accuracy_sd"]).round(3)
-    return _with_ci(_with_degenerate_folds(table, ours), ci)
+    return with_ci(with_degenerate_folds(table, ours), ci)
 
 
-def _with_ci(table: pd.DataFrame, ci: pd.DataFrame | None) -> pd.DataFrame:
+def with_ci(table: pd.DataFrame, ci: pd.DataFrame | None) -> pd.DataFrame:
     """``table`` with :func:`pooled_ci`'s AUC, balanced accuracy and accuracy CI strings joined on Table 1's keys."""
     if ci is None or ci.empty:
         return table
@@ -117,10 +118,10 @@ def table1_caption(chapter) -> str:
     sample = (f"a class-balanced draw ({drawn}, at most {context['per_class']} of each) of {available}"
               if context["per_class"] else
               f"a stratified sample of {n_images} of {available}" if n_images < available else f"all {n_images}")
-    weights = _join(sorted({info["used"] for info in context["weights_info"].values()}))
+    weights = join_words(sorted({info["used"] for info in context["weights_info"].values()}))
     paper = "Mendeley 100 + 100, 5 folds of 50 epochs, ImageNet weights"
     return (f"**Ours:** {source.dataset} ({source.kind}), {sample} images, {len(chapter.grids['main'].fold_list)} of "
-            f"{settings['n_splits']} outer folds, {_plural(settings['epochs'], 'epoch')}, CTL from {weights} weights, "
+            f"{settings['n_splits']} outer folds, {plural(settings['epochs'], 'epoch')}, CTL from {weights} weights, "
             f"MSTL from stage 1 on {chapter.plan.cells_train.kind} cell lines "
-            f"({_plural(settings['stage1_epochs'], 'epoch')}). "
+            f"({plural(settings['stage1_epochs'], 'epoch')}). "
             f"**Paper:** {paper}.")

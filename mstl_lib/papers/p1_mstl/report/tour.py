@@ -7,7 +7,8 @@ import pandas as pd
 
 from mstl_lib.nn.weights import weights_descriptions, weights_entries
 from mstl_lib.papers.p1_mstl import protocol
-from mstl_lib.papers.p1_mstl.report.common import STAGE2_METRICS, _join, _plural
+from mstl_lib.papers.p1_mstl.report.common import STAGE2_METRICS
+from mstl_lib.report.text import join_words, plural
 
 
 def tour_table(records: pd.DataFrame) -> pd.DataFrame:
@@ -27,7 +28,7 @@ def tour_note(raw_records: list[dict], paper: pd.DataFrame | None = None) -> str
     done = [r for r in raw_records if r["status"] == "done"]
     if not done:
         return "No task of this grid finished, so there is no result to describe."
-    weights = _join(weights_descriptions(weights_entries(done)))
+    weights = join_words(weights_descriptions(weights_entries(done)))
     epochs = sorted({int(r["config"]["epochs"]) for r in done})
     accuracy = np.mean([r["metrics"]["accuracy"] for r in done])
     majority, collapsed = [], 0
@@ -40,8 +41,8 @@ def tour_note(raw_records: list[dict], paper: pd.DataFrame | None = None) -> str
     optimizers = sorted({r["config"]["optimizer"] for r in done})
     backbones = sorted({r["config"]["backbone"] for r in done})
     theirs = paper[(paper["tl"] == "CTL") & paper["cnn"].isin(backbones) & paper["optimizer"].isin(optimizers)]
-    text = (f"The {_plural(len(done), 'finished task')} started from {weights} and trained for "
-            f"{_join([str(e) for e in epochs])} epoch{'s' if epochs != [1] else ''} (P1: {protocol.EPOCHS}, from "
+    text = (f"The {plural(len(done), 'finished task')} started from {weights} and trained for "
+            f"{join_words([str(e) for e in epochs])} epoch{'s' if epochs != [1] else ''} (P1: {protocol.EPOCHS}, from "
             f"ImageNet). Mean test accuracy {accuracy:.2f}, against {baseline:.2f} for always answering the majority "
             f"class of each test fold; {collapsed} of {len(done)} networks gave the same class to every test image.")
     if collapsed or accuracy < baseline + 0.05:
@@ -51,6 +52,6 @@ def tour_note(raw_records: list[dict], paper: pd.DataFrame | None = None) -> str
     if len(theirs):
         low, high = theirs["accuracy"].min(), theirs["accuracy"].max()
         reached = f"{low:.1f} %" if low == high else f"{low:.1f}–{high:.1f} %"
-        text += (f" For comparison, P1's CTL {_join(backbones)} reached {reached} with "
+        text += (f" For comparison, P1's CTL {join_words(backbones)} reached {reached} with "
                  f"{'this optimizer' if len(theirs) == 1 else 'these optimizers'} (Table 1, Mendeley).")
     return text

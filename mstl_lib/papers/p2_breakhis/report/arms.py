@@ -14,7 +14,8 @@ from mstl_lib import engine
 from mstl_lib.evaluation.bootstrap import bootstrap_ci, format_ci, mean_ci
 from mstl_lib.nn.weights import weights_descriptions
 from mstl_lib.papers.p2_breakhis import protocol
-from mstl_lib.papers.p2_breakhis.report.release_counts import _markdown, leakage_paragraph
+from mstl_lib.papers.p2_breakhis.report.release_counts import leakage_paragraph
+from mstl_lib.report.banner import markdown
 
 
 Results = engine.ChapterResults
@@ -33,12 +34,12 @@ def collect(store, grids: Mapping[str, engine.Grid]) -> Results:
 def failures_table(results: Results):
     """The failed tasks, or a sentence saying none failed."""
     if results.failures.empty:
-        return _markdown("No task failed.")
+        return markdown("No task failed.")
     columns = ["data", "arm", "fold", "error_kind", "error_type", "error_message"]
     return results.failures[[c for c in columns if c in results.failures.columns]]
 
 
-def _main(records: pd.DataFrame) -> pd.DataFrame:
+def main_arm(records: pd.DataFrame) -> pd.DataFrame:
     if records.empty:
         return records
     done = records[records["status"] == "done"]
@@ -49,7 +50,7 @@ POOLED_METRICS = ("accuracy", "balanced_accuracy", "auc")
 """The metrics :func:`arms_table` pools over an arm's folds, each with a patient-bootstrap CI."""
 
 
-def _arm_ci(predictions: pd.DataFrame, n_boot: int, metric: str = "accuracy") -> tuple[float, float, float]:
+def arm_ci(predictions: pd.DataFrame, n_boot: int, metric: str = "accuracy") -> tuple[float, float, float]:
     if predictions.empty:
         return math.nan, math.nan, math.nan
     return bootstrap_ci(predictions["y_true"], predictions["y_score"], metric, groups=predictions["patient"],
@@ -66,7 +67,7 @@ def arms_table(results: Results, n_boot: int = 300) -> pd.DataFrame:
     patients]`` (and likewise pooled balanced accuracy and AUC), ``degenerate
     folds`` and ``share_test_seen`` (test images whose patient was trained on).
     """
-    records = _main(results.records)
+    records = main_arm(results.records)
     if records.empty:
         return pd.DataFrame()
     rows = []
@@ -74,7 +75,7 @@ def arms_table(results: Results, n_boot: int = 300) -> pd.DataFrame:
         chosen = results.predictions
         if not chosen.empty:
             chosen = chosen[(chosen["data"] == data) & (chosen["arm"] == arm) & (chosen["sensitivity_arm"].fillna("") == "")]
-        pooled = {metric: format_ci(*_arm_ci(chosen, n_boot, metric)) for metric in POOLED_METRICS}
+        pooled = {metric: format_ci(*arm_ci(chosen, n_boot, metric)) for metric in POOLED_METRICS}
         rows.append({
             "data": data, "arm": arm, "folds": len(group), "accuracy": group["accuracy"].mean(),
             "majority baseline": group["majority_accuracy"].mean(),
@@ -99,7 +100,7 @@ def a_minus_b(results: Results, n_boot: int = 300, seed: int = 0) -> pd.DataFram
     """
     columns = ["data", "images", "patients", "A accuracy", "B accuracy", "A - B", "low", "high", "degenerate",
                "follows"]
-    records, predictions = _main(results.records), results.predictions
+    records, predictions = main_arm(results.records), results.predictions
     if records.empty or predictions.empty:
         return pd.DataFrame(columns=columns)
     predictions = predictions[predictions["sensitivity_arm"].fillna("") == ""]
@@ -126,7 +127,7 @@ def a_minus_b(results: Results, n_boot: int = 300, seed: int = 0) -> pd.DataFram
 
 def magnification_table(results: Results) -> pd.DataFrame:
     """Accuracy per test magnification of the arms that test every magnification (C and D), mean over folds."""
-    records = _main(results.records)
+    records = main_arm(results.records)
     if records.empty:
         return pd.DataFrame()
     columns = [f"accuracy_{m}x" for m in protocol.MAGNIFICATIONS]
@@ -136,7 +137,7 @@ def magnification_table(results: Results) -> pd.DataFrame:
 
 def curve_table(results: Results) -> pd.DataFrame:
     """Test accuracy read off the per-epoch curve three ways (final, mean over the second half, best), and the kept epoch."""
-    records = _main(results.records)
+    records = main_arm(results.records)
     if records.empty:
         return pd.DataFrame()
     columns = ["test_acc_final", "test_acc_mean_second_half", "test_acc_max", "accuracy", "majority_accuracy",
@@ -173,11 +174,11 @@ def curves_figure(results: Results, arm: str = "A"):
 
     history = results.history
     if history.empty:
-        return _markdown("No finished task has a training history yet.")
+        return markdown("No finished task has a training history yet.")
     history = history[(history["arm"] == arm) & (history["sensitivity_arm"].fillna("") == "")]
     datas = sorted(history["data"].unique())
     if not datas:
-        return _markdown(f"No finished task of arm {arm}.")
+        return markdown(f"No finished task of arm {arm}.")
     fig, axes = plt.subplots(len(datas), 2, figsize=(7.5, 2.6 * len(datas)), squeeze=False)
     for row, data in zip(axes, datas, strict=True):
         part = history[history["data"] == data]

@@ -9,7 +9,8 @@ import pandas as pd
 
 from mstl_lib import paper_values
 from mstl_lib.papers.p2_breakhis import protocol
-from mstl_lib.papers.p2_breakhis.report.release_counts import _markdown, table1_arithmetic
+from mstl_lib.papers.p2_breakhis.report.release_counts import table1_arithmetic
+from mstl_lib.report.banner import markdown
 
 
 def colour_statistics(images: np.ndarray) -> np.ndarray:
@@ -103,7 +104,7 @@ def phantom_figure(phantoms: Mapping[float, object], patients_per_class: int = 1
     from mstl_lib.report.figures import finish  # noqa: PLC0415
 
     if not phantoms:
-        return _markdown("No phantom is used in this run.")
+        return markdown("No phantom is used in this run.")
     rows = []
     for effect, source in phantoms.items():
         table = load_source(source)

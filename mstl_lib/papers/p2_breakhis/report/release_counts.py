@@ -4,7 +4,6 @@ comparison table.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from mstl_lib import paper_values
@@ -27,16 +26,6 @@ COMPARISON_PROTOCOLS = {
     56: ("no", "P2's own split: every patient's 100-400X images train, its 40X images test"),
 }
 """Whether a row of P2's comparison table (by printed reference number) was patient-disjoint, where known here."""
-
-
-def _markdown(text: str):
-    from mstl_lib.report import markdown  # noqa: PLC0415
-
-    return markdown(text)
-
-
-def _fmt(value, digits: int = 3) -> str:
-    return "n/a" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
 
 
 # ----------------------------------------------------------------- the release's counts (offline)

@@ -6,7 +6,7 @@ from mstl_lib import engine, paper_values
 from mstl_lib.evaluation.audit import audit_note_for
 from mstl_lib.nn.weights import weights_kinds
 from mstl_lib.papers.p2_breakhis import audit
-from mstl_lib.papers.p2_breakhis.report.arms import _arm_ci, _main, collect
+from mstl_lib.papers.p2_breakhis.report.arms import arm_ci, main_arm, collect
 
 
 NOTEBOOK = "05_breakhis"
@@ -66,7 +66,7 @@ def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0,
                       chapter_grids)
     real = chosen.real is not None
     data = "real" if real else (f"phantom{max(chosen.phantoms):g}" if chosen.phantoms else "")
-    records = _main(results.records)
+    records = main_arm(results.records)
     records = records[records["data"] == data] if len(records) else records
     kinds = weights_kinds(results.weights)
     behind = {"profile": profile, "weights": ", ".join(kinds) or "none yet",
@@ -84,7 +84,7 @@ def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0,
         if arm is None or arm.empty or predictions.empty:
             out.append(claim.with_result(None, None, evidence_flags=(sc.NOT_RUN,), **behind))
             continue
-        estimate, low, high = _arm_ci(predictions, 1000)
+        estimate, low, high = arm_ci(predictions, 1000)
         flags = sc.flags_for(True, ["real" if real else "phantom"], kinds, bool((arm["degenerate"] > 0).any()))
         baseline = float(arm["majority_accuracy"].mean())
         out.append(claim.with_result(estimate, (low, high), evidence_flags=flags,

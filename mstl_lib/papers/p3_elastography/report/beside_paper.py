@@ -9,9 +9,9 @@ import pandas as pd
 from mstl_lib import paper_values
 from mstl_lib.evaluation.bootstrap import bootstrap_ci, format_ci
 from mstl_lib.papers.p3_elastography import protocol
-from mstl_lib.report.degenerate import chance_ranking_sentence, epochs_phrase
-from mstl_lib.papers.p3_elastography.report.patient_cis import _percent_ci, long_predictions, patient_table_ci
+from mstl_lib.papers.p3_elastography.report.patient_cis import percent_ci, long_predictions, patient_table_ci
 from mstl_lib.papers.p3_elastography.report.records import P3_METRICS
+from mstl_lib.report.degenerate import chance_ranking_sentence, epochs_phrase
 
 
 def table1_beside_paper(records: pd.DataFrame, level: str, predictions: pd.DataFrame | None = None,
@@ -52,7 +52,7 @@ def _table1_cis(predictions: pd.DataFrame, level: str, n_boot: int, seed: int) -
     long, keys = long_predictions(predictions), ["input", "view", "model"]
     if level == "patient":  # eq. 1's vote accuracy and the image AUC, both from patient_table_ci
         ci = patient_table_ci(long, keys, n_boot, seed)
-        return ci[keys].assign(**{"accuracy [95% CI]": [_percent_ci(row, "vote_accuracy") for _, row in ci.iterrows()],
+        return ci[keys].assign(**{"accuracy [95% CI]": [percent_ci(row, "vote_accuracy") for _, row in ci.iterrows()],
                                   "image auc [95% CI]": [format_ci(row["auc"], row["auc_low"], row["auc_high"])
                                                          for _, row in ci.iterrows()]})
     rows = []

@@ -10,9 +10,9 @@ import pandas as pd
 from mstl_lib import paper_values
 from mstl_lib.evaluation.bootstrap import format_ci
 from mstl_lib.papers.p3_elastography import protocol
-from mstl_lib.report.banner import markdown
-from mstl_lib.papers.p3_elastography.report.patient_cis import _percent_ci, _with_ci_strings, long_predictions, patient_table_ci
+from mstl_lib.papers.p3_elastography.report.patient_cis import percent_ci, with_ci_strings, long_predictions, patient_table_ci
 from mstl_lib.papers.p3_elastography.report.records import MODEL_ORDER, Results
+from mstl_lib.report.banner import markdown
 
 
 def busi_patient_table(run, seed: int = 0) -> pd.DataFrame | None:
@@ -35,7 +35,7 @@ def controls_table(results: Results, n_boot: int = 1000, seed: int = 0) -> pd.Da
     if predictions.empty:
         return pd.DataFrame()
     table = patient_table_ci(long_predictions(predictions), ["input", "separation", "model"], n_boot, seed)
-    return _with_ci_strings(table)
+    return with_ci_strings(table)
 
 
 def table2_beside_paper(results: Results, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
@@ -58,7 +58,7 @@ def table2_beside_paper(results: Results, n_boot: int = 1000, seed: int = 0) -> 
         ci = patient_table_ci(part.assign(model=name, y_score=part[f"score_{name}"]), ["model"], n_boot, seed).iloc[0]
         row = {"model": name, "n_patients": int(ours["n_patients"]), "image auc (ours)": round(image["auc"], 3),
                "image auc [95% CI] (ours)": format_ci(ci["auc"], ci["auc_low"], ci["auc_high"]),
-               "accuracy [95% CI] (ours)": _percent_ci(ci, "vote_accuracy"),
+               "accuracy [95% CI] (ours)": percent_ci(ci, "vote_accuracy"),
                "degenerate (ours)": bool(image["degenerate"])}
         for metric in ("accuracy", "precision", "specificity", "sensitivity", "f1"):
             row[f"{metric} (ours)"] = round(100 * ours[metric], 2)
@@ -78,7 +78,7 @@ def masking_table(results: Results, n_boot: int = 1000, seed: int = 0) -> pd.Dat
     if predictions.empty:
         return pd.DataFrame()
     predictions = predictions.assign(masked=predictions["masked"].astype(bool))
-    return _with_ci_strings(patient_table_ci(long_predictions(predictions), ["masked", "model"], n_boot, seed))
+    return with_ci_strings(patient_table_ci(long_predictions(predictions), ["masked", "model"], n_boot, seed))
 
 
 def masking_sentence(table: pd.DataFrame, model: str = "ensemble") -> str:
@@ -103,7 +103,7 @@ def ddti_table(results: Results, n_boot: int = 1000, seed: int = 0) -> pd.DataFr
     predictions = results.part("predictions", dataset="ddti", protocol="nested")
     if predictions.empty:
         return pd.DataFrame()
-    return _with_ci_strings(patient_table_ci(long_predictions(predictions), ["model"], n_boot, seed))
+    return with_ci_strings(patient_table_ci(long_predictions(predictions), ["model"], n_boot, seed))
 
 
 def negative_control_sentence(controls: pd.DataFrame, input_name: str = "SE", model: str = "ensemble") -> str:

@@ -54,7 +54,7 @@ def patient_table_ci(predictions: pd.DataFrame, by, n_boot: int = 1000, seed: in
     return pd.DataFrame(rows)
 
 
-def _with_ci_strings(table: pd.DataFrame) -> pd.DataFrame:
+def with_ci_strings(table: pd.DataFrame) -> pd.DataFrame:
     out = table.copy()
     for name in ("auc", "vote_accuracy", "recognition_rate"):
         out[f"{name} [95% CI]"] = [format_ci(e, lo, hi) for e, lo, hi in
@@ -62,5 +62,5 @@ def _with_ci_strings(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _percent_ci(row: pd.Series, name: str) -> str:
+def percent_ci(row: pd.Series, name: str) -> str:
     return format_ci(100 * row[name], 100 * row[f"{name}_low"], 100 * row[f"{name}_high"], 1)

@@ -8,7 +8,8 @@ import pandas as pd
 from mstl_lib.evaluation import patients
 from mstl_lib.papers.p3_elastography import protocol
 from mstl_lib.papers.p3_elastography.report.patient_cis import long_predictions
-from mstl_lib.papers.p3_elastography.report.records import Results, _markdown
+from mstl_lib.papers.p3_elastography.report.records import Results
+from mstl_lib.report.banner import markdown
 
 
 def ppv(predictions: pd.DataFrame) -> pd.Series:
@@ -137,7 +138,7 @@ def gradcam_figure(found: dict | None):
     from mstl_lib.report.figures import finish  # noqa: PLC0415
 
     if not found:
-        return _markdown("No B-SE task stored Grad-CAM maps.")
+        return markdown("No B-SE task stored Grad-CAM maps.")
     maps = found["maps"]
     columns = [("image", "B-mode channel"), *[(c, f"{c} Grad-CAM") for c in protocol.CONSTITUENTS if c in maps],
                ("combined", "combined (P3)")]

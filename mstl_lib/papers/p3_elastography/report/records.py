@@ -58,12 +58,7 @@ def collect(store, grids) -> Results:
 def failures_table(results: Results):
     """The failed tasks, or a sentence saying none failed."""
     if results.failures.empty:
-        return _markdown("No task failed.")
+        return markdown("No task failed.")
     columns = ["dataset", "protocol", "input", "view", "separation", "fold", "error_type", "error_message"]
     return results.failures[[c for c in columns if c in results.failures.columns]]
 
-
-def _markdown(text: str):
-    from mstl_lib.report import markdown  # noqa: PLC0415
-
-    return markdown(text)

@@ -10,14 +10,15 @@ from mstl_lib import paper_values
 from mstl_lib.evaluation import metrics
 from mstl_lib.nn.weights import weights_kinds
 from mstl_lib.papers.p4_finetuning import protocol
+from mstl_lib.papers.p4_finetuning.report.records import KEY
+from mstl_lib.papers.p4_finetuning.report.verdicts import any_degenerate, qualifier, verdict
 from mstl_lib.report import tables as tables_report
 from mstl_lib.report.operating_point import operating_point_sentence
 from mstl_lib.report.tables import aggregate, beside_paper
-from mstl_lib.papers.p4_finetuning.report.records import KEY, _done
-from mstl_lib.papers.p4_finetuning.report.verdicts import _any_degenerate, _qualifier, verdict
+from mstl_lib.report.text import finished_only
 
 
-def _paper_names(frame: pd.DataFrame) -> pd.DataFrame:
+def paper_names(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(dataset=frame["dataset"].map(lambda d: protocol.PAPER_DATASET.get(d, d)))
 
 
@@ -51,7 +52,7 @@ def head_ci(predictions: pd.DataFrame, groups: Mapping | None = None, protocol_n
         shown = tables_report.ci_strings(ci, metrics=metrics, suffix="")
         long = pd.concat([ci[KEY], shown], axis=1).melt(id_vars=KEY, var_name="metric", value_name=f"{head}_95ci")
         heads.append(long)
-    out = _paper_names(heads[0].merge(heads[1], on=[*KEY, "metric"]))
+    out = paper_names(heads[0].merge(heads[1], on=[*KEY, "metric"]))
     out["trainable_pct"] = out["trainable_pct"].astype(int)
     return out[columns]
 
@@ -80,12 +81,12 @@ def table3(records: pd.DataFrame, paper: pd.DataFrame | None = None, ci: pd.Data
     (:func:`auc_ci`), our pooled out-of-fold AUCs with 95 % CIs stand beside them.
     """
     paper = paper_values.load("p4_table3") if paper is None else paper
-    done = _done(records)
+    done = finished_only(records)
     columns = [*KEY, "folds", "ft_auc_ours", "ft_auc_paper", "ft_auc_diff", "ft_auc_sd",
                "svm_auc_ours", "svm_auc_paper", "svm_auc_diff", "svm_auc_sd", "ft_degenerate", "svm_degenerate"]
     if done.empty:
         return pd.DataFrame(columns=columns).set_index(KEY)
-    named = _paper_names(done)
+    named = paper_names(done)
     summary = aggregate(named, by=KEY, metrics=["ft_auc", "svm_auc"])
     ours = summary.rename(columns={"ft_auc_mean": "ft_auc", "svm_auc_mean": "svm_auc", "n": "folds"})
     degenerate = named.groupby(KEY, sort=False)[["ft_degenerate", "svm_degenerate"]].sum().astype(int).reset_index()
@@ -126,15 +127,15 @@ def auc_vs_depth(t3: pd.DataFrame):
     return finish(fig)
 
 
-def _head_differences(records: pd.DataFrame) -> pd.Series:
+def head_differences(records: pd.DataFrame) -> pd.Series:
     """Per fold: FT-SVM minus FT AUC, averaged over the cells of that fold."""
-    done = _done(records)
+    done = finished_only(records)
     return (done["svm_auc"] - done["ft_auc"]).groupby(done["fold"]).mean()
 
 
 def reading_table3(records: pd.DataFrame, weights: Iterable[dict]) -> str:
     """What separates Table 3's numbers from P4's, and what the SVM-vs-MLP difference says, from the records."""
-    done = _done(records)
+    done = finished_only(records)
     if done.empty:
         return "No finished task: Table 3 is empty."
     reasons = []
@@ -162,18 +163,18 @@ def reading_table3(records: pd.DataFrame, weights: Iterable[dict]) -> str:
         f"{len(reasons)} thing(s) separate these numbers from P4's before any comparison: "
         + "; ".join(reasons) + ". The `full` profile with ImageNet weights removes them."
         if reasons else "This run follows P4's protocol (ImageNet weights, 30 epochs, every fold)."))
-    mean, status = verdict(_head_differences(done))
-    if _any_degenerate(done):
+    mean, status = verdict(head_differences(done))
+    if any_degenerate(done):
         status = "degenerate"
     direction = "higher" if mean > 0 else "lower"
     text += (f"\n\nHere the FT-SVM AUC is {direction} than the FT AUC by {abs(mean):.3f} on average over "
-             f"{done.groupby(KEY).ngroups} cell(s): {_qualifier(status)}.")
+             f"{done.groupby(KEY).ngroups} cell(s): {qualifier(status)}.")
     return text
 
 
 def degenerate_note(records: pd.DataFrame) -> str:
     """How many folds' predictions collapsed onto one class, per head, with the share predicted malignant."""
-    done = _done(records)
+    done = finished_only(records)
     if done.empty:
         return "No finished task."
     n = len(done)

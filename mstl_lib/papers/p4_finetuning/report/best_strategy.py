@@ -10,9 +10,10 @@ import pandas as pd
 from mstl_lib import paper_values
 from mstl_lib.evaluation import metrics
 from mstl_lib.papers.p4_finetuning import protocol
+from mstl_lib.papers.p4_finetuning.report.auc_by_depth import TABLE4_METRICS, paper_names
+from mstl_lib.report.banner import markdown
 from mstl_lib.report.tables import beside_paper
-from mstl_lib.papers.p4_finetuning.report.auc_by_depth import TABLE4_METRICS, _paper_names
-from mstl_lib.papers.p4_finetuning.report.records import _done, _markdown
+from mstl_lib.report.text import finished_only
 
 
 def table4(records: pd.DataFrame, paper: pd.DataFrame | None = None, strategy: int = 15,
@@ -26,11 +27,11 @@ def table4(records: pd.DataFrame, paper: pd.DataFrame | None = None, strategy: i
     beside the means.
     """
     paper = paper_values.load("p4_table4") if paper is None else paper
-    done = _done(records)
+    done = finished_only(records)
     on = ["dataset", "backbone", "metric"]
     done = done[done["trainable_pct"] == strategy] if len(done) else done
     rows = []
-    for (dataset, backbone), group in (_paper_names(done).groupby(["dataset", "backbone"], sort=False)
+    for (dataset, backbone), group in (paper_names(done).groupby(["dataset", "backbone"], sort=False)
                                        if len(done) else []):
         for metric in TABLE4_METRICS:
             rows.append({"dataset": dataset, "backbone": backbone, "metric": metric,
@@ -90,6 +91,6 @@ def confusion_figure(predictions: pd.DataFrame, strategy: int = 15,
         chosen = predictions[(predictions["protocol"] == "none") & (predictions["trainable_pct"] == strategy)
                              & predictions["backbone"].isin(backbones)]
     if chosen.empty:
-        return _markdown(f"No finished task has predictions at {strategy} % trainable for {', '.join(backbones)}.")
+        return markdown(f"No finished task has predictions at {strategy} % trainable for {', '.join(backbones)}.")
     return confusion_and_roc(chosen, f"{strategy} % trainable, test predictions of the folds run",
                              by=("dataset", "backbone"))

@@ -7,20 +7,21 @@ from collections.abc import Iterable
 import pandas as pd
 
 from mstl_lib.papers.p4_finetuning import protocol
-from mstl_lib.papers.p4_finetuning.report.auc_by_depth import _paper_names
-from mstl_lib.papers.p4_finetuning.report.records import KEY, _done
-from mstl_lib.papers.p4_finetuning.report.verdicts import _any_degenerate, _qualifier, _unpaired_verdict
+from mstl_lib.papers.p4_finetuning.report.auc_by_depth import paper_names
+from mstl_lib.papers.p4_finetuning.report.records import KEY
+from mstl_lib.papers.p4_finetuning.report.verdicts import any_degenerate, qualifier, unpaired_verdict
+from mstl_lib.report.text import finished_only
 
 
 def grouping_comparison(records: pd.DataFrame, strategies: Iterable[int] | None = None) -> pd.DataFrame:
     """AUC and accuracy per protocol (image-level ``none`` vs grouped folds), mean over the folds run."""
-    done = _done(records)
+    done = finished_only(records)
     columns = ["folds", "ft_auc", "svm_auc", "ft_accuracy", "svm_accuracy"]
     if done.empty:
         return pd.DataFrame(columns=columns)
     if strategies is not None:
         done = done[done["trainable_pct"].isin(list(strategies))]
-    done = _paper_names(done)
+    done = paper_names(done)
     grouped = done[done["protocol"] != "none"]
     cells = grouped[KEY].drop_duplicates()
     done = done.merge(cells, on=KEY, how="inner")
@@ -43,7 +44,7 @@ def grouping_differences(comparison: pd.DataFrame, metric: str = "svm_auc") -> p
 
 def grouping_paragraph(records: pd.DataFrame) -> str:
     """Grouped minus image-level AUC for each cell run both ways, with whether the direction follows."""
-    done = _done(records)
+    done = finished_only(records)
     if done.empty or not (done["protocol"] != "none").any():
         return "No grouped protocol has finished tasks."
     lines = []
@@ -52,16 +53,16 @@ def grouping_paragraph(records: pd.DataFrame) -> str:
                     & (done["trainable_pct"] == pct)]
         if base.empty:
             continue
-        svm, svm_status = _unpaired_verdict(part["svm_auc"], base["svm_auc"])
-        ft, _ = _unpaired_verdict(part["ft_auc"], base["ft_auc"])
-        if _any_degenerate(pd.concat([part, base]), heads=("svm",)):
+        svm, svm_status = unpaired_verdict(part["svm_auc"], base["svm_auc"])
+        ft, _ = unpaired_verdict(part["ft_auc"], base["ft_auc"])
+        if any_degenerate(pd.concat([part, base]), heads=("svm",)):
             svm_status = "degenerate"
         if svm_status == "follows":
             meaning = ("grouping lowers the FT-SVM AUC: the image-level number was inflated by near-identical "
                        "images on both sides of the split" if svm < 0 else
                        "grouping raises the FT-SVM AUC: no sign that image-level folds inflated it")
         else:
-            meaning = _qualifier(svm_status)
+            meaning = qualifier(svm_status)
         lines.append(f"- {protocol.PAPER_DATASET.get(dataset, dataset)}, {backbone}, {int(pct)} %, `{name}` minus "
                      f"image-level folds: FT-SVM AUC {svm:+.3f}, FT AUC {ft:+.3f} ({meaning}).")
     return "\n".join(lines) if lines else "No cell was run with both image-level and grouped folds."

@@ -11,6 +11,7 @@ import pandas as pd
 
 from mstl_lib import engine
 from mstl_lib.nn.weights import random_requested, weights_descriptions, weights_kinds
+from mstl_lib.report.banner import markdown
 
 
 METRICS_READ = (
@@ -67,22 +68,10 @@ def collect(store, grids: Mapping[str, engine.Grid]) -> Results:
 def failures_table(results: Results):
     """The failed tasks (kind, type, message), or a sentence saying none failed."""
     if results.failures.empty:
-        return _markdown("No task failed.")
+        return markdown("No task failed.")
     columns = ["dataset", "protocol", "backbone", "trainable_pct", "fold", "error_kind", "error_type",
                "error_message"]
     return results.failures[[c for c in columns if c in results.failures.columns]]
-
-
-def _markdown(text: str):
-    from mstl_lib.report import markdown  # noqa: PLC0415
-
-    return markdown(text)
-
-
-def _done(records: pd.DataFrame) -> pd.DataFrame:
-    if records.empty:
-        return records
-    return records[records["status"] == "done"] if "status" in records.columns else records
 
 
 # ----------------------------------------------------------------- weights

@@ -10,9 +10,10 @@ from mstl_lib.evaluation import stats
 from mstl_lib.evaluation.audit import audit_note_for
 from mstl_lib.nn.weights import weights_kinds
 from mstl_lib.papers.p4_finetuning import audit, protocol
-from mstl_lib.papers.p4_finetuning.report.auc_by_depth import _paper_names
-from mstl_lib.papers.p4_finetuning.report.records import _done, collect
+from mstl_lib.papers.p4_finetuning.report.auc_by_depth import paper_names
+from mstl_lib.papers.p4_finetuning.report.records import collect
 from mstl_lib.report import tables as tables_report
+from mstl_lib.report.text import finished_only
 
 
 NOTEBOOK = "04_finetuning_svm"
@@ -121,7 +122,7 @@ def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0,
         return sc.cannot_run(base, profile, error)
     results = collect(engine.ResultsStore(store) if not isinstance(store, engine.ResultsStore) else store,
                       chapter_grids)
-    records = _paper_names(_done(results.image_level)) if len(results.records) else pd.DataFrame()
+    records = paper_names(finished_only(results.image_level)) if len(results.records) else pd.DataFrame()
     kinds = weights_kinds(results.weights)
     sources = {protocol.PAPER_DATASET.get(k[0], k[0]): s for k, s in run.sources.items() if k[1] == "train"}
     data_text = "; ".join(f"{name} ({s.kind})" for name, s in sources.items())
@@ -188,7 +189,7 @@ def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0,
                         & (part["trainable_pct"] == 15)] if len(part) else part
             predictions = results.predictions
             if len(predictions):
-                predictions = _paper_names(predictions[predictions["protocol"] == "none"])
+                predictions = paper_names(predictions[predictions["protocol"] == "none"])
                 predictions = predictions[(predictions["dataset"] == dataset) & (predictions["backbone"] == backbone)
                                           & (predictions["trainable_pct"] == 15)]
             if len(predictions):

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from mstl_lib.papers.p4_finetuning import protocol
-from mstl_lib.paths import bench_dir
 from mstl_lib.papers.p4_finetuning.report.records import BENCHMARK_FILE, KEY
+from mstl_lib.paths import bench_dir
 
 
 def timing_frame(raw: Iterable[dict]) -> pd.DataFrame:

@@ -34,7 +34,7 @@ def verdict(differences) -> tuple[float, str]:
     return mean, "follows" if test["p_value"] < 0.05 else "within noise"
 
 
-def _unpaired_verdict(a, b) -> tuple[float, str]:
+def unpaired_verdict(a, b) -> tuple[float, str]:
     """``mean(a) - mean(b)`` and whether it follows (Welch's 95 % t interval excludes zero; two folds each)."""
     a = np.asarray(list(a), dtype=float)
     b = np.asarray(list(b), dtype=float)
@@ -49,11 +49,7 @@ def _unpaired_verdict(a, b) -> tuple[float, str]:
     return diff, "follows" if stats.t_test(b, a, "welch")["p_value"] < 0.05 else "within noise"
 
 
-def _fmt(value, digits: int = 3) -> str:
-    return "n/a" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
-
-
-def _qualifier(status: str) -> str:
+def qualifier(status: str) -> str:
     return {
         "follows": "the 95 % t interval over folds excludes zero, so the direction follows",
         "within noise": "the 95 % t interval over folds includes zero: the direction does not follow",
@@ -64,6 +60,6 @@ def _qualifier(status: str) -> str:
     }[status]
 
 
-def _any_degenerate(frame: pd.DataFrame, heads=("ft", "svm")) -> bool:
+def any_degenerate(frame: pd.DataFrame, heads=("ft", "svm")) -> bool:
     return any(f"{head}_degenerate" in frame.columns and bool((frame[f"{head}_degenerate"] > 0).any())
                for head in heads)
