@@ -81,7 +81,7 @@ scorecard.provenance_note(profile, store.root, frame)
 
 # %%
 display(HTML(scorecard.scorecard_html(frame)))
-exports.download(scorecard.scorecard_numbers(claims, findings), "scorecard")
+exports.download(scorecard.scorecard_numbers(claims, frame=frame), "scorecard")
 
 # %% [markdown]
 # ## At a glance

@@ -401,20 +401,28 @@ def scorecard_frame(claims: Sequence[Claim], findings: Iterable = ()) -> pd.Data
     return pd.DataFrame(rows, columns=FRAME_COLUMNS)
 
 
-def scorecard_numbers(claims: Sequence[Claim], findings: Iterable = ()) -> pd.DataFrame:
-    """One row per claim with numbers as numbers: the paper's value, ours, our 95 % CI, seeds, the verdict."""
-    findings = list(findings)
+def scorecard_numbers(claims: Sequence[Claim], findings: Iterable = (), frame: pd.DataFrame | None = None
+                      ) -> pd.DataFrame:
+    """One row per claim with numbers as numbers: the paper's value, ours, our 95 % CI, seeds, the verdict.
+
+    The verdict columns are :func:`scorecard_frame`'s (pass its ``frame`` when it is at hand), so the two
+    tables cannot disagree.
+    """
+    frame = scorecard_frame(claims, findings) if frame is None else frame
     rows = []
     for claim in claims:
-        decided = verdict(claim, findings)
         low, high = claim.ci if claim.ci else (None, None)
         rows.append({"paper": claim.paper, "id": claim.id, "claim": claim.statement, "quantity": claim.quantity,
                      "paper value as printed": claim.paper_value, "paper value": claim.paper_number,
                      "null": claim.null, "ours": claim.ours, "ours ci low": low, "ours ci high": high,
                      "margin": claim.margin, "seeds": claim.seeds, "fidelity": claim.fidelity,
-                     "data": claim.data, "weights": claim.weights, "profile": claim.profile,
-                     "outcome": decided.verdict, "direction": decided.direction, "verdict": decided.label})
-    return pd.DataFrame(rows)
+                     "data": claim.data, "weights": claim.weights, "profile": claim.profile})
+    numbers = pd.DataFrame(rows)
+    if list(frame["id"]) != list(numbers.get("id", [])):
+        raise ValueError("scorecard_numbers: the frame is not of these claims (its ids differ)")
+    for column in ("outcome", "direction", "verdict"):
+        numbers[column] = frame[column].to_numpy()
+    return numbers
 
 
 def verdict_counts(frame: pd.DataFrame) -> pd.DataFrame:

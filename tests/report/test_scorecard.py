@@ -159,6 +159,8 @@ def test_the_scorecard_exports_numbers_as_numbers():
     assert numbers.loc[0, ["paper value", "ours", "ours ci low", "ours ci high"]].tolist() == [0.99, 0.81, 0.7, 0.9]
     assert numbers["ours"].isna().tolist() == [False, True]
     assert numbers["verdict"].tolist() == sc.scorecard_frame(claims)["verdict"].tolist()
+    with pytest.raises(ValueError, match="its ids differ"):
+        sc.scorecard_numbers(claims, frame=sc.scorecard_frame(claims[::-1]))
 
 
 @pytest.mark.parametrize(("stored", "data", "weights", "degenerate", "expected"), [
