@@ -296,8 +296,10 @@ def cmd_data_status(data_dir: str | None, names: Sequence[str]) -> int:
             print(f"{status.dataset}: {'; '.join(status.verification.problems)}")
         if not status.ok:
             print(f"{status.dataset}: {status.how}")
+    known = {s.dataset: s for s in statuses}
     for name in names:  # asked by name: everything known about getting it
-        print("\n" + acquire.dataset_card(name, folder))
+        status = known.get(acquire.get_info(name).name)
+        print("\n" + acquire.dataset_card(name, folder, status))
     return OK if all(s.ok for s in statuses) else NOT_FOUND
 
 

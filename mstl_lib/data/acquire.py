@@ -266,15 +266,18 @@ def unpack(archive: str | os.PathLike, folder: str | os.PathLike) -> Path:
     raise FetchError(f"{archive}: neither a zip nor a tar archive")
 
 
-def find_dataset_root(name: str, folder: Path, depth: int = 3) -> Path | None:
-    """The folder under ``folder`` (itself included, breadth first) that loads as ``name`` with the release's counts."""
-    level = [folder]
+def find_dataset_root(name: str, folder: Path, depth: int = 3) -> tuple[Path | None, Verification]:
+    """The folder under ``folder`` (itself included, breadth first) that loads as ``name`` with the release's counts,
+    and its :class:`Verification`; when none does, ``None`` and the verification of ``folder`` itself."""
+    level, first = [folder], None
     for _ in range(depth + 1):
         for candidate in level:
-            if verify_dataset(name, candidate).ok:
-                return candidate
+            checked = verify_dataset(name, candidate)
+            first = first or checked
+            if checked.ok:
+                return candidate, checked
         level = [child for parent in level for child in sorted(parent.iterdir()) if child.is_dir()]
-    return None
+    return None, first
 
 
 def fetch_dataset(name: str, data_dir: str | os.PathLike, timeout: float = 60.0) -> str:
@@ -314,14 +317,14 @@ def fetch_dataset(name: str, data_dir: str | os.PathLike, timeout: float = 60.0)
     shutil.rmtree(unpacking, ignore_errors=True)
     try:
         unpack(archive, unpacking)
-        root = find_dataset_root(info.name, unpacking)
+        root, verification = find_dataset_root(info.name, unpacking)
         if root is None:
             raise FetchError(f"{info.name}: {archive} does not hold the release: "
-                             f"{verify_dataset(info.name, unpacking).summary()}; the archive is kept")
+                             f"{verification.summary()}; the archive is kept")
         os.replace(root, data_dir / info.name)
     finally:
         shutil.rmtree(unpacking, ignore_errors=True)
-    line = f"{info.name}: {data_dir / info.name}, verified ({verify_dataset(info.name, data_dir / info.name).summary()})"
+    line = f"{info.name}: {data_dir / info.name}, verified ({verification.summary()})"
     if origin == "none":
         sha256 = downloads.file_digests(archive)[1]
         record_checksum(data_dir, download, sha256)
@@ -330,12 +333,15 @@ def fetch_dataset(name: str, data_dir: str | os.PathLike, timeout: float = 60.0)
     return line
 
 
-def dataset_card(name: str, data_dir: str | os.PathLike) -> str:
-    """Everything known about getting ``name``: page, mirrors, checksum, expected counts, terms, citation, layout."""
+def dataset_card(name: str, data_dir: str | os.PathLike, status: DatasetStatus | None = None) -> str:
+    """Everything known about getting ``name``: page, mirrors, checksum, expected counts, terms, citation, layout.
+
+    ``status`` is its :func:`dataset_status` when the caller has it already (verifying a large release twice
+    reads every image header twice)."""
     info = get_info(name)
     download = downloads.DATASET_DOWNLOADS.get(info.name)
     expected = EXPECTED.get(info.name)
-    status = dataset_status(info.name, data_dir)
+    status = status if status is not None else dataset_status(info.name, data_dir)
     lines = [f"{info.name}: {info.title}", f"  here:      {status.folder} ({status.state})",
              f"  get it:    {status.how}"]
     if download is not None:

@@ -89,10 +89,14 @@ def test_fetch_downloads_checks_unpacks_verifies_and_moves_in(tmp_path, monkeypa
     served.mkdir()
     archive = busi_zip(served / "Dataset_BUSI.zip")
     data = tmp_path / "data"
+    verified = []
+    monkeypatch.setattr(acquire, "verify_dataset", lambda name, folder, _verify=acquire.verify_dataset: (
+        verified.append(Path(folder).name), _verify(name, folder))[1])
     with serve(served) as (base, requests):
         served_at(monkeypatch, "busi", base + "Dataset_BUSI.zip", archive)
         line = acquire.fetch_dataset("busi", data)
         assert line.startswith(f"busi: {data / 'busi'}, verified (benign 3, malignant 2, normal 1; 6 groups)")
+        assert len(verified) == len(set(verified)), verified  # no folder is read twice
         assert "recorded" not in line  # a published checksum: nothing to record
         assert len(load_dataset("busi", data, include_normal=True)) == 6
         assert acquire.fetch_dataset("busi", data).startswith("busi: already at")
