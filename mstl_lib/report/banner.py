@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import platform
 
 from mstl_lib import __version__
+from mstl_lib.engine.provenance import cpu_model, usable_cpus
+from mstl_lib.nn.runtime import backend
 
 USE_FEEDS = {
     "train": "the trained numbers (metrics, tables and figures of results)",
@@ -42,7 +45,29 @@ def provenance_lines(ctx) -> list[str]:
         f"- **Datasets used**: {datasets}",
         f"- **Weights**: requested `{ctx.weights_request!r}`; used: {_weights_line(ctx)}",
         f"- **Seed** {ctx.seed} · mstl_lib {__version__} · Python {platform.python_version()}",
+        f"- **Ran on**: {machine_line()}",
     ]
+
+
+BACKEND_DISTRIBUTIONS = {"tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow_cpu"), "jax": ("jax",),
+                         "torch": ("torch",)}
+
+
+def _version(*distributions: str) -> str | None:
+    for name in distributions:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def machine_line() -> str:
+    """Keras, its backend (and that framework's version) and the CPU: what the page's numbers were computed with."""
+    name = backend()
+    framework = _version(*BACKEND_DISTRIBUTIONS.get(name, (name,)))
+    return (f"Keras {_version('keras') or '?'} on the `{name}` backend"
+            f"{f' ({name} {framework})' if framework else ''}; {cpu_model()}, {usable_cpus()} usable CPU core(s)")
 
 
 def synthetic_warning(ctx) -> str:

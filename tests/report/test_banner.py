@@ -34,6 +34,11 @@ def test_all_real_data_gives_a_note_without_warning():
     assert lines[1] == "- **Data folder**: `/data` (given)"
     assert lines[2] == "- **Datasets used**: busi (train): **real**, 647 images"
     assert "no pretrained network" in lines[3] and lines[4].startswith("- **Seed** 3 ·")
+    from mstl_lib.engine.provenance import cpu_model
+    from mstl_lib.nn.runtime import backend
+
+    assert lines[5].startswith(f"- **Ran on**: Keras 3.") and f"on the `{backend()}` backend" in lines[5]
+    assert lines[5].endswith("usable CPU core(s)") and cpu_model() in lines[5]
 
 
 @pytest.mark.parametrize(("kind", "what"), [(PHANTOM, "phantoms from the project's generator"),
