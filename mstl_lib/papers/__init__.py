@@ -38,6 +38,9 @@ Claims and findings (what the scorecard and audit pages gather):
     links the chapter's section (:func:`mstl_lib.report.scorecard.evidence_link`).
     ``claims`` must not raise for missing records or data. Claim ids are unique within
     the paper; tests/papers/test_claims_contract.py checks all of this for every paper.
+``report.collect(store, grids) -> mstl_lib.engine.ChapterResults``
+    The chapter's stored records read back once (:func:`mstl_lib.engine.collect`, with the
+    labels the chapter's tables need): the one type every report reads.
 ``report.paper_claims() -> list[Claim]``
     The same claims with the paper's values only (no I/O, no estimate): what the claim is,
     how it is decided (``kind``: a value inside our CI, or a difference above ``null``),

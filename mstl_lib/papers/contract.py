@@ -29,7 +29,7 @@ REQUIRED_MEMBERS: dict[str | None, tuple[str, ...]] = {
     "protocol": (),
     "tasks": ("RECIPE_VERSION",),
     "grids": ("build", "run_all"),
-    "report": ("METRICS_BY_TASK", "NOTEBOOK", "audit_note", "paper_claims", "claims"),
+    "report": ("METRICS_BY_TASK", "NOTEBOOK", "collect", "audit_note", "paper_claims", "claims"),
     "audit": ("findings",),
 }
 """Each module of a paper package (``None``: its ``__init__``) and the names it must define."""
@@ -84,6 +84,19 @@ def check_signatures(key: str, root=REPO_ROOT) -> None:
             wrong.append(f"grids.{name}({', '.join(found)}, ...) should start ({', '.join(expected)})")
     if wrong:
         raise ContractError(f"paper {key}: " + "; ".join(wrong))
+
+
+def check_collect(key: str, root=REPO_ROOT) -> None:
+    """``report.collect(store, grids)`` reads records back as the one type every report reads,
+    :class:`~mstl_lib.engine.ChapterResults` (tried on an empty store)."""
+    import tempfile  # noqa: PLC0415
+
+    from mstl_lib import engine, papers  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as folder:
+        found = papers.module(key, "report").collect(engine.ResultsStore(folder), {})
+    if not isinstance(found, engine.ChapterResults):
+        raise ContractError(f"paper {key}: report.collect returns {type(found).__name__}, not engine.ChapterResults")
 
 
 def check_declaration(key: str, root=REPO_ROOT) -> None:
@@ -158,7 +171,7 @@ def check_recipe_fingerprint(key: str, root=REPO_ROOT) -> None:
 
 
 CHECKS: tuple[Callable[[str], None], ...] = (
-    check_members, check_signatures, check_declaration, check_notebook_in_toc, check_test_folder, check_paper_values,
+    check_members, check_signatures, check_collect, check_declaration, check_notebook_in_toc, check_test_folder, check_paper_values,
     check_recipe_fingerprint)
 """The contract, in the order it is checked."""
 

@@ -96,6 +96,10 @@ PACKAGE = {
         audit_note = audit_note_for(audit.findings, "{LABEL}")
 
 
+        def collect(store, grids):
+            return engine.collect(store, grids, lambda grid: {{}})
+
+
         def paper_claims():
             return [sc.Claim("{LABEL}", "auc-0.9", "Brightness reaches AUC 0.9", "0.9", "mean AUC over folds",
                              paper_number=0.9, evidence=sc.evidence_link(NOTEBOOK, "Results"))]
@@ -111,7 +115,7 @@ PACKAGE = {
                 built = grids.build(run)
             except FileNotFoundError as error:
                 return sc.cannot_run(base, profile, error)
-            results = engine.collect(store, built, lambda grid: {{}})
+            results = collect(store, built)
             done = results.part("records", status="done")
             kinds = {{grid.context["data_source"]["kind"] for grid in built.values()}}
             flags = sc.flags_for(not done.empty, kinds, ["random"], False)

@@ -29,6 +29,7 @@ from mstl_lib import engine
 from mstl_lib.data import phantoms, tables
 from mstl_lib.data.sources import PHANTOM, DataSource, load_source
 from mstl_lib.papers.p1_mstl import cell_patches, protocol, tasks
+from mstl_lib.papers.p1_mstl.report.common import collect
 from mstl_lib.papers.p1_mstl.settings import CHAPTER
 from mstl_lib.paths import derived_dir
 
@@ -282,6 +283,11 @@ class ChapterRun:
         context = self.grids[name].context
         return tables.binary_table(context["data_source"], context["grouping"], context["max_images"],
                                    int(context["seed"]), per_class=context["per_class"])
+
+    @property
+    def results(self) -> engine.ChapterResults:
+        """Every grid's records read back as the one type all four reports read (:func:`report.collect`)."""
+        return collect(self.store, self.grids)
 
     def summary(self) -> str:
         """One line per grid run."""

@@ -181,6 +181,12 @@ def test_chapter_run_reads_the_store(chapter):
     per_class = chapter.settings["busi_per_class"]  # P1 balanced its classes: so does the BUSI substitute
     assert table["target"].value_counts().to_dict() == {t: min(per_class, int(available[t])) for t in (0, 1)}
     assert chapter.settings is chapter.plan.settings
+    # the same records as the one type every paper's report reads back
+    results = chapter.results
+    assert isinstance(results, engine.ChapterResults)
+    assert results.part(grid="main")["key"].tolist() == records["key"].tolist()
+    assert set(results.records["grid"]) == set(chapter.grids) and len(results.raw) == len(results.records)
+    assert len(results.part("predictions", grid="main")) == len(predictions)
 
 
 def test_run_tour_reuses_the_chapters_records(chapter, phantom_dir):

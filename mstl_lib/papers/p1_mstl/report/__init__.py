@@ -38,7 +38,7 @@ from mstl_lib.report import markdown  # noqa: F401 - the chapter shows every sen
 
 from mstl_lib.papers.p1_mstl.report.common import (  # noqa: F401
     STAGE1_METRICS, STAGE2_METRICS, STAGE2_READ, METRICS_BY_TASK, ALPHA, per_fold_table, degenerate_note,
-    chance_ranking_note, operating_point_note, shifted_threshold_note, failures,
+    chance_ranking_note, operating_point_note, shifted_threshold_note, failures, collect,
 )
 from mstl_lib.papers.p1_mstl.report.segmentation import (  # noqa: F401
     segmentation_panels, demo_frames, segmentation_demo, annotation_sentence, annotation_check, patch_summary,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from mstl_lib import engine
 from mstl_lib.papers.p1_mstl import protocol
 from mstl_lib.report import markdown
 from mstl_lib.report.degenerate import chance_ranking_sentence, epochs_phrase
@@ -23,6 +24,16 @@ METRICS_BY_TASK = {"mstl_lib.papers.p1_mstl.tasks:stage1_task": STAGE1_METRICS,
                    "mstl_lib.papers.p1_mstl.tasks:stage2_task": STAGE2_READ}
 """The metrics this module reads from each task's records (the contract every paper declares)."""
 ALPHA = 0.05
+
+
+
+def collect(store, grids) -> engine.ChapterResults:
+    """Read every grid's records from ``store`` into one :class:`~mstl_lib.engine.ChapterResults` (``grid``: the
+    name of the grid a row came from); :class:`~mstl_lib.papers.p1_mstl.grids.ChapterRun` offers it as ``results``."""
+    names = {id(grid): name for name, grid in grids.items()}
+    return engine.collect(store, grids, lambda grid: {"grid": names[id(grid)]},
+                          frames=("records", "predictions", "history", "failures"))
+
 
 # =========================================================================== small helpers
 
