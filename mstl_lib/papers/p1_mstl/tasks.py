@@ -32,7 +32,7 @@ from mstl_lib import engine, timing
 from mstl_lib.data import splits, tables
 from mstl_lib.engine.provenance import config_hash
 from mstl_lib.evaluation import metrics
-from mstl_lib.nn import batchnorm, calibration, classifier, heads, training
+from mstl_lib.nn import batchnorm, calibration, classifier, compiled, heads, training
 from mstl_lib.nn.weights import WeightsInfo, file_sha256, from_context, weights_fields
 from mstl_lib.papers.p1_mstl import protocol
 from mstl_lib.paths import model_weights_dir
@@ -40,7 +40,7 @@ from mstl_lib.paths import model_weights_dir
 # mstl_lib.nn imports Keras (and TensorFlow where installed) here, at import, so that the engine's seeding (after it
 # imports this module) reaches Keras' generators.
 
-RECIPE_VERSION = "p1-12"
+RECIPE_VERSION = "p1-13"
 """Part of every P1 task key: bump it when the training or evaluation code changes results."""
 RECIPE_MODULES = ("mstl_lib.nn.calibration",)
 """Shared modules only P1's records depend on (see :func:`mstl_lib.papers.recipe_fingerprint`)."""
@@ -137,7 +137,7 @@ def train_recipe(model, train: tuple, val: tuple, test_images: np.ndarray, confi
     Parameters
     ----------
     model : keras.Model
-        Uncompiled; trained in place.
+        Uncompiled; trained in place (through :func:`mstl_lib.nn.compiled.compiled_once`: a worker traces each recipe once).
     train, val : (images, labels)
         ``val`` may be empty.
     config : dict
@@ -176,17 +176,18 @@ def train_recipe(model, train: tuple, val: tuple, test_images: np.ndarray, confi
     train_ds = training.make_dataset(x_train, y_train, batch, shuffle=True, seed=seed, repeat=True)
     val_ds = training.make_dataset(val[0], val[1], batch) if len(val[0]) else None
     schedule = training.exponential_decay(config["learning_rate"], decay_steps=steps, decay_rate=config["decay_rate"])
-    model.compile(optimizer=training.make_optimizer(config["optimizer"], schedule), loss=loss, metrics=["accuracy"])
-    history = training.fit(model, train_ds, val_ds, epochs=int(config["epochs"]), steps_per_epoch=steps,
-                           verbose=verbose)
-    notes = {"batchnorm": batchnorm.settle_batchnorm(model, train[0]).sentence()}
-    point = None
-    if config.get("operating_point", "0.5") == "validation" and loss == "binary_crossentropy":
-        calibration_images, calibration_labels = val if len(np.unique(val[1])) == 2 else train
-        point = calibration.set_operating_point(model, calibration_images, calibration_labels, batch)
-        notes["operating_point"] = point.sentence()
-    with timing.phase("predict"):
-        outputs = np.asarray(model.predict(training.make_dataset(test_images, None, batch), verbose=0))
+    optimizer = training.make_optimizer(config["optimizer"], schedule)
+    with compiled.compiled_once(model, optimizer, loss, ["accuracy"]) as trained:  # traced once per worker
+        history = training.fit(trained, train_ds, val_ds, epochs=int(config["epochs"]), steps_per_epoch=steps,
+                               verbose=verbose)
+        notes = {"batchnorm": batchnorm.settle_batchnorm(trained, train[0]).sentence()}
+        point = None
+        if config.get("operating_point", "0.5") == "validation" and loss == "binary_crossentropy":
+            calibration_images, calibration_labels = val if len(np.unique(val[1])) == 2 else train
+            point = calibration.set_operating_point(trained, calibration_images, calibration_labels, batch)
+            notes["operating_point"] = point.sentence()
+        with timing.phase("predict"):
+            outputs = np.asarray(trained.predict(training.make_dataset(test_images, None, batch), verbose=0))
     outputs = outputs.reshape(len(test_images), -1)
     if point is not None:
         own = calibration.logits_of(outputs, "sigmoid") - point.offset >= 0

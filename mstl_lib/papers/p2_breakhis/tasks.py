@@ -27,7 +27,7 @@ import numpy as np
 from mstl_lib.data.images import read_image
 from mstl_lib.evaluation import metrics
 from mstl_lib.evaluation.patients import patient_metrics
-from mstl_lib.nn import batchnorm, classifier, freeze_cache, training
+from mstl_lib.nn import batchnorm, classifier, compiled, freeze_cache, training
 from mstl_lib.nn.weights import from_context, weights_fields
 from mstl_lib.papers.p2_breakhis import protocol
 
@@ -36,7 +36,7 @@ import keras  # noqa: E402,I001 - mstl_lib.nn.classifier imported TensorFlow qui
 __all__ = ["BACKBONE", "PATIENT_TIE", "RECIPE_VERSION", "build_p2_model", "curve_summary", "image_array",
            "p2_head", "train_arm"]
 
-RECIPE_VERSION = "p2-8"
+RECIPE_VERSION = "p2-9"
 
 RECIPE_MODULES = ("mstl_lib.evaluation.patients",)
 """Shared modules only P2's (and P3's) records depend on (see :func:`mstl_lib.papers.recipe_fingerprint`)."""
@@ -232,18 +232,19 @@ def train_arm(config: dict, fold: int, context: dict) -> dict:
     batch_size = int(config["batch_size"])
     steps = config.get("steps_per_epoch") or training.steps_for(len(fit), batch_size)
     train_ds = training.make_dataset(inputs[fit], labels[fit], batch_size, shuffle=True, seed=seed + fold, repeat=True)
-    trained.compile(optimizer=keras.optimizers.RMSprop(float(config["learning_rate"])),
-                    loss="mean_squared_error" if loss == "mse" else "binary_crossentropy", metrics=["accuracy"])
     scorer = EpochScores({"test": (inputs[test], labels[test]), "valid": (inputs[val], labels[val])}, loss)
     select = arm != "A" and len(val) > 0
     start = time.perf_counter()
-    history = training.fit(trained, train_ds, None, epochs=int(config["epochs"]), steps_per_epoch=int(steps),
-                           callbacks=[scorer], restore_best=select, monitor="valid_loss", mode="min",
-                           verbose=int(context.get("verbose", 0)), run_eagerly=False)
-    train_seconds = time.perf_counter() - start
+    with compiled.compiled_once(trained, keras.optimizers.RMSprop(float(config["learning_rate"])),
+                                "mean_squared_error" if loss == "mse" else "binary_crossentropy",
+                                ["accuracy"]) as twin:  # traced once per process; ``trained`` ends trained
+        history = training.fit(twin, train_ds, None, epochs=int(config["epochs"]), steps_per_epoch=int(steps),
+                               callbacks=[scorer], restore_best=select, monitor="valid_loss", mode="min",
+                               verbose=int(context.get("verbose", 0)), run_eagerly=False)
+        train_seconds = time.perf_counter() - start
+        settled.append(batchnorm.settle_batchnorm(twin, inputs[fit]))
     val_losses = history.get("valid_loss") or []
     kept_epoch = int(np.argmin(val_losses)) + 1 if select and val_losses else len(history.get("loss", []))
-    settled.append(batchnorm.settle_batchnorm(trained, inputs[fit]))
 
     y_test = labels[test].astype(int)
     scores = _scores(trained, inputs[test])

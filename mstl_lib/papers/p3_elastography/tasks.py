@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from mstl_lib.downloads import WEIGHTS
-from mstl_lib.nn import backbones, batchnorm, calibration, classifier, freeze_cache, training
+from mstl_lib.nn import backbones, batchnorm, calibration, classifier, compiled, freeze_cache, training
 from mstl_lib.nn.features import concatenate_features
 from mstl_lib.nn.weights import from_context, weights_fields
 from mstl_lib.papers.p3_elastography import protocol
@@ -52,7 +52,7 @@ if not any(key.lower() == "densenet121" for key in backbones.BACKBONES):
         "DenseNet121", keras.applications.DenseNet121, keras.applications.densenet.preprocess_input, min_size=32,
         mode="torch", weights_url=WEIGHTS["DenseNet121"].url)
 
-RECIPE_VERSION = "p3-18"
+RECIPE_VERSION = "p3-19"
 
 RECIPE_MODULES = ("mstl_lib.nn.torchvision_models", "mstl_lib.nn.stem", "mstl_lib.nn.gradcam",
                   "mstl_lib.nn.calibration", "mstl_lib.evaluation.patients", "mstl_lib.data.phantoms.strain")
@@ -239,13 +239,14 @@ def train_constituent(model, n_frozen: int, images: np.ndarray, labels: np.ndarr
     fit_ds = freeze_cache.activation_dataset(cached.take(parts["fit"]), labels[parts["fit"]], batch_size,
                                              shuffle=True, seed=seed, repeat=True)
     val_ds = freeze_cache.activation_dataset(cached.take(parts["val"]), labels[parts["val"]], batch_size)
-    split.suffix.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy")
-    history = training.fit(split.suffix, fit_ds, val_ds, epochs=epochs,
-                           steps_per_epoch=training.steps_for(len(parts["fit"]), batch_size),
-                           callbacks=[_early_stopping(patience)], restore_best=True, monitor="val_loss",
-                           verbose=verbose)
-    settled.append(batchnorm.settle_batchnorm(split.suffix, cached.inputs(parts["fit"])))
-    point = _operating_point(split.suffix, cached.inputs, labels, parts, operating_point, "head_output")
+    with compiled.compiled_once(split.suffix, keras.optimizers.Adam(learning_rate),
+                                "sparse_categorical_crossentropy") as suffix:  # traced once per worker
+        history = training.fit(suffix, fit_ds, val_ds, epochs=epochs,
+                               steps_per_epoch=training.steps_for(len(parts["fit"]), batch_size),
+                               callbacks=[_early_stopping(patience)], restore_best=True, monitor="val_loss",
+                               verbose=verbose)
+        settled.append(batchnorm.settle_batchnorm(suffix, cached.inputs(parts["fit"])))
+        point = _operating_point(suffix, cached.inputs, labels, parts, operating_point, "head_output")
     return {
         "predict": lambda idx: freeze_cache.predict_arrays(split.suffix, cached.inputs(idx))[:, 1],
         "features": lambda idx: freeze_cache.predict_arrays(split.features, cached.inputs(idx)),
@@ -279,15 +280,16 @@ def train_softmax_layer(features: np.ndarray, labels: np.ndarray, parts: dict, *
     inputs = keras.Input(shape=(features.shape[1],), name="features")
     model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax", name="ensemble_output",
                                                    dtype="float32")(inputs), name="ensemble_softmax")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy")
     fit_ds = freeze_cache.activation_dataset([features[parts["fit"]]], labels[parts["fit"]], batch_size,
                                              shuffle=True, seed=seed, repeat=True)
     val_ds = freeze_cache.activation_dataset([features[parts["val"]]], labels[parts["val"]], batch_size)
-    history = training.fit(model, fit_ds, val_ds, epochs=epochs,
-                           steps_per_epoch=training.steps_for(len(parts["fit"]), batch_size),
-                           callbacks=[_early_stopping(patience)], restore_best=True, monitor="val_loss",
-                           verbose=verbose)
-    point = _operating_point(model, lambda idx: features[idx], labels, parts, operating_point, "ensemble_output")
+    with compiled.compiled_once(model, keras.optimizers.Adam(learning_rate),
+                                "sparse_categorical_crossentropy") as twin:  # traced once per worker
+        history = training.fit(twin, fit_ds, val_ds, epochs=epochs,
+                               steps_per_epoch=training.steps_for(len(parts["fit"]), batch_size),
+                               callbacks=[_early_stopping(patience)], restore_best=True, monitor="val_loss",
+                               verbose=verbose)
+        point = _operating_point(twin, lambda idx: features[idx], labels, parts, operating_point, "ensemble_output")
     return {"predict": lambda idx: freeze_cache.predict_arrays(model, features[idx])[:, 1],
             "history": history, "epochs_run": len(history.get("loss", [])),
             "layer": model.get_layer("ensemble_output"), "operating_point": point}

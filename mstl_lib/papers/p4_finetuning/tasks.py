@@ -21,7 +21,7 @@ import numpy as np
 
 from mstl_lib.data.tables import image_array
 from mstl_lib.evaluation import metrics
-from mstl_lib.nn import classifier, heads
+from mstl_lib.nn import classifier, compiled, heads
 from mstl_lib.nn.features import linear_svm_head
 from mstl_lib.nn.weights import from_context, weights_fields
 from mstl_lib.papers.p4_finetuning import protocol
@@ -30,7 +30,7 @@ import keras  # noqa: E402,I001 - mstl_lib.nn.classifier imported TensorFlow qui
 
 __all__ = ["RECIPE_VERSION", "build_p4_model", "epoch_timer", "finetune_svm", "train_phase1"]
 
-RECIPE_VERSION = "p4-12"
+RECIPE_VERSION = "p4-13"
 RECIPE_MODULES = ("mstl_lib.nn.calibration",)
 """Shared modules only some papers' records depend on (see :func:`mstl_lib.papers.recipe_fingerprint`)."""
 """The grids' ``code_version``: bump it whenever a change here changes results."""
@@ -143,23 +143,22 @@ def train_phase1(model, n_frozen: int, images: np.ndarray, labels: np.ndarray, p
         def inputs_of(idx):
             return images[idx]
 
-    trained.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
-                    metrics=["accuracy"])
     if class_weight not in (None, "balanced"):
         raise ValueError(f"class_weight must be None or 'balanced', not {class_weight!r}")
     weights = training.balanced_class_weights(labels[parts["fit"]]) if class_weight == "balanced" else None
-    out["history"] = training.fit(trained, train_ds, val_ds, epochs=epochs, steps_per_epoch=steps,
-                                  callbacks=[timer], restore_best=True, monitor="val_loss",
-                                  verbose=verbose, run_eagerly=run_eagerly, class_weight=weights)
-    out["epoch_seconds"] = list(timer.seconds)
-    fit_inputs = inputs_of(parts["fit"])
-    settled.append(batchnorm.settle_batchnorm(trained, fit_inputs))
-    out["batchnorm"] = " | ".join(step.sentence() for step in settled)
     out["offset"] = 0.0
-    if operating_point == "validation":
-        rows = calibration.calibration_rows(parts, labels)
-        point = calibration.set_operating_point(trained, inputs_of(rows), labels[rows])
-        out["operating_point"], out["offset"] = point.sentence(), point.offset
+    with compiled.compiled_once(trained, keras.optimizers.Adam(learning_rate), "sparse_categorical_crossentropy",
+                                ["accuracy"]) as twin:  # traced once per worker; ``trained`` ends trained
+        out["history"] = training.fit(twin, train_ds, val_ds, epochs=epochs, steps_per_epoch=steps,
+                                      callbacks=[timer], restore_best=True, monitor="val_loss",
+                                      verbose=verbose, run_eagerly=run_eagerly, class_weight=weights)
+        out["epoch_seconds"] = list(timer.seconds)
+        settled.append(batchnorm.settle_batchnorm(twin, inputs_of(parts["fit"])))
+        out["batchnorm"] = " | ".join(step.sentence() for step in settled)
+        if operating_point == "validation":
+            rows = calibration.calibration_rows(parts, labels)
+            point = calibration.set_operating_point(twin, inputs_of(rows), labels[rows])
+            out["operating_point"], out["offset"] = point.sentence(), point.offset
 
     def predict(idx):
         return freeze_cache.predict_arrays(trained, inputs_of(idx))[:, 1]
