@@ -19,7 +19,9 @@ For each it prints the process's Keras import, the model build, the first
 (tracing) epoch, the steady training rate and the predict rate, then each
 backend's steady and end-to-end time (import + build + first epoch + the book's
 epochs) as a ratio to TensorFlow's. A backend that is not installed is skipped,
-saying so. Only ratios measured in one run mean anything on these shared machines.
+saying so. The input pipeline is the one ``make book BACKEND=...`` would use (tf.data
+wherever TensorFlow is installed; ``MSTL_INPUT_PIPELINE`` overrides it). Only ratios
+measured in one run mean anything on these shared machines.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ WIN_RATIO = 1.3
 """The margin at which another backend would become the cpu default (the issue's rule)."""
 
 
-def child(workload: str) -> dict:
+def child(workload: str, images_override: int | None = None) -> dict:
     """Run one workload in this process (its backend set by ``KERAS_BACKEND``); returns its times."""
     start = time.perf_counter()
     sys.path.insert(0, str(REPO))
@@ -66,6 +68,7 @@ def child(workload: str) -> dict:
 
     import_s = time.perf_counter() - start
     backbone, size, batch, n, epochs = WORKLOADS[workload]
+    n = images_override or n
     rng = np.random.default_rng(0)
     images = rng.random((n, size, size, 3), dtype="float32")
     labels = rng.integers(0, 2, n)
@@ -101,14 +104,13 @@ def child(workload: str) -> dict:
     return out
 
 
-def run_cell(backend: str, workload: str, timeout: float) -> dict:
+def run_cell(backend: str, workload: str, timeout: float, images: int | None = None) -> dict:
     """One (backend, workload) in a fresh process; a failure is returned as ``{"error": ...}``."""
-    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    if backend != "tensorflow":
-        env["MSTL_INPUT_PIPELINE"] = "numpy"  # no TensorFlow in a JAX or PyTorch process
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}  # the input pipeline is the
+    # library's default, as under make book BACKEND=<backend>: tf.data wherever TensorFlow is installed
     try:
-        done = subprocess.run([sys.executable, __file__, "--child", workload], env=env, capture_output=True,
-                              text=True, timeout=timeout)
+        command = [sys.executable, __file__, "--child", workload] + (["--images", str(images)] if images else [])
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return {"backend": backend, "workload": workload, "error": f"timed out after {timeout:.0f} s"}
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
@@ -161,10 +163,11 @@ def main(argv=None) -> int:
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per cell")
+    parser.add_argument("--images", type=int, help="images per workload instead of the table's (a quick check)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.child)))
+        print(json.dumps(child(args.child, args.images)))
         return 0
     workloads = [w for w in args.workloads.split(",") if w]
     unknown = sorted(set(workloads) - set(WORKLOADS))
@@ -185,7 +188,7 @@ def main(argv=None) -> int:
         for workload in workloads:
             order = backends if round_ % 2 == 0 else backends[::-1]
             for backend in order:
-                cell = run_cell(backend, workload, args.timeout)
+                cell = run_cell(backend, workload, args.timeout, args.images)
                 cells.append(cell)
                 state = cell.get("error") or f"epoch {cell['steady_epoch_s']:.2f} s"
                 print(f"round {round_ + 1}: {workload} on {backend}: {state}", flush=True)
