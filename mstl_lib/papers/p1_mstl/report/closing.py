@@ -6,10 +6,9 @@ import time
 
 import pandas as pd
 
-from mstl_lib.report.text import percent_text
 from mstl_lib.papers.p1_mstl import protocol
-
 from mstl_lib.papers.p1_mstl.report.table_one import table1
+from mstl_lib.report.text import percent_text
 
 
 def stored_runtime(store, prefix: str = "multistage_") -> pd.DataFrame:

@@ -9,7 +9,7 @@ from mstl_lib.data.sources import REAL
 from mstl_lib.evaluation import stats
 from mstl_lib.papers.p1_mstl import protocol
 from mstl_lib.papers.p1_mstl.report.common import ALPHA
-from mstl_lib.papers.p1_mstl.report.table_one import with_ci, with_degenerate_folds, table1
+from mstl_lib.papers.p1_mstl.report.table_one import table1, with_ci, with_degenerate_folds
 from mstl_lib.report.tables import beside_paper
 from mstl_lib.report.text import finished_only
 

@@ -9,6 +9,7 @@ import pandas as pd
 
 from mstl_lib.data.images import read_image
 from mstl_lib.papers.p1_mstl import protocol
+from mstl_lib.paths import model_weights_dir
 from mstl_lib.report import finish, finish_roc_axes, learning_curves, markdown, plot_roc
 from mstl_lib.report.figures import OKABE_ITO
 from mstl_lib.report.text import finished_only, join_words
@@ -109,7 +110,6 @@ def feature_map_figure(image: np.ndarray, maps: dict[str, list[np.ndarray]], lay
 
 def kept_networks(raw_records: list[dict]) -> dict[str, dict]:
     """The finished records, by arm, whose trained network was saved and is still on disk."""
-    from mstl_lib.paths import model_weights_dir  # noqa: PLC0415
 
     return {r["config"]["tl"]: r for r in raw_records
             if r["status"] == "done" and (r.get("extra") or {}).get("model_file")

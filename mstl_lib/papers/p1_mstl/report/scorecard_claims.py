@@ -7,15 +7,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mstl_lib.report.text import finished_only
-from mstl_lib.data.sources import REAL
+from mstl_lib import data as data_layer
+from mstl_lib.context import start_run
+from mstl_lib.data.sources import PHANTOM, REAL, STANDIN
 from mstl_lib.evaluation import stats
 from mstl_lib.evaluation.audit import audit_note_for
+from mstl_lib.evaluation.replication import se_from_spread
 from mstl_lib.papers.p1_mstl import audit, protocol
-
 from mstl_lib.papers.p1_mstl.report.significance import paired_accuracies
 from mstl_lib.papers.p1_mstl.report.table_one import table1
-from mstl_lib.report import tables as tables_report
+from mstl_lib.papers.p1_mstl.settings import CHAPTER
+from mstl_lib.report import scorecard as sc, tables as tables_report
+from mstl_lib.report.scorecard import Claim, evidence_link
+from mstl_lib.report.text import finished_only
 
 
 NOTEBOOK = "03_multistage"
@@ -31,8 +35,6 @@ audit_note = audit_note_for(audit.findings, "P1")
 
 def paper_claims() -> list:
     """P1's claims with the paper's values and what decides each, before any result of ours."""
-    from mstl_lib.evaluation.replication import se_from_spread  # noqa: PLC0415
-    from mstl_lib.report.scorecard import Claim, evidence_link  # noqa: PLC0415
 
     t1 = protocol.paper_table1()
     best = t1[(t1["tl"] == "MSTL") & (t1["cnn"] == protocol.BEST["cnn"]) & (t1["optimizer"] == protocol.BEST["optimizer"])]
@@ -105,8 +107,6 @@ def _pooled(predictions: pd.DataFrame, metric: str, scale: float = 1.0) -> tuple
 def evidence_flags(chapter, records: pd.DataFrame, source, arms=("CTL", "MSTL")) -> tuple[str, ...]:
     """What stands behind our numbers: synthetic data (phantom ultrasound, or phantom cell lines behind MSTL), a
     stand-in (BUSI for Mendeley), weights other than ImageNet, a degenerate fold, nothing stored."""
-    from mstl_lib.data.sources import PHANTOM, STANDIN  # noqa: PLC0415
-    from mstl_lib.report import scorecard as sc  # noqa: PLC0415
 
     done = finished_only(records)
     data_kinds = {source.kind}
@@ -125,11 +125,7 @@ def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0,
     Builds the chapter's grids without running them (``grids.stored``); a claim whose
     records are missing says so. Never trains.
     """
-    from mstl_lib import data as data_layer  # noqa: PLC0415
-    from mstl_lib.context import start_run  # noqa: PLC0415
-    from mstl_lib.papers.p1_mstl import grids as p1_grids  # noqa: PLC0415
-    from mstl_lib.papers.p1_mstl.settings import CHAPTER  # noqa: PLC0415
-    from mstl_lib.report import scorecard as sc  # noqa: PLC0415
+    from mstl_lib.papers.p1_mstl import grids as p1_grids  # noqa: PLC0415 - the grids import the tasks, and TensorFlow
 
     base = paper_claims()
     try:

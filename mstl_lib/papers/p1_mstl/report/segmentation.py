@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
+import cv2
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from PIL import Image
 from matplotlib.patches import Rectangle
 
 from mstl_lib.data.images import read_image
@@ -23,7 +25,6 @@ def _draw_boxes(ax, boxes, colour, width=1.0):
 
 def _outlined(image: np.ndarray, boxes, colour=(213, 94, 0)) -> np.ndarray:
     """RGB copy of ``image`` with ``boxes`` outlined one pixel wide (fast for thousands of boxes)."""
-    import cv2  # noqa: PLC0415
 
     rgb = np.asarray(image)
     rgb = np.repeat(rgb[..., None], 3, axis=-1) if rgb.ndim == 2 else rgb[..., :3].copy()
@@ -96,7 +97,6 @@ def annotation_check(source, params: cell_patches.SegmentationParams | None = No
     frames = None if source is None else load_source(source)
     if frames is None or "seg_path" not in frames.columns or not frames["seg_path"].notna().any():
         return [markdown("No annotated cell frame in this data folder: the check is skipped.")]
-    from PIL import Image  # noqa: PLC0415
 
     params = params or cell_patches.SegmentationParams()
     item = frames[frames["seg_path"].notna()].iloc[0]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -16,6 +17,7 @@ from mstl_lib.nn.weights import weights_descriptions
 from mstl_lib.papers.p2_breakhis import protocol
 from mstl_lib.papers.p2_breakhis.report.release_counts import leakage_paragraph
 from mstl_lib.report.banner import markdown
+from mstl_lib.report.figures import finish
 
 
 Results = engine.ChapterResults
@@ -168,9 +170,7 @@ def sensitivity_table(results: Results) -> pd.DataFrame:
 
 def curves_figure(results: Results, arm: str = "A"):
     """P2's Figs. 7-8 for ``arm``: training and test loss, training and test accuracy per epoch, one row per data source."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    from mstl_lib.report.figures import finish  # noqa: PLC0415
 
     history = results.history
     if history.empty:

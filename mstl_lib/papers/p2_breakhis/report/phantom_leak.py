@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from mstl_lib import paper_values
+from mstl_lib.data import splits
+from mstl_lib.data.images import read_image
+from mstl_lib.data.sources import load_source
 from mstl_lib.papers.p2_breakhis import protocol
 from mstl_lib.papers.p2_breakhis.report.release_counts import table1_arithmetic
 from mstl_lib.report.banner import markdown
+from mstl_lib.report.figures import finish
 
 
 def colour_statistics(images: np.ndarray) -> np.ndarray:
@@ -27,11 +36,7 @@ def leak_check(features: np.ndarray, targets, patients, n_splits: int = 5, seed:
     Returns ``{"leaky": ..., "patient_disjoint": ...}``: mean accuracy over folds.
     A patient effect that a classifier can memorise shows as leaky > patient-disjoint.
     """
-    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
-    from sklearn.pipeline import make_pipeline  # noqa: PLC0415
-    from sklearn.preprocessing import StandardScaler  # noqa: PLC0415
 
-    from mstl_lib.data import splits  # noqa: PLC0415
 
     targets, patients = np.asarray(targets), np.asarray(patients)
     out = {}
@@ -50,7 +55,6 @@ def leak_check(features: np.ndarray, targets, patients, n_splits: int = 5, seed:
 
 def counts_file(root) -> str | None:
     """``folder_counts.csv`` in a BreakHis dataset folder, when there is one."""
-    from pathlib import Path  # noqa: PLC0415
 
     if root is None:
         return None
@@ -81,8 +85,6 @@ def cheap_leak_table(phantoms: Mapping[float, object], n_splits: int = 3, seed: 
     The classifier is a logistic regression, not a CNN: seconds, and enough to show
     whether a patient's look alone lets an image-level split reward memorising patients.
     """
-    from mstl_lib.data.images import read_image  # noqa: PLC0415
-    from mstl_lib.data.sources import load_source  # noqa: PLC0415
 
     rows = []
     for effect, source in phantoms.items():
@@ -97,11 +99,7 @@ def cheap_leak_table(phantoms: Mapping[float, object], n_splits: int = 3, seed: 
 
 def phantom_figure(phantoms: Mapping[float, object], patients_per_class: int = 1):
     """One benign and one malignant phantom patient at the four magnifications, per patient-effect strength."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    from mstl_lib.data.images import read_image  # noqa: PLC0415
-    from mstl_lib.data.sources import load_source  # noqa: PLC0415
-    from mstl_lib.report.figures import finish  # noqa: PLC0415
 
     if not phantoms:
         return markdown("No phantom is used in this run.")

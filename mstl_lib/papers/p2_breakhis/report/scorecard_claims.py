@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from mstl_lib import engine, paper_values
+from mstl_lib import data as data_layer, engine, paper_values
+from mstl_lib.context import start_run
 from mstl_lib.evaluation.audit import audit_note_for
 from mstl_lib.nn.weights import weights_kinds
 from mstl_lib.papers.p2_breakhis import audit
-from mstl_lib.papers.p2_breakhis.report.arms import arm_ci, main_arm, collect
+from mstl_lib.papers.p2_breakhis.report.arms import arm_ci, collect, main_arm
+from mstl_lib.papers.p2_breakhis.settings import CHAPTER
+from mstl_lib.report import scorecard as sc
+from mstl_lib.report.scorecard import Claim, evidence_link
 
 
 NOTEBOOK = "05_breakhis"
@@ -24,7 +28,6 @@ audit_note = audit_note_for(audit.findings, "P2")
 
 def paper_claims() -> list:
     """P2's claims with the paper's values and what decides each, before any result of ours."""
-    from mstl_lib.report.scorecard import Claim, evidence_link  # noqa: PLC0415
 
     comparison = paper_values.load("p2_comparison")
     best_other = comparison.iloc[:-1]["accuracy_pct"].max()
@@ -49,11 +52,7 @@ def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0,
     Our number for the 99 % claim is arm A's pooled accuracy on the real release when it
     was supplied, else on the phantom with the strongest patient effect (flagged synthetic).
     """
-    from mstl_lib import data as data_layer  # noqa: PLC0415
-    from mstl_lib.context import start_run  # noqa: PLC0415
-    from mstl_lib.papers.p2_breakhis import grids as p2_grids  # noqa: PLC0415
-    from mstl_lib.papers.p2_breakhis.settings import CHAPTER  # noqa: PLC0415
-    from mstl_lib.report import scorecard as sc  # noqa: PLC0415
+    from mstl_lib.papers.p2_breakhis import grids as p2_grids  # noqa: PLC0415 - the grids import the tasks, and TensorFlow
 
     base = paper_claims()
     try:

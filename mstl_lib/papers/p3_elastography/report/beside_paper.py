@@ -9,7 +9,7 @@ import pandas as pd
 from mstl_lib import paper_values
 from mstl_lib.evaluation.bootstrap import bootstrap_ci, format_ci
 from mstl_lib.papers.p3_elastography import protocol
-from mstl_lib.papers.p3_elastography.report.patient_cis import percent_ci, long_predictions, patient_table_ci
+from mstl_lib.papers.p3_elastography.report.patient_cis import long_predictions, patient_table_ci, percent_ci
 from mstl_lib.papers.p3_elastography.report.records import P3_METRICS
 from mstl_lib.report.degenerate import chance_ranking_sentence, epochs_phrase
 

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import math
 
+import cv2
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from mstl_lib import paper_values
+from mstl_lib.data.annotations import annotation_mask
+from mstl_lib.data.images import read_image
 from mstl_lib.evaluation.bootstrap import format_ci
 from mstl_lib.papers.p3_elastography import protocol
-from mstl_lib.papers.p3_elastography.report.patient_cis import percent_ci, with_ci_strings, long_predictions, patient_table_ci
+from mstl_lib.papers.p3_elastography.report.patient_cis import (
+    long_predictions, patient_table_ci, percent_ci, with_ci_strings,
+)
 from mstl_lib.papers.p3_elastography.report.records import MODEL_ORDER, Results
 from mstl_lib.report.banner import markdown
+from mstl_lib.report.figures import finish, LINE_STYLES, MARKERS, OUTLINE_RGB
 
 
 def busi_patient_table(run, seed: int = 0) -> pd.DataFrame | None:
@@ -172,9 +179,7 @@ def leak_probe_sentence(probe: pd.DataFrame, chapter: str = "strain-2 (chapter)"
 def dose_response_figure(controls: pd.DataFrame):
     """Image AUC (95 % CI) against the class separation of the drawn ratios, one panel per input (a note when no
     control ran)."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    from mstl_lib.report.figures import LINE_STYLES, MARKERS, finish  # noqa: PLC0415
 
     if controls.empty:
         return markdown("No control ran.")
@@ -201,18 +206,13 @@ def dose_response_figure(controls: pd.DataFrame):
 def masking_example(table: pd.DataFrame, n: int = 3, size: int = 192):
     """A few full images with the :func:`~mstl_lib.data.annotations.annotation_mask` drawn over them in vermillion (a note
     when ``table`` is None: BUSI is not available)."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    from mstl_lib.data.annotations import annotation_mask  # noqa: PLC0415
-    from mstl_lib.data.images import read_image  # noqa: PLC0415
-    from mstl_lib.report.figures import OUTLINE_RGB, finish  # noqa: PLC0415
 
     if table is None:
         return markdown("BUSI is not available: no example.")
     rows = table.head(n)
     fig, axes = plt.subplots(1, max(1, len(rows)), figsize=(3.0 * max(1, len(rows)), 3.1), squeeze=False)
     for ax, row in zip(axes[0], rows.itertuples(index=False)):
-        import cv2  # noqa: PLC0415
 
         native = read_image(row.path, channels=3)
         image = cv2.resize(native, (size, size), interpolation=cv2.INTER_AREA)
@@ -228,9 +228,7 @@ def masking_example(table: pd.DataFrame, n: int = 3, size: int = 192):
 def strain_examples(table: pd.DataFrame, seed: int = 0, per_class: int = 2, size: int = 160):
     """B-mode, simulated strain (full) and the B-mode / strain crops of a few benign and malignant images (a note
     when ``table`` is None: BUSI is not available)."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    from mstl_lib.report.figures import finish  # noqa: PLC0415
 
     if table is None:
         return markdown("BUSI is not available: no strain images to show.")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from scipy import stats as st
 
 from mstl_lib.evaluation import patients
 from mstl_lib.papers.p3_elastography import protocol
 from mstl_lib.papers.p3_elastography.report.patient_cis import long_predictions
 from mstl_lib.papers.p3_elastography.report.records import Results
 from mstl_lib.report.banner import markdown
+from mstl_lib.report.figures import finish
 
 
 def ppv(predictions: pd.DataFrame) -> pd.Series:
@@ -39,7 +42,6 @@ def ppv_tests(predictions: pd.DataFrame, pairs=(("ensemble", "AlexNet"), ("ensem
     averages each patient's PPVs per model and pairs the models by patient; its p-values are
     Holm-adjusted over the pairs compared.
     """
-    from scipy import stats as st  # noqa: PLC0415
 
     rows = []
     for first, second in pairs:
@@ -133,9 +135,7 @@ def gradcam_record(results: Results) -> dict | None:
 
 def gradcam_figure(found: dict | None):
     """B-mode channel, each extractor's Grad-CAM and P3's combined map, for a benign and a malignant test image."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    from mstl_lib.report.figures import finish  # noqa: PLC0415
 
     if not found:
         return markdown("No B-SE task stored Grad-CAM maps.")

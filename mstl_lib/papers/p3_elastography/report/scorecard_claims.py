@@ -5,6 +5,7 @@ from __future__ import annotations
 from mstl_lib import paper_values
 from mstl_lib.evaluation.audit import audit_note_for
 from mstl_lib.papers.p3_elastography import audit
+from mstl_lib.report.scorecard import Claim, evidence_link
 
 
 NOTEBOOK = "06_elastography"
@@ -22,7 +23,6 @@ audit_note = audit_note_for(audit.findings, "P3")
 
 def paper_claims() -> list:
     """P3's claims with the paper's values; every one needs P3's private data."""
-    from mstl_lib.report.scorecard import Claim, evidence_link  # noqa: PLC0415
 
     t1 = paper_values.load("p3_table1")
     patient = t1[t1["level"] == "patient"].set_index(["input", "view", "model"])

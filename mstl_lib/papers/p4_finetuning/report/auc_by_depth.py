@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+import matplotlib.pyplot as plt
 import pandas as pd
 
 from mstl_lib import paper_values
@@ -12,7 +13,7 @@ from mstl_lib.nn.weights import weights_kinds
 from mstl_lib.papers.p4_finetuning import protocol
 from mstl_lib.papers.p4_finetuning.report.records import KEY
 from mstl_lib.papers.p4_finetuning.report.verdicts import any_degenerate, qualifier, verdict
-from mstl_lib.report import tables as tables_report
+from mstl_lib.report import finish, tables as tables_report
 from mstl_lib.report.operating_point import operating_point_sentence
 from mstl_lib.report.tables import aggregate, beside_paper
 from mstl_lib.report.text import finished_only
@@ -103,9 +104,7 @@ def table3(records: pd.DataFrame, paper: pd.DataFrame | None = None, ci: pd.Data
 
 def auc_vs_depth(t3: pd.DataFrame):
     """AUC against the share of trainable layers: ours (FT, FT-SVM) and P4's FT-SVM, one panel per dataset."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    from mstl_lib.report import finish  # noqa: PLC0415
 
     long = t3.reset_index()
     datasets = list(dict.fromkeys(long["dataset"]))

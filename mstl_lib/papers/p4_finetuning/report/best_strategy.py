@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from mstl_lib import paper_values
 from mstl_lib.evaluation import metrics
 from mstl_lib.papers.p4_finetuning import protocol
-from mstl_lib.papers.p4_finetuning.report.auc_by_depth import TABLE4_METRICS, paper_names
+from mstl_lib.papers.p4_finetuning.report.auc_by_depth import paper_names, TABLE4_METRICS
+from mstl_lib.report import finish, finish_roc_axes, plot_roc
 from mstl_lib.report.banner import markdown
 from mstl_lib.report.tables import beside_paper
 from mstl_lib.report.text import finished_only
@@ -51,9 +53,7 @@ def table4(records: pd.DataFrame, paper: pd.DataFrame | None = None, strategy: i
 
 def confusion_and_roc(predictions: pd.DataFrame, title: str, by: Iterable[str] = ("backbone",)):
     """Confusion matrices (summed over folds) and ROC curves of FT and FT-SVM, one row per ``by`` value."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    from mstl_lib.report import finish, finish_roc_axes, plot_roc  # noqa: PLC0415
 
     by = list(by)
     keys = list(dict.fromkeys(predictions[by].itertuples(index=False, name=None)))

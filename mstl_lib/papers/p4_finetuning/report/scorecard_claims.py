@@ -5,14 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mstl_lib import engine, paper_values
+from mstl_lib import data as data_layer, engine, paper_values
+from mstl_lib.context import start_run
 from mstl_lib.evaluation import stats
 from mstl_lib.evaluation.audit import audit_note_for
 from mstl_lib.nn.weights import weights_kinds
 from mstl_lib.papers.p4_finetuning import audit, protocol
 from mstl_lib.papers.p4_finetuning.report.auc_by_depth import paper_names
 from mstl_lib.papers.p4_finetuning.report.records import collect
-from mstl_lib.report import tables as tables_report
+from mstl_lib.papers.p4_finetuning.settings import CHAPTER
+from mstl_lib.report import scorecard as sc, tables as tables_report
+from mstl_lib.report.scorecard import Claim, evidence_link
 from mstl_lib.report.text import finished_only
 
 
@@ -32,7 +35,6 @@ audit_note = audit_note_for(audit.findings, "P4")
 
 def paper_claims() -> list:
     """P4's claims with the paper's values and what decides each, before any result of ours."""
-    from mstl_lib.report.scorecard import Claim, evidence_link  # noqa: PLC0415
 
     t3 = paper_values.load("p4_table3")
     svm_by_pct = audit._table3_means("svm")
@@ -108,11 +110,7 @@ def claims(profile: str = "cpu", data_dir="auto", weights="auto", seed: int = 0,
     Builds the chapter's grids without running them and reads their records (:func:`collect`);
     a claim whose records are missing says so. Never trains.
     """
-    from mstl_lib import data as data_layer  # noqa: PLC0415
-    from mstl_lib.context import start_run  # noqa: PLC0415
-    from mstl_lib.papers.p4_finetuning import grids as p4_grids  # noqa: PLC0415
-    from mstl_lib.papers.p4_finetuning.settings import CHAPTER  # noqa: PLC0415
-    from mstl_lib.report import scorecard as sc  # noqa: PLC0415
+    from mstl_lib.papers.p4_finetuning import grids as p4_grids  # noqa: PLC0415 - the grids import the tasks, and TensorFlow
 
     base = paper_claims()
     try:
