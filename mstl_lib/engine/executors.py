@@ -59,6 +59,14 @@ def _init_process_worker(threads: int) -> None:
             tf.config.threading.set_inter_op_parallelism_threads(min(2, threads + 1))
 
 
+def _time_process_start(record: dict, since: float) -> None:
+    """Credit the wait for ``record`` beyond the task's own time, since ``since``, to ``process_start``: the worker's
+    start and the hand-over (one task at a time; a lost task, which has no time of its own, gets none)."""
+    if record["wall_time_s"]:
+        waited = time.perf_counter() - since
+        record.setdefault("timings", {})["process_start"] = round(max(0.0, waited - record["wall_time_s"]), 3)
+
+
 def _run_local(tasks: list[Task], verbose: int, **_) -> Iterator[dict]:
     for task in tasks:
         yield execute_task(task, verbose)
@@ -85,9 +93,8 @@ def _run_processes(tasks: list[Task], verbose: int, n_workers: int | None = None
                 record = future.result()
             except Exception as exc:  # noqa: BLE001 - a dead worker fails its task only
                 record = lost_task_record(futures[future], exc)
-            if n == 1 and record["wall_time_s"]:  # one task at a time: the rest of the wait is the worker's start and hand-over
-                waited = time.perf_counter() - clock
-                record.setdefault("timings", {})["process_start"] = round(max(0.0, waited - record["wall_time_s"]), 3)
+            if n == 1:  # one task at a time: the rest of the wait is the worker's start and hand-over
+                _time_process_start(record, clock)
             yield record
             clock = time.perf_counter()
         finished = True
@@ -189,9 +196,7 @@ def _run_reused(tasks: list[Task], verbose: int, memory_mb: float | None = None,
                                   f"task {task.key} of {task.experiment}")
                 died.__cause__ = exc
                 record, retire = lost_task_record(task, died), True
-            if record["wall_time_s"]:
-                waited = time.perf_counter() - clock
-                record.setdefault("timings", {})["process_start"] = round(max(0.0, waited - record["wall_time_s"]), 3)
+            _time_process_start(record, clock)
             if retire:
                 _stop_worker(worker)
                 worker = None
